@@ -1,0 +1,38 @@
+//! psm-core: the traits, types, errors, validation rules and permission grammar shared by every
+//! psm crate. Backends depend on this crate alone.
+//!
+//! ```
+//! use psm_core::permission::PermissionSet;
+//! let grants = PermissionSet::new(["read:posts", "admin:*"])?;
+//! assert!(grants.check("admin:users:delete")?);
+//! assert!(!grants.check("write:posts")?);
+//! # Ok::<(), psm_core::Error>(())
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+mod id;
+pub mod permission;
+mod provider;
+mod session;
+mod store;
+mod time;
+pub mod url;
+pub mod validate;
+
+#[cfg(feature = "testkit")]
+pub mod testkit;
+
+pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
+pub use id::generate_session_id;
+pub use permission::{Hierarchy, PermissionSet};
+pub use provider::{PermissionsProvider, Principal};
+pub use session::{DEFAULT_TTL, Expiry, NewSession, Session, SessionInfo, is_expired};
+pub use store::{Capabilities, Health, SessionStore, StoreStats};
+pub use time::Timestamp;
+pub use url::StoreUrl;
+pub use validate::Limits;
+
+/// Re-exported so backends and their users share one `async_trait` macro version.
+pub use async_trait::async_trait;

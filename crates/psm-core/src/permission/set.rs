@@ -1,0 +1,474 @@
+//! `PermissionSet`: a session's grants, validated once and compiled into a compact matcher.
+//!
+//! Small sets (up to [`SMALL`] grants, the common case) keep only one packed string and are
+//! scanned; larger ones add a hash set for exact grants and a segment trie for patterns, so a
+//! check costs a hash lookup per segment of the checked permission, whatever the number of grants.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use super::coverage::covers;
+use super::grammar::{Shape, is_pattern, segments, validate_permission};
+use crate::error::{Error, Field, PermissionError, Rule};
+
+/// Sets of at most this many grants are matched by a scan of one packed string.
+const SMALL: usize = 16;
+
+/// Default bound on the number of permissions of one session.
+pub const DEFAULT_MAX_PERMISSIONS: usize = 10_000;
+
+const HAS_PATTERN: u8 = 1;
+const HAS_ALL: u8 = 2;
+
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
+
+/// A validated, de-duplicated, ordered set of grants, compiled for fast checks.
+///
+/// ```
+/// use psm_core::permission::PermissionSet;
+/// let grants = PermissionSet::new(["read:posts", "admin:*", "test>"]).unwrap();
+/// assert!(grants.check("read:posts").unwrap());
+/// assert!(grants.check("admin:users:delete").unwrap());
+/// assert!(grants.check("test.sub1").unwrap());
+/// assert!(!grants.check("admin").unwrap());
+/// assert!(grants.check("admin:*").unwrap());      // a pattern check asks for full coverage
+/// assert!(!grants.check("read:*").unwrap());
+/// assert!(grants.check("foo*").is_err());          // not in the grammar
+/// ```
+#[derive(Clone, PartialEq, Eq)]
+pub struct PermissionSet {
+    /// Grants in insertion order, separated by single spaces (spaces never occur in grants).
+    packed: Box<str>,
+    len: u32,
+    flags: u8,
+    index: Option<Box<Index>>,
+}
+
+impl PermissionSet {
+    /// An empty set (checks are all false).
+    pub fn empty() -> Self {
+        PermissionSet {
+            packed: Box::from(""),
+            len: 0,
+            flags: 0,
+            index: None,
+        }
+    }
+
+    /// Validates and compiles `grants`, dropping duplicates and keeping first-seen order.
+    pub fn new<I, S>(grants: I) -> Result<Self, PermissionError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::with_limit(grants, usize::MAX).map_err(|e| match e {
+            LimitError::Permission(p) => p,
+            // unreachable with usize::MAX, but never panic
+            LimitError::TooMany(_) => {
+                PermissionError::new("", crate::error::PermissionRule::TooLong)
+            }
+        })
+    }
+
+    /// Like [`PermissionSet::new`] with a bound on the number of distinct grants, as the
+    /// session validation uses it; errors name the field.
+    pub fn new_bounded<I, S>(grants: I, max: usize) -> Result<Self, Error>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self::with_limit(grants, max).map_err(|e| match e {
+            LimitError::Permission(p) => Error::InvalidPermission(p),
+            LimitError::TooMany(max) => Error::invalid(Field::Permissions, Rule::TooMany { max }),
+        })
+    }
+
+    fn with_limit<I, S>(grants: I, max: usize) -> Result<Self, LimitError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut packed = String::new();
+        let mut len = 0usize;
+        let mut flags = 0u8;
+        let mut seen: FastSet<Box<str>> = FastSet::default();
+        let mut small: Vec<(usize, usize)> = Vec::new();
+        for grant in grants {
+            let grant = grant.as_ref();
+            let shape = validate_permission(grant).map_err(LimitError::Permission)?;
+            // de-duplicate: linear while small, hashed beyond
+            let duplicate = if len < SMALL {
+                small.iter().any(|&(s, e)| &packed[s..e] == grant)
+            } else {
+                if seen.is_empty() {
+                    seen.extend(small.iter().map(|&(s, e)| Box::from(&packed[s..e])));
+                }
+                !seen.insert(Box::from(grant))
+            };
+            if duplicate {
+                continue;
+            }
+            len += 1;
+            if len > max {
+                return Err(LimitError::TooMany(max));
+            }
+            if shape == Shape::Pattern {
+                flags |= HAS_PATTERN;
+            }
+            if grant == "*" {
+                flags |= HAS_ALL;
+            }
+            if !packed.is_empty() {
+                packed.push(' ');
+            }
+            let start = packed.len();
+            packed.push_str(grant);
+            if len <= SMALL {
+                small.push((start, packed.len()));
+            }
+        }
+        let packed = packed.into_boxed_str();
+        let index = (len > SMALL).then(|| Box::new(Index::build(&packed)));
+        Ok(PermissionSet {
+            packed,
+            len: u32::try_from(len).unwrap_or(u32::MAX),
+            flags,
+            index,
+        })
+    }
+
+    /// Number of distinct grants.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// True when there are no grants.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// True when some grant is a pattern.
+    pub fn has_patterns(&self) -> bool {
+        self.flags & HAS_PATTERN != 0
+    }
+
+    /// The grants, in the order they were first given.
+    pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
+        self.packed.split(' ').filter(|g| !g.is_empty())
+    }
+
+    /// The grants as owned strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        self.iter().map(str::to_owned).collect()
+    }
+
+    /// Is `permission` granted? A concrete permission asks whether any grant matches it; a
+    /// pattern asks whether the grants together cover everything the pattern matches.
+    pub fn check(&self, permission: &str) -> Result<bool, PermissionError> {
+        match validate_permission(permission)? {
+            Shape::Concrete => Ok(self.check_concrete(permission)),
+            Shape::Pattern => Ok(self.check_pattern(permission)),
+        }
+    }
+
+    /// [`check`](Self::check) for a permission already known to be valid and concrete.
+    #[inline]
+    pub(crate) fn check_concrete(&self, permission: &str) -> bool {
+        if self.flags & HAS_ALL != 0 {
+            return true;
+        }
+        match &self.index {
+            Some(index) => index.check(permission),
+            None => {
+                let patterns = self.has_patterns();
+                self.iter().any(|grant| {
+                    grant == permission
+                        || (patterns
+                            && is_pattern(grant)
+                            && super::grammar::grant_matches(grant, permission))
+                })
+            }
+        }
+    }
+
+    fn check_pattern(&self, pattern: &str) -> bool {
+        if self.flags & HAS_ALL != 0 {
+            return true;
+        }
+        if !self.has_patterns() {
+            // Exact grants can never cover a pattern: it matches infinitely many names.
+            return false;
+        }
+        covers(self.iter().filter(|g| is_pattern(g)), pattern)
+    }
+
+    /// True when every one of `permissions` is granted.
+    pub fn check_all<I, S>(&self, permissions: I) -> Result<bool, PermissionError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for p in permissions {
+            if !self.check(p.as_ref())? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// True when at least one of `permissions` is granted.
+    pub fn check_any<I, S>(&self, permissions: I) -> Result<bool, PermissionError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for p in permissions {
+            if self.check(p.as_ref())? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Bytes of heap this set owns (for memory accounting in stats).
+    pub fn heap_size(&self) -> usize {
+        self.packed.len() + self.index.as_ref().map_or(0, |i| i.heap_size())
+    }
+}
+
+impl Default for PermissionSet {
+    fn default() -> Self {
+        Self::empty()
+    }
+}
+
+impl fmt::Debug for PermissionSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}
+
+enum LimitError {
+    Permission(PermissionError),
+    TooMany(usize),
+}
+
+/// Hash set of exact grants plus a segment trie of pattern grants.
+#[derive(Clone, PartialEq, Eq)]
+struct Index {
+    exact: FastSet<Box<str>>,
+    trie: Vec<Node>,
+}
+
+/// A trie node. Literal children are keyed by separator-plus-segment (`":read"`), or by the
+/// bare segment at the root, so lookups borrow straight from the checked permission.
+#[derive(Clone, Default, PartialEq, Eq)]
+struct Node {
+    lit: FastMap<Box<str>, u32>,
+    /// `*` children by separator: root (0), `:` and `.`.
+    star: [u32; 3],
+    /// A grant ends here.
+    accept: bool,
+    /// A grant ends here and allows any further segments (`admin:*`, `test>`).
+    rest: bool,
+}
+
+fn sep_slot(sep: u8) -> usize {
+    match sep {
+        b':' => 1,
+        b'.' => 2,
+        _ => 0,
+    }
+}
+
+impl Index {
+    fn build(packed: &str) -> Self {
+        let mut index = Index {
+            exact: FastSet::default(),
+            trie: vec![Node::default()],
+        };
+        for grant in packed.split(' ').filter(|g| !g.is_empty()) {
+            if is_pattern(grant) {
+                index.insert_pattern(grant);
+            } else {
+                index.exact.insert(Box::from(grant));
+            }
+        }
+        index
+    }
+
+    fn insert_pattern(&mut self, grant: &str) {
+        let (body, deep) = match grant.strip_suffix('>') {
+            Some(body) => (body, true),
+            None => (grant, false),
+        };
+        let mut node = 0usize;
+        let mut last_star = false;
+        for (sep, seg) in segments(body) {
+            last_star = seg == "*";
+            let next = if last_star {
+                let slot = sep_slot(sep);
+                match self.trie[node].star[slot] {
+                    0 => {
+                        let id = self.push_node();
+                        self.trie[node].star[slot] = id;
+                        id
+                    }
+                    id => id,
+                }
+            } else {
+                let key = key_of(sep, seg);
+                match self.trie[node].lit.get(key.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = self.push_node();
+                        self.trie[node].lit.insert(key.into_boxed_str(), id);
+                        id
+                    }
+                }
+            };
+            node = next as usize;
+        }
+        if deep || last_star {
+            self.trie[node].rest = true;
+        } else {
+            self.trie[node].accept = true;
+        }
+    }
+
+    fn push_node(&mut self) -> u32 {
+        self.trie.push(Node::default());
+        u32::try_from(self.trie.len() - 1).unwrap_or(0)
+    }
+
+    fn check(&self, permission: &str) -> bool {
+        if self.exact.contains(permission) {
+            return true;
+        }
+        self.trie.len() > 1 && self.walk(0, permission, 0, true)
+    }
+
+    /// Depth-first walk: each trie node sits at one depth, so each is visited at most once.
+    fn walk(&self, node: usize, permission: &str, pos: usize, first: bool) -> bool {
+        let Some(n) = self.trie.get(node) else {
+            return false;
+        };
+        if pos >= permission.len() && !first {
+            return n.accept || n.rest;
+        }
+        if n.rest && !first {
+            return true;
+        }
+        let bytes = permission.as_bytes();
+        let (sep, seg_start) = if first {
+            (0u8, pos)
+        } else {
+            (bytes[pos], pos + 1)
+        };
+        let seg_end = permission[seg_start..]
+            .find([':', '.'])
+            .map_or(permission.len(), |i| seg_start + i);
+        if let Some(&child) = n.lit.get(&permission[pos..seg_end])
+            && self.walk(child as usize, permission, seg_end, false)
+        {
+            return true;
+        }
+        match n.star[sep_slot(sep)] {
+            0 => false,
+            child => self.walk(child as usize, permission, seg_end, false),
+        }
+    }
+
+    fn heap_size(&self) -> usize {
+        let exact: usize = self.exact.iter().map(|g| g.len() + 24).sum();
+        let trie: usize = self
+            .trie
+            .iter()
+            .map(|n| {
+                std::mem::size_of::<Node>() + n.lit.keys().map(|k| k.len() + 28).sum::<usize>()
+            })
+            .sum();
+        exact + trie
+    }
+}
+
+fn key_of(sep: u8, seg: &str) -> String {
+    let mut key = String::with_capacity(seg.len() + 1);
+    if sep != 0 {
+        key.push(char::from(sep));
+    }
+    key.push_str(seg);
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn big(extra: &[&str]) -> PermissionSet {
+        let mut grants: Vec<String> = (0..40).map(|i| format!("filler:{i}")).collect();
+        grants.extend(extra.iter().map(|s| s.to_string()));
+        PermissionSet::new(grants).unwrap()
+    }
+
+    #[test]
+    fn small_and_indexed_sets_agree_on_the_design_table() {
+        let grants = ["read:posts", "admin:*", "posts:*:read", "test>"];
+        let small = PermissionSet::new(grants).unwrap();
+        let large = big(&grants);
+        assert!(large.index.is_some() && small.index.is_none());
+        for (perm, want) in [
+            ("read:posts", true),
+            ("read:post", false),
+            ("admin:read", true),
+            ("admin:users:delete", true),
+            ("admin", false),
+            ("posts:42:read", true),
+            ("posts:read", false),
+            ("posts:1:2:read", false),
+            ("test", true),
+            ("test.sub1", true),
+            ("test.sub1.x", true),
+            ("tests", false),
+            ("tes", false),
+        ] {
+            assert_eq!(small.check(perm).unwrap(), want, "small {perm}");
+            assert_eq!(large.check(perm).unwrap(), want, "large {perm}");
+        }
+    }
+
+    #[test]
+    fn duplicates_are_dropped_and_order_kept() {
+        let set = PermissionSet::new(["b", "a", "b", "c", "a"]).unwrap();
+        assert_eq!(set.to_vec(), vec!["b", "a", "c"]);
+        assert_eq!(set.len(), 3);
+    }
+
+    #[test]
+    fn bounded_set_names_the_field() {
+        let err = PermissionSet::new_bounded(["a", "b", "c"], 2).unwrap_err();
+        assert!(matches!(
+            err,
+            Error::InvalidInput {
+                field: Field::Permissions,
+                rule: Rule::TooMany { max: 2 }
+            }
+        ));
+        // duplicates do not count against the bound
+        assert_eq!(
+            PermissionSet::new_bounded(["a", "a", "b"], 2)
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+
+    #[test]
+    fn star_alone_grants_everything() {
+        let set = PermissionSet::new(["*"]).unwrap();
+        assert!(set.check("anything:at.all").unwrap());
+        assert!(set.check("admin:*").unwrap());
+        assert!(set.check("*").unwrap());
+    }
+}
