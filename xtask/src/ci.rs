@@ -1,0 +1,75 @@
+//! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, cargo deny, `cargo xtask test`,
+//! conformance — timing each step and stopping at the first failure.
+
+use std::time::Instant;
+
+use crate::cmd::{self, Result};
+use crate::{conformance, suite};
+
+type Step = (&'static str, fn() -> Result);
+
+const STEPS: [Step; 5] = [
+    ("fmt", fmt),
+    ("clippy", clippy),
+    ("deny", deny),
+    ("test", || suite::run(&[])),
+    ("conformance", || conformance::run(None)),
+];
+
+pub fn run() -> Result {
+    let started = Instant::now();
+    let mut timings = Vec::new();
+    let mut failure = None;
+    for (name, step) in STEPS {
+        println!("\n==> ci: {name}");
+        let step_started = Instant::now();
+        let result = step();
+        let seconds = step_started.elapsed().as_secs_f64();
+        let verdict = if result.is_ok() { "ok" } else { "FAILED" };
+        println!("==> ci: {name} {verdict} in {seconds:.1} s");
+        timings.push((name, seconds, verdict));
+        if let Err(err) = result {
+            failure = Some(err);
+            break;
+        }
+    }
+
+    println!("\nci summary");
+    for (name, _) in STEPS {
+        match timings.iter().find(|(ran, _, _)| *ran == name) {
+            Some((_, seconds, verdict)) => println!("  {name:<12} {verdict:<7} {seconds:>7.1} s"),
+            None => println!("  {name:<12} skipped"),
+        }
+    }
+    let total = started.elapsed().as_secs_f64();
+    println!(
+        "  {:<12} {:<7} {total:>7.1} s",
+        "total",
+        if failure.is_some() { "FAILED" } else { "ok" }
+    );
+    failure.map_or(Ok(()), Err)
+}
+
+fn fmt() -> Result {
+    cmd::run(cmd::cargo()?.args(["fmt", "--all", "--", "--check"]))
+}
+
+fn clippy() -> Result {
+    cmd::run(cmd::cargo()?.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]))
+}
+
+/// Licences, bans and sources only: the advisory database cannot be fetched here.
+fn deny() -> Result {
+    if !cmd::probe(cmd::cargo()?.args(["deny", "--version"])) {
+        cmd::run(cmd::cargo()?.args(["install", "cargo-deny", "--locked"]))?;
+    }
+    cmd::run(cmd::cargo()?.args(["deny", "check", "licenses", "bans", "sources"]))
+}

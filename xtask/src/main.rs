@@ -1,0 +1,78 @@
+//! `cargo xtask`: psm's build tooling — local services, the whole test suite, CI, conformance
+//! and benches. Run `cargo xtask --help` for the list.
+
+mod bench;
+mod ci;
+mod cmd;
+mod conformance;
+mod metadata;
+mod services;
+mod suite;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cargo xtask",
+    bin_name = "cargo xtask",
+    about = "psm's build tooling"
+)]
+struct Cli {
+    #[command(subcommand)]
+    task: Task,
+}
+
+#[derive(Debug, Subcommand)]
+enum Task {
+    /// Make sure Redis (6379), a 3-master Redis Cluster (7001-7003), PostgreSQL (5432) and
+    /// MariaDB (3306) answer on 127.0.0.1 with their `test` databases, installing and starting
+    /// whatever is missing. Does nothing when all is well.
+    Services,
+    /// The whole test suite: `services`, then `cargo nextest run --workspace --all-features`,
+    /// then the doctests. Arguments go to nextest (`cargo xtask test -p psm-core`).
+    Test {
+        /// Arguments for `cargo nextest run`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<String>,
+    },
+    /// What CI runs: fmt, clippy, cargo deny (licenses, bans, sources), `test`, `conformance`.
+    /// Stops at the first failing step.
+    Ci,
+    /// Run the shared conformance cases with `psm validate` (release build of psm-cli).
+    Conformance {
+        /// The cases; default $PSM_CONFORMANCE_DIR, else ../shared/conformance beside the workspace.
+        dir: Option<PathBuf>,
+    },
+    /// Run the criterion benches of psm-benches against the local services.
+    Bench {
+        /// Only this bench target (`cargo bench --bench NAME`).
+        name: Option<String>,
+        /// Instead of psm's benches, print redis-benchmark and pgbench figures for comparison.
+        #[arg(long, conflicts_with_all = ["name", "args"])]
+        peers: bool,
+        /// Arguments for the bench harness, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let result = match Cli::parse().task {
+        Task::Services => services::ensure(),
+        Task::Test { args } => suite::run(&args),
+        Task::Ci => ci::run(),
+        Task::Conformance { dir } => conformance::run(dir),
+        Task::Bench { peers: true, .. } => bench::peers(),
+        Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("xtask: {err}");
+            ExitCode::from(err.code())
+        }
+    }
+}
