@@ -84,6 +84,42 @@ pub fn validate_permission(permission: &str) -> Result<Shape, PermissionError> {
     Ok(shape)
 }
 
+/// A permission that passed [`validate_permission`], with its shape: check it against many
+/// sets without validating it again.
+///
+/// ```
+/// use psm_core::permission::{ParsedPermission, PermissionSet};
+/// let p = ParsedPermission::parse("admin:users")?;
+/// assert!(PermissionSet::new(["admin:*"])?.check_parsed(p));
+/// # Ok::<(), psm_core::PermissionError>(())
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ParsedPermission<'a> {
+    text: &'a str,
+    shape: Shape,
+}
+
+impl<'a> ParsedPermission<'a> {
+    /// Validates `permission`.
+    pub fn parse(permission: &'a str) -> Result<Self, PermissionError> {
+        let shape = validate_permission(permission)?;
+        Ok(ParsedPermission {
+            text: permission,
+            shape,
+        })
+    }
+
+    /// The permission text.
+    pub fn as_str(&self) -> &'a str {
+        self.text
+    }
+
+    /// Concrete or pattern.
+    pub fn shape(&self) -> Shape {
+        self.shape
+    }
+}
+
 /// Format characters that print as nothing (zero-width joiners, BOM, bidi controls).
 fn is_invisible(ch: char) -> bool {
     matches!(ch, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')

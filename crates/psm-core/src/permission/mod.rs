@@ -14,7 +14,7 @@ mod helpers;
 mod hierarchy;
 mod set;
 
-pub use grammar::{MAX_PERMISSION_LEN, Shape, validate_permission};
+pub use grammar::{MAX_PERMISSION_LEN, ParsedPermission, Shape, validate_permission};
 pub use helpers::{filter_by_pattern, has_all, has_any, matches};
 pub use hierarchy::{Hierarchy, HierarchyBuilder};
 pub use set::{DEFAULT_MAX_PERMISSIONS, PermissionSet};

@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::coverage::covers;
-use super::grammar::{Shape, is_pattern, segments, validate_permission};
+use super::grammar::{ParsedPermission, Shape, is_pattern, segments, validate_permission};
 use crate::error::{Error, Field, PermissionError, Rule};
 
 /// Sets of at most this many grants are matched by a scan of one packed string.
@@ -166,9 +166,15 @@ impl PermissionSet {
     /// Is `permission` granted? A concrete permission asks whether any grant matches it; a
     /// pattern asks whether the grants together cover everything the pattern matches.
     pub fn check(&self, permission: &str) -> Result<bool, PermissionError> {
-        match validate_permission(permission)? {
-            Shape::Concrete => Ok(self.check_concrete(permission)),
-            Shape::Pattern => Ok(self.check_pattern(permission)),
+        Ok(self.check_parsed(ParsedPermission::parse(permission)?))
+    }
+
+    /// [`check`](Self::check) for a permission validated once by [`ParsedPermission::parse`].
+    #[inline]
+    pub fn check_parsed(&self, permission: ParsedPermission<'_>) -> bool {
+        match permission.shape() {
+            Shape::Concrete => self.check_concrete(permission.as_str()),
+            Shape::Pattern => self.check_pattern(permission.as_str()),
         }
     }
 

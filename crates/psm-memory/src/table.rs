@@ -1,0 +1,297 @@
+//! The sharded session table and the per-user index, with every synchronous operation on them.
+//!
+//! Lock order is always session shard, then user shard; nothing takes them the other way round.
+//! The user index is changed while the session shard's write lock is held, so a session and its
+//! index entry change together.
+
+use std::collections::HashMap;
+use std::hash::BuildHasher;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::RwLock;
+use psm_core::permission::{ParsedPermission, PermissionSet};
+use psm_core::{Session, Timestamp};
+
+type Hasher = foldhash::fast::RandomState;
+
+/// Expiry instant meaning "never".
+pub(crate) const NEVER: u64 = u64::MAX;
+
+/// One stored session. Kept small: the id is the map key, the user is shared with the index.
+#[derive(Debug)]
+pub(crate) struct Entry {
+    pub(crate) user: Arc<str>,
+    pub(crate) grants: PermissionSet,
+    pub(crate) created: u64,
+    pub(crate) updated: u64,
+    pub(crate) expires: u64,
+    pub(crate) metadata: Option<Box<serde_json::Value>>,
+}
+
+impl Entry {
+    #[inline]
+    pub(crate) fn live(&self, now: u64) -> bool {
+        self.expires > now
+    }
+
+    pub(crate) fn to_session(&self, id: &str) -> Session {
+        Session {
+            session_id: id.to_owned(),
+            user_id: self.user.to_string(),
+            permissions: self.grants.to_vec(),
+            created_at: Timestamp::from_millis(self.created),
+            updated_at: Timestamp::from_millis(self.updated),
+            expires_at: (self.expires != NEVER).then(|| Timestamp::from_millis(self.expires)),
+            metadata: self
+                .metadata
+                .as_deref()
+                .cloned()
+                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+        }
+    }
+}
+
+type Sessions = HashMap<Arc<str>, Entry, Hasher>;
+type Users = HashMap<Arc<str>, Vec<Arc<str>>, Hasher>;
+
+/// Sessions and the user index, each split into lock shards.
+#[derive(Debug)]
+pub(crate) struct Table {
+    hasher: Hasher,
+    mask: usize,
+    sessions: Box<[RwLock<Sessions>]>,
+    users: Box<[RwLock<Users>]>,
+    /// Entries held, live or expired-but-not-swept (what `max_sessions` is checked against
+    /// after a sweep).
+    held: AtomicU64,
+}
+
+/// What [`Table::insert`] needs besides the id.
+pub(crate) struct NewEntry {
+    pub(crate) user: String,
+    pub(crate) grants: PermissionSet,
+    pub(crate) expires: u64,
+    pub(crate) metadata: Option<Box<serde_json::Value>>,
+}
+
+impl Table {
+    pub(crate) fn new(shards: usize) -> Self {
+        let n = shards.clamp(1, 4096).next_power_of_two();
+        Table {
+            hasher: Hasher::default(),
+            mask: n - 1,
+            sessions: (0..n).map(|_| RwLock::new(Sessions::default())).collect(),
+            users: (0..n).map(|_| RwLock::new(Users::default())).collect(),
+            held: AtomicU64::new(0),
+        }
+    }
+
+    #[inline]
+    fn shard_of(&self, key: &str) -> usize {
+        // high bits: the map inside the shard uses the low ones
+        (self.hasher.hash_one(key) >> 40) as usize & self.mask
+    }
+
+    #[inline]
+    fn session_shard(&self, id: &str) -> &RwLock<Sessions> {
+        &self.sessions[self.shard_of(id)]
+    }
+
+    #[inline]
+    fn user_shard(&self, user: &str) -> &RwLock<Users> {
+        &self.users[self.shard_of(user)]
+    }
+
+    pub(crate) fn held(&self) -> u64 {
+        self.held.load(Ordering::Relaxed)
+    }
+
+    /// Checks a permission of a live session; `false` when there is none.
+    #[inline]
+    pub(crate) fn check(&self, id: &str, permission: ParsedPermission<'_>, now: u64) -> bool {
+        let shard = self.session_shard(id).read();
+        shard
+            .get(id)
+            .is_some_and(|e| e.live(now) && e.grants.check_parsed(permission))
+    }
+
+    /// Runs `f` on a live entry under the read lock.
+    pub(crate) fn read<T>(&self, id: &str, now: u64, f: impl FnOnce(&Entry) -> T) -> Option<T> {
+        let shard = self.session_shard(id).read();
+        shard.get(id).filter(|e| e.live(now)).map(f)
+    }
+
+    /// Runs `f` on a live entry under the write lock.
+    pub(crate) fn modify(&self, id: &str, now: u64, f: impl FnOnce(&mut Entry)) -> bool {
+        let mut shard = self.session_shard(id).write();
+        match shard.get_mut(id) {
+            Some(e) if e.live(now) => {
+                f(e);
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Inserts or replaces a session; `admit` decides, under the lock, whether a brand-new id may
+    /// be added (the quota). A refused entry is handed back.
+    pub(crate) fn insert(
+        &self,
+        id: &str,
+        new: NewEntry,
+        now: u64,
+        admit: impl FnOnce(u64) -> bool,
+    ) -> Result<(), NewEntry> {
+        let mut shard = self.session_shard(id).write();
+        let (key, old) = match shard.remove_entry(id) {
+            Some((key, old)) => (key, Some(old)),
+            None => {
+                if !admit(self.held()) {
+                    return Err(new);
+                }
+                self.held.fetch_add(1, Ordering::Relaxed);
+                (Arc::<str>::from(id), None)
+            }
+        };
+        // Storing always starts a new session (created now), replacing any old one.
+        let created = now;
+        let user = match &old {
+            Some(o) if *o.user == *new.user => o.user.clone(),
+            Some(o) => {
+                self.unindex(&o.user, &key);
+                self.index(&new.user, &key)
+            }
+            None => self.index(&new.user, &key),
+        };
+        shard.insert(
+            key,
+            Entry {
+                user,
+                grants: new.grants,
+                created,
+                updated: now,
+                expires: new.expires,
+                metadata: new.metadata,
+            },
+        );
+        Ok(())
+    }
+
+    /// Removes a session; true when it was live.
+    pub(crate) fn remove(&self, id: &str, now: u64) -> bool {
+        let mut shard = self.session_shard(id).write();
+        match shard.remove_entry(id) {
+            Some((key, old)) => {
+                self.held.fetch_sub(1, Ordering::Relaxed);
+                self.unindex(&old.user, &key);
+                old.live(now)
+            }
+            None => false,
+        }
+    }
+
+    /// Adds `id` to `user`'s index and returns the shared user string.
+    fn index(&self, user: &str, id: &Arc<str>) -> Arc<str> {
+        let mut users = self.user_shard(user).write();
+        let existing = users.get_key_value(user).map(|(k, _)| k.clone());
+        match existing.and_then(|key| users.get_mut(user).map(|ids| (key, ids))) {
+            Some((key, ids)) => {
+                if !ids.iter().any(|s| s == id) {
+                    ids.push(id.clone());
+                }
+                key
+            }
+            None => {
+                let key: Arc<str> = Arc::from(user);
+                users.insert(key.clone(), vec![id.clone()]);
+                key
+            }
+        }
+    }
+
+    fn unindex(&self, user: &str, id: &str) {
+        let mut users = self.user_shard(user).write();
+        if let Some(ids) = users.get_mut(user) {
+            ids.retain(|s| &**s != id);
+            if ids.is_empty() {
+                users.remove(user);
+            }
+        }
+    }
+
+    /// Live session ids of `user`, sorted. Each indexed id is verified against the table.
+    pub(crate) fn list(&self, user: &str, now: u64) -> Vec<String> {
+        let ids: Vec<Arc<str>> = self
+            .user_shard(user)
+            .read()
+            .get(user)
+            .cloned()
+            .unwrap_or_default();
+        let mut out: Vec<String> = ids
+            .iter()
+            .filter(|id| self.read(id, now, |e| *e.user == *user).unwrap_or(false))
+            .map(|id| id.to_string())
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Removes every expired session; returns how many.
+    pub(crate) fn sweep(&self, now: u64) -> u64 {
+        let mut removed = 0u64;
+        for lock in self.sessions.iter() {
+            let mut shard = lock.write();
+            let expired: Vec<Arc<str>> = shard
+                .iter()
+                .filter(|(_, e)| !e.live(now))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in expired {
+                if let Some(old) = shard.remove(&key) {
+                    self.unindex(&old.user, &key);
+                    self.held.fetch_sub(1, Ordering::Relaxed);
+                    removed += 1;
+                }
+            }
+        }
+        removed
+    }
+
+    /// (live sessions, expired entries still held, users with any entry).
+    pub(crate) fn census(&self, now: u64) -> (u64, u64, u64) {
+        let mut live = 0u64;
+        let mut expired = 0u64;
+        for lock in self.sessions.iter() {
+            for e in lock.read().values() {
+                if e.live(now) {
+                    live += 1;
+                } else {
+                    expired += 1;
+                }
+            }
+        }
+        let users = self.users.iter().map(|u| u.read().len() as u64).sum();
+        (live, expired, users)
+    }
+
+    /// Rough bytes held: entries, keys, permission strings and index vectors.
+    pub(crate) fn approx_bytes(&self) -> u64 {
+        let mut bytes = 0usize;
+        for lock in self.sessions.iter() {
+            let shard = lock.read();
+            bytes += shard.capacity() * (std::mem::size_of::<(Arc<str>, Entry)>() + 1);
+            for (k, e) in shard.iter() {
+                bytes += k.len() + 16 + e.grants.heap_size();
+            }
+        }
+        for lock in self.users.iter() {
+            let users = lock.read();
+            bytes += users.capacity() * (std::mem::size_of::<(Arc<str>, Vec<Arc<str>>)>() + 1);
+            for (k, v) in users.iter() {
+                bytes += k.len() + 16 + v.capacity() * 16;
+            }
+        }
+        bytes as u64
+    }
+}
