@@ -1,0 +1,39 @@
+//! permission-storage-manager (psm): per-session permission sets with TTL on memory, files,
+//! Redis or SQL, answering "may they?" in nanoseconds in-process and in one round trip over the
+//! network. Pick backends with cargo features; every backend speaks one permission grammar.
+//!
+//! ```
+//! use permission_storage_manager as psm;
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let manager = psm::PermissionStorageManager::connect("memory://").await?;
+//! manager.store_permissions("s1", "alice", ["posts:*", "admin>"], None).await?;
+//! assert!(manager.check_permission("s1", "posts:42").await?);
+//! assert!(manager.check_permission("s1", "admin.users.delete").await?);
+//! # Ok::<(), psm::Error>(()) }).unwrap();
+//! ```
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod blocking;
+mod manager;
+pub mod registry;
+
+pub use manager::{ManagerBuilder, PermissionStorageManager, URL_ENV};
+pub use psm_core::permission;
+pub use psm_core::{
+    Capabilities, Error, Expiry, Field, Health, Hierarchy, Limits, NewSession, PermissionError,
+    PermissionSet, PermissionsProvider, Principal, Result, Rule, Session, SessionInfo,
+    SessionStore, StoreStats, StoreUrl, Timestamp, generate_session_id, validate,
+};
+
+/// The core crate, for backend authors.
+pub use psm_core as core;
+
+/// The in-memory backend.
+#[cfg(feature = "memory")]
+pub use psm_memory as memory;
+
+/// The README's code blocks, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;

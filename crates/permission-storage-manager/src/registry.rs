@@ -1,0 +1,89 @@
+//! The URL-scheme registry: which backend `connect(url)` opens for each scheme.
+//!
+//! Built-in schemes are registered by the cargo features that compile their backends; a
+//! third-party crate adds its own with [`register_provider`].
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::RwLock;
+use psm_core::{Error, Result, SessionStore, StoreUrl};
+
+/// What a registered factory returns.
+pub type StoreFuture = Pin<Box<dyn Future<Output = Result<Arc<dyn SessionStore>>> + Send>>;
+
+/// A backend factory: turns a parsed URL into an open store.
+pub type Factory = Arc<dyn Fn(StoreUrl) -> StoreFuture + Send + Sync>;
+
+fn registry() -> &'static RwLock<HashMap<String, Factory>> {
+    static REGISTRY: OnceLock<RwLock<HashMap<String, Factory>>> = OnceLock::new();
+    REGISTRY.get_or_init(|| RwLock::new(builtins()))
+}
+
+fn builtins() -> HashMap<String, Factory> {
+    #[allow(unused_mut)]
+    let mut map: HashMap<String, Factory> = HashMap::new();
+    #[cfg(feature = "memory")]
+    map.insert(
+        "memory".into(),
+        factory(|url| async move {
+            let store = psm_memory::MemoryStore::from_url(url).await?;
+            Ok(Arc::new(store) as Arc<dyn SessionStore>)
+        }),
+    );
+    map
+}
+
+/// Wraps an async closure as a [`Factory`].
+pub fn factory<F, Fut>(f: F) -> Factory
+where
+    F: Fn(StoreUrl) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Arc<dyn SessionStore>>> + Send + 'static,
+{
+    Arc::new(move |url| Box::pin(f(url)) as StoreFuture)
+}
+
+/// Registers `factory` for URLs with `scheme`. A scheme that is already registered is an error
+/// (built-in schemes cannot be hijacked by accident).
+pub fn register_provider<F, Fut>(scheme: &str, f: F) -> Result<()>
+where
+    F: Fn(StoreUrl) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<Arc<dyn SessionStore>>> + Send + 'static,
+{
+    let scheme = scheme.to_ascii_lowercase();
+    // reuse the URL parser's scheme rules
+    StoreUrl::parse(&format!("{scheme}:")).map_err(|_| Error::InvalidUrl {
+        url: scheme.clone(),
+        reason: "a scheme is a letter followed by letters, digits, '+', '-' or '.'".into(),
+    })?;
+    let mut map = registry().write();
+    if map.contains_key(&scheme) {
+        return Err(Error::InvalidUrl {
+            url: format!("{scheme}://"),
+            reason: format!("scheme {scheme:?} is already registered"),
+        });
+    }
+    map.insert(scheme, factory(f));
+    Ok(())
+}
+
+/// Registered schemes, sorted.
+pub fn schemes() -> Vec<String> {
+    let mut out: Vec<String> = registry().read().keys().cloned().collect();
+    out.sort();
+    out
+}
+
+/// Opens the store for `url` through its scheme's factory.
+pub(crate) async fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
+    let parsed = StoreUrl::parse(url)?;
+    let factory = registry().read().get(parsed.scheme()).cloned();
+    match factory {
+        Some(f) => f(parsed).await,
+        None => Err(Error::UnknownScheme {
+            scheme: parsed.scheme().to_owned(),
+        }),
+    }
+}
