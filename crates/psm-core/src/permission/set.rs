@@ -1,6 +1,6 @@
 //! `PermissionSet`: a session's grants, validated once and compiled into a compact matcher.
 //!
-//! Small sets (up to [`SMALL`] grants, the common case) keep only one packed string and are
+//! Small sets (up to [`SMALL`] grants, the common case) keep only one packed buffer and are
 //! scanned; larger ones add a hash set for exact grants and a segment trie for patterns, so a
 //! check costs a hash lookup per segment of the checked permission, whatever the number of grants.
 
@@ -11,7 +11,7 @@ use super::coverage::covers;
 use super::grammar::{ParsedPermission, Shape, is_pattern, segments, validate_permission};
 use crate::error::{Error, Field, PermissionError, Rule};
 
-/// Sets of at most this many grants are matched by a scan of one packed string.
+/// Sets of at most this many grants are matched by a scan of one packed buffer.
 const SMALL: usize = 16;
 
 /// Default bound on the number of permissions of one session.
@@ -38,10 +38,13 @@ type FastSet<K> = HashSet<K, foldhash::fast::RandomState>;
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct PermissionSet {
-    /// Grants in insertion order, separated by single spaces (spaces never occur in grants).
-    packed: Box<str>,
+    /// Grants in insertion order, each as a length byte then its UTF-8 bytes (grants are at most
+    /// 255 bytes, so one byte holds the length).
+    packed: Box<[u8]>,
     len: u32,
     flags: u8,
+    /// Bit `i` set when grant `i` is a pattern (small sets only).
+    pattern_bits: u16,
     index: Option<Box<Index>>,
 }
 
@@ -49,9 +52,10 @@ impl PermissionSet {
     /// An empty set (checks are all false).
     pub fn empty() -> Self {
         PermissionSet {
-            packed: Box::from(""),
+            packed: Box::default(),
             len: 0,
             flags: 0,
+            pattern_bits: 0,
             index: None,
         }
     }
@@ -89,9 +93,10 @@ impl PermissionSet {
         I: IntoIterator<Item = S>,
         S: AsRef<str>,
     {
-        let mut packed = String::new();
+        let mut packed: Vec<u8> = Vec::new();
         let mut len = 0usize;
         let mut flags = 0u8;
+        let mut pattern_bits = 0u16;
         let mut seen: FastSet<Box<str>> = FastSet::default();
         let mut small: Vec<(usize, usize)> = Vec::new();
         for grant in grants {
@@ -99,10 +104,17 @@ impl PermissionSet {
             let shape = validate_permission(grant).map_err(LimitError::Permission)?;
             // de-duplicate: linear while small, hashed beyond
             let duplicate = if len < SMALL {
-                small.iter().any(|&(s, e)| &packed[s..e] == grant)
+                small
+                    .iter()
+                    .any(|&(s, e)| &packed[s..e] == grant.as_bytes())
             } else {
                 if seen.is_empty() {
-                    seen.extend(small.iter().map(|&(s, e)| Box::from(&packed[s..e])));
+                    seen.extend(
+                        small
+                            .iter()
+                            .filter_map(|&(s, e)| std::str::from_utf8(&packed[s..e]).ok())
+                            .map(Box::from),
+                    );
                 }
                 !seen.insert(Box::from(grant))
             };
@@ -115,25 +127,28 @@ impl PermissionSet {
             }
             if shape == Shape::Pattern {
                 flags |= HAS_PATTERN;
+                if len <= SMALL {
+                    pattern_bits |= 1 << (len - 1);
+                }
             }
             if grant == "*" {
                 flags |= HAS_ALL;
             }
-            if !packed.is_empty() {
-                packed.push(' ');
-            }
+            // validated permissions are 1..=255 bytes
+            packed.push(u8::try_from(grant.len()).unwrap_or(u8::MAX));
             let start = packed.len();
-            packed.push_str(grant);
+            packed.extend_from_slice(grant.as_bytes());
             if len <= SMALL {
                 small.push((start, packed.len()));
             }
         }
-        let packed = packed.into_boxed_str();
-        let index = (len > SMALL).then(|| Box::new(Index::build(&packed)));
+        let packed = packed.into_boxed_slice();
+        let index = (len > SMALL).then(|| Box::new(Index::build(entries(&packed))));
         Ok(PermissionSet {
             packed,
             len: u32::try_from(len).unwrap_or(u32::MAX),
             flags,
+            pattern_bits,
             index,
         })
     }
@@ -155,7 +170,7 @@ impl PermissionSet {
 
     /// The grants, in the order they were first given.
     pub fn iter(&self) -> impl Iterator<Item = &str> + '_ {
-        self.packed.split(' ').filter(|g| !g.is_empty())
+        entries(&self.packed)
     }
 
     /// The grants as owned strings.
@@ -187,13 +202,29 @@ impl PermissionSet {
         match &self.index {
             Some(index) => index.check(permission),
             None => {
-                let patterns = self.has_patterns();
-                self.iter().any(|grant| {
-                    grant == permission
-                        || (patterns
-                            && is_pattern(grant)
-                            && super::grammar::grant_matches(grant, permission))
-                })
+                let bits = self.pattern_bits;
+                let wanted = permission.as_bytes();
+                let packed = &self.packed[..];
+                let mut pos = 0usize;
+                let mut i = 0u32;
+                while let Some(&len) = packed.get(pos) {
+                    let end = pos + 1 + usize::from(len);
+                    let Some(grant) = packed.get(pos + 1..end) else {
+                        break;
+                    };
+                    let hit = if bits & (1 << i) == 0 {
+                        grant == wanted
+                    } else {
+                        std::str::from_utf8(grant)
+                            .is_ok_and(|g| super::grammar::grant_matches(g, permission))
+                    };
+                    if hit {
+                        return true;
+                    }
+                    pos = end;
+                    i += 1;
+                }
+                false
             }
         }
     }
@@ -255,6 +286,18 @@ impl fmt::Debug for PermissionSet {
     }
 }
 
+/// Iterates over the grants of a packed buffer (length byte, then bytes).
+fn entries(packed: &[u8]) -> impl Iterator<Item = &str> {
+    let mut pos = 0usize;
+    std::iter::from_fn(move || {
+        let len = usize::from(*packed.get(pos)?);
+        let bytes = packed.get(pos + 1..pos + 1 + len)?;
+        pos += 1 + len;
+        // every grant was a &str when packed; a failure here would mean a bug, so stop
+        std::str::from_utf8(bytes).ok()
+    })
+}
+
 enum LimitError {
     Permission(PermissionError),
     TooMany(usize),
@@ -289,12 +332,12 @@ fn sep_slot(sep: u8) -> usize {
 }
 
 impl Index {
-    fn build(packed: &str) -> Self {
+    fn build<'a>(grants: impl Iterator<Item = &'a str>) -> Self {
         let mut index = Index {
             exact: FastSet::default(),
             trie: vec![Node::default()],
         };
-        for grant in packed.split(' ').filter(|g| !g.is_empty()) {
+        for grant in grants {
             if is_pattern(grant) {
                 index.insert_pattern(grant);
             } else {

@@ -1,0 +1,298 @@
+//! psm-rebac on a generated 1M-relationship graph (users in groups nested 4 deep, documents in
+//! folder trees 5 deep): `check` and `lookup_resources`, side by side with cedar-policy's
+//! `is_authorized` on the equivalent entity hierarchy.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::collections::{HashMap, HashSet};
+use std::hint::black_box;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use cedar_policy::{
+    Authorizer, Context, Decision, Entities, Entity, EntityId, EntityTypeName, EntityUid,
+    PolicySet, Request, RestrictedExpression,
+};
+use criterion::{Criterion, criterion_group, criterion_main};
+use psm_rebac::{Engine, MemoryStore, ObjectRef, Relationship, Schema, SubjectRef};
+
+const SCHEMA: &str = "
+definition user {}
+definition group { relation member: user | group#member }
+definition folder {
+    relation parent: folder
+    relation viewer: user | group#member
+    permission view = viewer + parent->view
+}
+definition document {
+    relation parent: folder
+    relation viewer: user | group#member
+    permission view = viewer + parent->view
+}";
+
+const USERS: usize = 100_000;
+const L0: usize = 5_000; // 20 users each
+const L1: usize = 500; // 10 L0 groups each
+const L2: usize = 100; // 5 L1 groups each
+const L3: usize = 20; // 5 L2 groups each
+const TREES: usize = 200; // folder trees, 5 levels, branching 3: 121 folders each
+const DOCS_PER_TREE: usize = 1_000;
+const TOTAL: usize = 1_000_000;
+
+/// A small deterministic generator (splitmix64), so runs are comparable.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+}
+
+struct Graph {
+    rels: Vec<Relationship>,
+    /// Folder ids per tree, level by level (index 0 is the root).
+    trees: Vec<Vec<Vec<String>>>,
+    /// Documents: (id, tree, folder id, direct viewer users).
+    docs: Vec<(String, usize, String, Vec<usize>)>,
+}
+
+fn obj(t: &Arc<str>, id: String) -> ObjectRef {
+    ObjectRef::new(t.clone(), id)
+}
+
+fn generate() -> Graph {
+    let (user, group, folder, document): (Arc<str>, Arc<str>, Arc<str>, Arc<str>) =
+        ("user".into(), "group".into(), "folder".into(), "document".into());
+    let (member, parent, viewer): (Arc<str>, Arc<str>, Arc<str>) =
+        ("member".into(), "parent".into(), "viewer".into());
+    let mut rels = Vec::with_capacity(TOTAL);
+    let g = |level: usize, i: usize| format!("l{level}_{i}");
+    for u in 0..USERS {
+        rels.push(Relationship::new(
+            obj(&group, g(0, u % L0)),
+            member.clone(),
+            SubjectRef::object(user.clone(), format!("u{u}")),
+        ));
+    }
+    for (level, (count, parents)) in [(L0, L1), (L1, L2), (L2, L3)].into_iter().enumerate() {
+        for i in 0..count {
+            rels.push(Relationship::new(
+                obj(&group, g(level + 1, i * parents / count)),
+                member.clone(),
+                SubjectRef::userset(group.clone(), g(level, i), member.clone()),
+            ));
+        }
+    }
+    let mut trees = Vec::with_capacity(TREES);
+    let mut docs = Vec::new();
+    let mut rng = Rng(42);
+    for t in 0..TREES {
+        let mut levels: Vec<Vec<String>> = vec![vec![format!("t{t}")]];
+        rels.push(Relationship::new(
+            obj(&folder, format!("t{t}")),
+            viewer.clone(),
+            SubjectRef::userset(group.clone(), g(3, t % L3), member.clone()),
+        ));
+        for depth in 1..5 {
+            let mut next = Vec::new();
+            for p in &levels[depth - 1] {
+                for k in 0..3 {
+                    let id = format!("{p}_{k}");
+                    rels.push(Relationship::new(
+                        obj(&folder, id.clone()),
+                        parent.clone(),
+                        SubjectRef::object(folder.clone(), p.clone()),
+                    ));
+                    next.push(id);
+                }
+            }
+            levels.push(next);
+        }
+        let all: Vec<&String> = levels.iter().flatten().collect();
+        for d in 0..DOCS_PER_TREE {
+            let f = all[rng.below(all.len())].clone();
+            let id = format!("t{t}d{d}");
+            rels.push(Relationship::new(
+                obj(&document, id.clone()),
+                parent.clone(),
+                SubjectRef::object(folder.clone(), f.clone()),
+            ));
+            docs.push((id, t, f, Vec::new()));
+        }
+        trees.push(levels);
+    }
+    // Fill up to 1M with direct document viewers.
+    let ndocs = docs.len();
+    while rels.len() < TOTAL {
+        let d = rng.below(ndocs);
+        let u = rng.below(USERS);
+        rels.push(Relationship::new(
+            obj(&document, docs[d].0.clone()),
+            viewer.clone(),
+            SubjectRef::object(user.clone(), format!("u{u}")),
+        ));
+        docs[d].3.push(u);
+    }
+    Graph { rels, trees, docs }
+}
+
+/// A user whose single group chain reaches `L3` group `t % L3`, hence trees t, t+20, t+40, ...
+fn user_for_tree(t: usize) -> usize {
+    // user u is in l0_(u % L0); l0_i -> l1_(i/10) -> l2_(i/50) -> l3_(i/250).
+    (t % L3) * (L0 / L3)
+}
+
+fn cedar_uid(ty: &str, id: &str) -> EntityUid {
+    EntityUid::from_type_name_and_id(EntityTypeName::from_str(ty).unwrap(), EntityId::new(id))
+}
+
+fn cedar_setup(graph: &Graph) -> (PolicySet, Entities) {
+    let mut parents: HashMap<EntityUid, HashSet<EntityUid>> = HashMap::new();
+    let mut viewers: HashMap<String, Vec<usize>> = HashMap::new();
+    for u in 0..USERS {
+        parents
+            .entry(cedar_uid("User", &format!("u{u}")))
+            .or_default()
+            .insert(cedar_uid("Group", &format!("l0_{}", u % L0)));
+    }
+    for (level, (count, ps)) in [(L0, L1), (L1, L2), (L2, L3)].into_iter().enumerate() {
+        for i in 0..count {
+            parents
+                .entry(cedar_uid("Group", &format!("l{level}_{i}")))
+                .or_default()
+                .insert(cedar_uid("Group", &format!("l{}_{}", level + 1, i * ps / count)));
+        }
+    }
+    for i in 0..L3 {
+        parents.entry(cedar_uid("Group", &format!("l3_{i}"))).or_default();
+    }
+    let mut policies = String::from(
+        "permit(principal, action == Action::\"view\", resource) when { resource has viewers && resource.viewers.contains(principal) };\n",
+    );
+    for (t, levels) in graph.trees.iter().enumerate() {
+        policies.push_str(&format!(
+            "permit(principal in Group::\"l3_{}\", action == Action::\"view\", resource in Folder::\"t{t}\");\n",
+            t % L3
+        ));
+        parents.entry(cedar_uid("Folder", &format!("t{t}"))).or_default();
+        for level in levels.iter().skip(1) {
+            for f in level {
+                let p = f.rsplit_once('_').map(|x| x.0).unwrap();
+                parents
+                    .entry(cedar_uid("Folder", f))
+                    .or_default()
+                    .insert(cedar_uid("Folder", p));
+            }
+        }
+    }
+    for (id, _, f, vs) in &graph.docs {
+        parents
+            .entry(cedar_uid("Document", id))
+            .or_default()
+            .insert(cedar_uid("Folder", f));
+        viewers.insert(id.clone(), vs.clone());
+    }
+    let entities = parents.into_iter().map(|(uid, ps)| {
+        let is_doc = uid.type_name().to_string() == "Document";
+        let mut attrs = HashMap::new();
+        if is_doc {
+            let id = uid.id().unescaped().to_owned();
+            let vs = viewers.get(&id).cloned().unwrap_or_default();
+            attrs.insert(
+                "viewers".to_owned(),
+                RestrictedExpression::new_set(vs.into_iter().map(|u| {
+                    RestrictedExpression::new_entity_uid(cedar_uid("User", &format!("u{u}")))
+                })),
+            );
+        }
+        Entity::new(uid, attrs, ps).unwrap()
+    });
+    let entities = Entities::from_entities(entities, None).unwrap();
+    (PolicySet::from_str(&policies).unwrap(), entities)
+}
+
+fn bench(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let t0 = Instant::now();
+    let graph = generate();
+    let generated = t0.elapsed();
+    let store = Arc::new(MemoryStore::new());
+    let t1 = Instant::now();
+    store.extend(graph.rels.iter().cloned());
+    let loaded = t1.elapsed();
+    eprintln!(
+        "rebac: generated {} relationships in {generated:?}, loaded into MemoryStore in {loaded:?}",
+        store.len()
+    );
+    let engine = Engine::new(Schema::parse_spicedb(SCHEMA).unwrap(), store);
+
+    // A document at the deepest folder level of tree 7, reached via 4 nested groups.
+    let tree = 7;
+    let deep_folder = graph.trees[tree][4][0].clone();
+    let doc_id = graph
+        .docs
+        .iter()
+        .find(|d| d.1 == tree && d.2 == deep_folder)
+        .map(|d| d.0.clone())
+        .unwrap_or_else(|| format!("t{tree}d0"));
+    let doc: ObjectRef = format!("document:{doc_id}").parse().unwrap();
+    let alice: SubjectRef = format!("user:u{}", user_for_tree(tree)).parse().unwrap();
+    let stranger: SubjectRef = format!("user:u{}", user_for_tree(tree + 1)).parse().unwrap();
+    assert!(rt.block_on(engine.check(&doc, "view", &alice)).unwrap());
+    assert!(!rt.block_on(engine.check(&doc, "view", &stranger)).unwrap());
+    let found = rt.block_on(engine.lookup_resources("document", "view", &alice)).unwrap();
+    eprintln!("rebac: lookup_resources returns {} documents", found.len());
+
+    let mut g = c.benchmark_group("rebac");
+    g.bench_function("check_allowed_4_nested_groups_5_deep_folders", |b| {
+        b.iter(|| rt.block_on(engine.check(black_box(&doc), "view", black_box(&alice))).unwrap())
+    });
+    g.bench_function("check_denied_same_path", |b| {
+        b.iter(|| rt.block_on(engine.check(black_box(&doc), "view", black_box(&stranger))).unwrap())
+    });
+    g.sample_size(20);
+    g.bench_function("lookup_resources_10k", |b| {
+        b.iter(|| {
+            rt.block_on(engine.lookup_resources("document", "view", black_box(&alice)))
+                .unwrap()
+                .len()
+        })
+    });
+    g.finish();
+
+    let t2 = Instant::now();
+    let (policies, entities) = cedar_setup(&graph);
+    eprintln!("cedar: built policies and entities in {:?}", t2.elapsed());
+    let authorizer = Authorizer::new();
+    let action = cedar_uid("Action", "view");
+    let request = |who: &SubjectRef| {
+        Request::new(
+            cedar_uid("User", &who.object.object_id),
+            action.clone(),
+            cedar_uid("Document", &doc_id),
+            Context::empty(),
+            None,
+        )
+        .unwrap()
+    };
+    let (allow, deny) = (request(&alice), request(&stranger));
+    assert_eq!(authorizer.is_authorized(&allow, &policies, &entities).decision(), Decision::Allow);
+    assert_eq!(authorizer.is_authorized(&deny, &policies, &entities).decision(), Decision::Deny);
+    let mut g = c.benchmark_group("cedar");
+    g.bench_function("is_authorized_allowed_same_hierarchy", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&allow), &policies, &entities).decision())
+    });
+    g.bench_function("is_authorized_denied_same_hierarchy", |b| {
+        b.iter(|| authorizer.is_authorized(black_box(&deny), &policies, &entities).decision())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
