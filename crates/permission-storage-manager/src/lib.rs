@@ -37,3 +37,16 @@ pub use psm_memory as memory;
 #[cfg(doctest)]
 #[doc = include_str!("../../../README.md")]
 pub struct ReadmeDoctests;
+
+/// The guide's code blocks (docs/src), compiled and run as doctests.
+#[cfg(doctest)]
+pub mod guide_doctests {
+    #[doc = include_str!("../../../docs/src/getting-started.md")]
+    pub struct GettingStarted;
+    #[doc = include_str!("../../../docs/src/grammar.md")]
+    pub struct Grammar;
+    #[doc = include_str!("../../../docs/src/sessions.md")]
+    pub struct Sessions;
+    #[doc = include_str!("../../../docs/src/third-party-backend.md")]
+    pub struct ThirdPartyBackend;
+}

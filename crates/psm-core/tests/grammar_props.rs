@@ -147,7 +147,7 @@ proptest! {
 
     #[test]
     fn pattern_check_means_coverage_of_everything_the_pattern_matches(
-        grants in proptest::collection::vec(pattern(), 0..5),
+        grants in proptest::collection::vec(prop_oneof![pattern(), concrete()], 0..7),
         target in pattern(),
     ) {
         let set = PermissionSet::new(&grants).unwrap();
@@ -163,5 +163,18 @@ proptest! {
         } else {
             prop_assert!(!covered_in_universe, "said not covered, but every permission up to depth 4 is");
         }
+    }
+
+    #[test]
+    fn deep_patterns_are_covered_by_their_base_plus_both_star_branches(
+        base in concrete(),
+        pick in proptest::collection::vec(any::<bool>(), 4),
+    ) {
+        let candidates = [base.clone(), format!("{base}.*"), format!("{base}:*"), format!("{base}.x")];
+        let grants: Vec<&String> = candidates.iter().zip(&pick).filter(|(_, p)| **p).map(|(g, _)| g).collect();
+        let set = PermissionSet::new(&grants).unwrap();
+        let target = format!("{base}>");
+        let want = pick[0] && pick[1] && pick[2];
+        prop_assert_eq!(set.check(&target).unwrap(), want, "grants {:?}", grants);
     }
 }

@@ -237,7 +237,12 @@ impl PermissionSet {
             // Exact grants can never cover a pattern: it matches infinitely many names.
             return false;
         }
-        covers(self.iter().filter(|g| is_pattern(g)), pattern)
+        // Exact grants count too (`a` is part of `a>`), but only those the pattern matches.
+        covers(
+            self.iter()
+                .filter(|g| is_pattern(g) || super::grammar::grant_matches(pattern, g)),
+            pattern,
+        )
     }
 
     /// True when every one of `permissions` is granted.
@@ -511,6 +516,14 @@ mod tests {
                 .len(),
             2
         );
+    }
+
+    #[test]
+    fn exact_grants_take_part_in_pattern_coverage() {
+        let set = PermissionSet::new(["a", "a.*", "a:*"]).unwrap();
+        assert!(set.check("a>").unwrap());
+        let set = PermissionSet::new(["a.*", "a:*"]).unwrap();
+        assert!(!set.check("a>").unwrap());
     }
 
     #[test]
