@@ -67,8 +67,12 @@ fn obj(t: &Arc<str>, id: String) -> ObjectRef {
 }
 
 fn generate() -> Graph {
-    let (user, group, folder, document): (Arc<str>, Arc<str>, Arc<str>, Arc<str>) =
-        ("user".into(), "group".into(), "folder".into(), "document".into());
+    let (user, group, folder, document): (Arc<str>, Arc<str>, Arc<str>, Arc<str>) = (
+        "user".into(),
+        "group".into(),
+        "folder".into(),
+        "document".into(),
+    );
     let (member, parent, viewer): (Arc<str>, Arc<str>, Arc<str>) =
         ("member".into(), "parent".into(), "viewer".into());
     let mut rels = Vec::with_capacity(TOTAL);
@@ -166,11 +170,16 @@ fn cedar_setup(graph: &Graph) -> (PolicySet, Entities) {
             parents
                 .entry(cedar_uid("Group", &format!("l{level}_{i}")))
                 .or_default()
-                .insert(cedar_uid("Group", &format!("l{}_{}", level + 1, i * ps / count)));
+                .insert(cedar_uid(
+                    "Group",
+                    &format!("l{}_{}", level + 1, i * ps / count),
+                ));
         }
     }
     for i in 0..L3 {
-        parents.entry(cedar_uid("Group", &format!("l3_{i}"))).or_default();
+        parents
+            .entry(cedar_uid("Group", &format!("l3_{i}")))
+            .or_default();
     }
     let mut policies = String::from(
         "permit(principal, action == Action::\"view\", resource) when { resource has viewers && resource.viewers.contains(principal) };\n",
@@ -180,7 +189,9 @@ fn cedar_setup(graph: &Graph) -> (PolicySet, Entities) {
             "permit(principal in Group::\"l3_{}\", action == Action::\"view\", resource in Folder::\"t{t}\");\n",
             t % L3
         ));
-        parents.entry(cedar_uid("Folder", &format!("t{t}"))).or_default();
+        parents
+            .entry(cedar_uid("Folder", &format!("t{t}")))
+            .or_default();
         for level in levels.iter().skip(1) {
             for f in level {
                 let p = f.rsplit_once('_').map(|x| x.0).unwrap();
@@ -218,7 +229,9 @@ fn cedar_setup(graph: &Graph) -> (PolicySet, Entities) {
 }
 
 fn bench(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_current_thread().build().unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
     let t0 = Instant::now();
     let graph = generate();
     let generated = t0.elapsed();
@@ -243,18 +256,28 @@ fn bench(c: &mut Criterion) {
         .unwrap_or_else(|| format!("t{tree}d0"));
     let doc: ObjectRef = format!("document:{doc_id}").parse().unwrap();
     let alice: SubjectRef = format!("user:u{}", user_for_tree(tree)).parse().unwrap();
-    let stranger: SubjectRef = format!("user:u{}", user_for_tree(tree + 1)).parse().unwrap();
+    let stranger: SubjectRef = format!("user:u{}", user_for_tree(tree + 1))
+        .parse()
+        .unwrap();
     assert!(rt.block_on(engine.check(&doc, "view", &alice)).unwrap());
     assert!(!rt.block_on(engine.check(&doc, "view", &stranger)).unwrap());
-    let found = rt.block_on(engine.lookup_resources("document", "view", &alice)).unwrap();
+    let found = rt
+        .block_on(engine.lookup_resources("document", "view", &alice))
+        .unwrap();
     eprintln!("rebac: lookup_resources returns {} documents", found.len());
 
     let mut g = c.benchmark_group("rebac");
     g.bench_function("check_allowed_4_nested_groups_5_deep_folders", |b| {
-        b.iter(|| rt.block_on(engine.check(black_box(&doc), "view", black_box(&alice))).unwrap())
+        b.iter(|| {
+            rt.block_on(engine.check(black_box(&doc), "view", black_box(&alice)))
+                .unwrap()
+        })
     });
     g.bench_function("check_denied_same_path", |b| {
-        b.iter(|| rt.block_on(engine.check(black_box(&doc), "view", black_box(&stranger))).unwrap())
+        b.iter(|| {
+            rt.block_on(engine.check(black_box(&doc), "view", black_box(&stranger)))
+                .unwrap()
+        })
     });
     g.sample_size(20);
     g.bench_function("lookup_resources_10k", |b| {
@@ -282,14 +305,32 @@ fn bench(c: &mut Criterion) {
         .unwrap()
     };
     let (allow, deny) = (request(&alice), request(&stranger));
-    assert_eq!(authorizer.is_authorized(&allow, &policies, &entities).decision(), Decision::Allow);
-    assert_eq!(authorizer.is_authorized(&deny, &policies, &entities).decision(), Decision::Deny);
+    assert_eq!(
+        authorizer
+            .is_authorized(&allow, &policies, &entities)
+            .decision(),
+        Decision::Allow
+    );
+    assert_eq!(
+        authorizer
+            .is_authorized(&deny, &policies, &entities)
+            .decision(),
+        Decision::Deny
+    );
     let mut g = c.benchmark_group("cedar");
     g.bench_function("is_authorized_allowed_same_hierarchy", |b| {
-        b.iter(|| authorizer.is_authorized(black_box(&allow), &policies, &entities).decision())
+        b.iter(|| {
+            authorizer
+                .is_authorized(black_box(&allow), &policies, &entities)
+                .decision()
+        })
     });
     g.bench_function("is_authorized_denied_same_hierarchy", |b| {
-        b.iter(|| authorizer.is_authorized(black_box(&deny), &policies, &entities).decision())
+        b.iter(|| {
+            authorizer
+                .is_authorized(black_box(&deny), &policies, &entities)
+                .decision()
+        })
     });
     g.finish();
 }

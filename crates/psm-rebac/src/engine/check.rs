@@ -1,0 +1,441 @@
+//! `check` and `check_bulk`: three-valued evaluation of userset rewrites with cycle cuts,
+//! a depth limit, and a memo of results that are provably independent of the path taken.
+//!
+//! Semantics. A node `object#relation` evaluates to true, false, or *unknown* when the
+//! evaluation re-enters a node already on the current path (a cycle). Union, intersection and
+//! exclusion combine these with Kleene logic (true dominates a union, false an intersection);
+//! a request whose answer is unknown is answered `false`, as OpenFGA does. Errors (depth) are
+//! dominated the same way, so the answer never depends on the order branches are visited.
+//!
+//! Memo. A definite result whose evaluation met no cycle cut and no error does not depend on
+//! the path that led to it, so it is cached with the height of its subtree and reused wherever
+//! the remaining depth budget covers that height. A root evaluation that met a cut is redone
+//! with an empty memo, so a check answers exactly what a fresh single check answers.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use foldhash::HashMap;
+
+use super::Scope;
+use super::membership::Memberships;
+use super::reader::Reader;
+use super::reverse::ReverseIndex;
+use super::tri::{Fold, Res, Tri};
+use crate::error::{Error, Result};
+use crate::relationship::{ObjectRef, SubjectRef};
+use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
+
+type BoxFut<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
+
+/// One question for [`Scope::check_bulk`].
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CheckItem {
+    /// The resource.
+    pub resource: ObjectRef,
+    /// The permission or relation.
+    pub permission: String,
+    /// The subject.
+    pub subject: SubjectRef,
+}
+
+/// Evaluates checks for one subject; the memo may be shared across roots (see module docs).
+pub(crate) struct Checker<'a> {
+    schema: &'a Schema,
+    index: &'a ReverseIndex,
+    reader: Reader<'a>,
+    subject: &'a SubjectRef,
+    max_depth: u32,
+    path: Vec<(ObjectRef, &'a str)>,
+    memo: HashMap<(ObjectRef, &'a str), (bool, u32)>,
+    members: Option<Memberships>,
+}
+
+impl<'a> Checker<'a> {
+    pub(crate) fn new(
+        schema: &'a Schema,
+        index: &'a ReverseIndex,
+        reader: Reader<'a>,
+        subject: &'a SubjectRef,
+        max_depth: u32,
+    ) -> Self {
+        Self {
+            schema,
+            index,
+            reader,
+            subject,
+            max_depth,
+            path: Vec::new(),
+            memo: HashMap::default(),
+            members: None,
+        }
+    }
+
+    /// What the backward walk knows about `obj#rel`: `Some(Some(d))` a member at distance `d`,
+    /// `Some(None)` certainly not a member (closed relation, complete walk), `None` unknown.
+    async fn membership(&mut self, obj: &ObjectRef, rel: &str) -> Option<Option<u32>> {
+        if self.members.is_none() {
+            let m = Memberships::compute(
+                self.schema,
+                self.index,
+                self.reader,
+                self.subject,
+                self.max_depth,
+            )
+            .await
+            .unwrap_or_default();
+            self.members = Some(m);
+        }
+        let m = self.members.as_ref()?;
+        match m.distance(obj, rel) {
+            Some(d) => Some(Some(d)),
+            None if m.complete()
+                && self
+                    .index
+                    .closed
+                    .contains(&(obj.object_type.to_string(), rel.to_owned())) =>
+            {
+                Some(None)
+            }
+            None => None,
+        }
+    }
+
+    /// Answers one root question. Reuses the memo; redoes the evaluation from scratch if
+    /// the memoised run met a cycle cut or an error.
+    pub(crate) async fn check_root(&mut self, obj: &ObjectRef, rel: &'a str) -> Result<bool> {
+        let had_memo = !self.memo.is_empty();
+        let r = self.node(obj.clone(), rel, 0).await;
+        if r.clean || !had_memo {
+            return r.val.map(|t| t == Tri::True);
+        }
+        let mut fresh = Checker::new(
+            self.schema,
+            self.index,
+            self.reader,
+            self.subject,
+            self.max_depth,
+        );
+        let r = fresh.node(obj.clone(), rel, 0).await;
+        r.val.map(|t| t == Tri::True)
+    }
+
+    fn node(&mut self, obj: ObjectRef, rel: &'a str, depth: u32) -> BoxFut<'_, Res> {
+        Box::pin(async move {
+            if depth > self.max_depth {
+                return Res {
+                    val: Err(Error::DepthExceeded {
+                        limit: self.max_depth,
+                    }),
+                    height: 0,
+                    clean: false,
+                };
+            }
+            if self.subject.relation.as_deref() == Some(rel) && self.subject.object == obj {
+                return Res::of(Tri::True);
+            }
+            let key = (obj, rel);
+            if let Some(&(v, h)) = self.memo.get(&key)
+                && depth.saturating_add(h) <= self.max_depth
+            {
+                let mut r = Res::of(if v { Tri::True } else { Tri::False });
+                r.height = h;
+                return r;
+            }
+            if self.path.contains(&key) {
+                return Res {
+                    val: Ok(Tri::Unknown),
+                    height: 0,
+                    clean: false,
+                };
+            }
+            let Some(relation) = self.schema.relation(&key.0.object_type, rel) else {
+                return Res::of(Tri::False);
+            };
+            let obj = key.0.clone();
+            self.path.push(key);
+            let mut r = self.rewrite(&obj, relation, &relation.rewrite, depth).await;
+            let key = self.path.pop();
+            r.height = r.height.saturating_add(1);
+            if let (true, Ok(t @ (Tri::True | Tri::False)), Some(key)) = (r.clean, &r.val, key) {
+                self.memo.insert(key, (*t == Tri::True, r.height));
+            }
+            r
+        })
+    }
+
+    fn rewrite<'s>(
+        &'s mut self,
+        obj: &'s ObjectRef,
+        relation: &'a Relation,
+        rw: &'a Rewrite,
+        depth: u32,
+    ) -> BoxFut<'s, Res> {
+        Box::pin(async move {
+            match rw {
+                Rewrite::Nil => Res::of(Tri::False),
+                Rewrite::This => self.this(obj, relation, depth).await,
+                Rewrite::Computed { relation: c, .. } => {
+                    self.node(obj.clone(), c.as_str(), depth + 1).await
+                }
+                Rewrite::Arrow {
+                    tupleset,
+                    computed,
+                    kind,
+                    ..
+                } => self.arrow(obj, tupleset, computed, *kind, depth).await,
+                Rewrite::Union(children) => {
+                    let mut f = Fold::new(Tri::True);
+                    for c in children {
+                        let r = self.rewrite(obj, relation, c, depth).await;
+                        if let Some(done) = f.add(r) {
+                            return done;
+                        }
+                    }
+                    f.finish()
+                }
+                Rewrite::Intersection(children) => {
+                    let mut f = Fold::new(Tri::False);
+                    for c in children {
+                        let r = self.rewrite(obj, relation, c, depth).await;
+                        if let Some(done) = f.add(r) {
+                            return done;
+                        }
+                    }
+                    f.finish()
+                }
+                Rewrite::Exclusion(base, sub) => {
+                    let b = self.rewrite(obj, relation, base, depth).await;
+                    if matches!(b.val, Ok(Tri::False)) {
+                        return b;
+                    }
+                    let s = self.rewrite(obj, relation, sub, depth).await;
+                    let height = b.height.max(s.height);
+                    let clean = b.clean && s.clean;
+                    let val = match (b.val, s.val) {
+                        (_, Ok(Tri::True)) => Ok(Tri::False),
+                        (Err(e), _) | (_, Err(e)) => Err(e),
+                        (Ok(Tri::Unknown), _) | (_, Ok(Tri::Unknown)) => Ok(Tri::Unknown),
+                        (Ok(x), Ok(_)) => Ok(x),
+                    };
+                    Res { val, height, clean }
+                }
+            }
+        })
+    }
+
+    /// Stored relationships on `obj#relation`: a direct match, a matching wildcard, or a userset
+    /// that (recursively) contains the subject. Subjects the schema no longer allows are ignored.
+    async fn this(&mut self, obj: &ObjectRef, relation: &'a Relation, depth: u32) -> Res {
+        let s = self.subject;
+        let mut f = Fold::new(Tri::True);
+        for a in &relation.allowed {
+            if a.object_type != *s.object.object_type {
+                continue;
+            }
+            let probe = if a.wildcard {
+                (s.relation.is_none()).then(|| SubjectRef::wildcard(s.object.object_type.clone()))
+            } else if a.relation.as_deref() == s.relation.as_deref() && !s.is_wildcard() {
+                Some(s.clone())
+            } else {
+                None
+            };
+            if let Some(p) = probe {
+                match self.reader.exists(obj, &relation.name, &p).await {
+                    Ok(true) => return Res::of(Tri::True),
+                    Ok(false) => {}
+                    Err(e) => {
+                        f.add(Res {
+                            val: Err(e),
+                            height: 0,
+                            clean: false,
+                        });
+                    }
+                }
+            }
+        }
+        for a in &relation.allowed {
+            let Some(sr) = a.relation.as_deref() else {
+                continue;
+            };
+            let subjects = match self
+                .reader
+                .subjects(obj, &relation.name, &a.object_type, Some(sr))
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    f.add(Res {
+                        val: Err(e),
+                        height: 0,
+                        clean: false,
+                    });
+                    continue;
+                }
+            };
+            for us in subjects {
+                if us == *s {
+                    continue;
+                }
+                // A member found backwards through plain relations is a member; the depth
+                // guard keeps the answer identical to expanding forwards within the limit.
+                match self.membership(&us.object, sr).await {
+                    Some(Some(d)) if depth + 1 + d <= self.max_depth => {
+                        let mut r = Res::of(Tri::True);
+                        r.height = d + 1;
+                        return r;
+                    }
+                    Some(None) => continue,
+                    _ => {}
+                }
+                let r = self.node(us.object, sr, depth + 1).await;
+                if let Some(done) = f.add(r) {
+                    return done;
+                }
+            }
+        }
+        f.finish()
+    }
+
+    async fn arrow(
+        &mut self,
+        obj: &ObjectRef,
+        tupleset: &'a str,
+        computed: &'a str,
+        kind: ArrowKind,
+        depth: u32,
+    ) -> Res {
+        let Some(ts) = self.schema.relation(&obj.object_type, tupleset) else {
+            return Res::of(Tri::False);
+        };
+        let mut f = Fold::new(match kind {
+            ArrowKind::Any => Tri::True,
+            ArrowKind::All => Tri::False,
+        });
+        let mut any = false;
+        for a in ts.allowed.iter().filter(|a| !a.wildcard) {
+            let subjects = match self
+                .reader
+                .subjects(obj, tupleset, &a.object_type, a.relation.as_deref())
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    f.add(Res {
+                        val: Err(e),
+                        height: 0,
+                        clean: false,
+                    });
+                    continue;
+                }
+            };
+            for target in subjects {
+                any = true;
+                let r = if self
+                    .schema
+                    .relation(&target.object.object_type, computed)
+                    .is_some()
+                {
+                    self.node(target.object, computed, depth + 1).await
+                } else {
+                    Res::of(Tri::False)
+                };
+                if let Some(done) = f.add(r) {
+                    return done;
+                }
+            }
+        }
+        if kind == ArrowKind::All && !any {
+            return Res::of(Tri::False);
+        }
+        f.finish()
+    }
+}
+
+impl Scope<'_> {
+    pub(crate) fn reader(&self) -> Reader<'_> {
+        Reader {
+            store: &*self.engine.store,
+            contextual: &self.contextual,
+        }
+    }
+
+    /// Whether `subject` has `permission` on `resource` (an unknown, cyclic answer is `false`).
+    pub async fn check(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<bool> {
+        self.require_relation(&resource.object_type, permission)?;
+        self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        let schema = &*self.engine.schema;
+        let Some(rel) = schema.relation(&resource.object_type, permission) else {
+            return Ok(false);
+        };
+        let mut c = Checker::new(
+            schema,
+            &self.engine.reverse,
+            self.reader(),
+            subject,
+            self.engine.config.max_depth,
+        );
+        c.check_root(resource, &rel.name).await
+    }
+
+    /// Answers many checks, in order; checks for the same subject share a memo.
+    pub async fn check_bulk(&self, items: &[CheckItem]) -> Result<Vec<bool>> {
+        let schema = &*self.engine.schema;
+        let mut out = vec![false; items.len()];
+        let mut by_subject: HashMap<&SubjectRef, Vec<usize>> = HashMap::default();
+        for (i, it) in items.iter().enumerate() {
+            self.require_relation(&it.resource.object_type, &it.permission)?;
+            self.require_subject(
+                &it.subject.object.object_type,
+                it.subject.relation.as_deref(),
+            )?;
+            by_subject.entry(&it.subject).or_default().push(i);
+        }
+        for (subject, idxs) in by_subject {
+            let mut c = Checker::new(
+                schema,
+                &self.engine.reverse,
+                self.reader(),
+                subject,
+                self.engine.config.max_depth,
+            );
+            for i in idxs {
+                let it = &items[i];
+                if let Some(rel) = schema.relation(&it.resource.object_type, &it.permission) {
+                    out[i] = c.check_root(&it.resource, &rel.name).await?;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Checks many resources of one permission for one subject, sharing a memo.
+    pub(crate) async fn check_many(
+        &self,
+        resources: &[ObjectRef],
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<Vec<bool>> {
+        let schema = &*self.engine.schema;
+        let mut out = Vec::with_capacity(resources.len());
+        let mut c = Checker::new(
+            schema,
+            &self.engine.reverse,
+            self.reader(),
+            subject,
+            self.engine.config.max_depth,
+        );
+        for r in resources {
+            match schema.relation(&r.object_type, permission) {
+                Some(rel) => out.push(c.check_root(r, &rel.name).await?),
+                None => out.push(false),
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,363 @@
+//! `lookup_resources` and `lookup_subjects`: candidates by graph traversal, each confirmed by `check`.
+//!
+//! Soundness: every result passed `check` — or, for a permission that is union-only all the way
+//! down, was reached within the depth limit, which is exactly when `check` is true (a union
+//! answers true as soon as one path reaches the subject; see `reverse.rs`). Completeness: the
+//! traversal over-approximates every
+//! way `check` can answer true. Backwards, from the subject, it inverts each step `check` takes
+//! (direct relationship, wildcard, userset, computed relation, arrow), ignoring whether a step sits
+//! under an intersection or an exclusion. Forwards, from the resource, it collects every subject
+//! `check` could compare equal to the asked subject; a subject never met behaves exactly like the
+//! wildcard `type:*`, which is therefore checked too and reported with its exceptions.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use foldhash::HashSet;
+
+use super::Scope;
+use super::check::Checker;
+use crate::error::Result;
+use crate::relationship::{ObjectRef, Relationship, SubjectRef};
+use crate::schema::{Rewrite, Schema};
+
+/// A page of lookup results.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct LookupPage {
+    /// Object ids, sorted.
+    pub items: Vec<String>,
+    /// Pass back to get the next page; `None` when this is the last page.
+    pub cursor: Option<String>,
+}
+
+/// One `lookup_subjects` result.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct FoundSubject {
+    /// The subject (`user:alice`, `group:eng#member`, or the wildcard `user:*`).
+    pub subject: SubjectRef,
+    /// For a wildcard: known subjects of that type that do *not* have the permission.
+    pub excluded: Vec<SubjectRef>,
+}
+
+impl FoundSubject {
+    /// Whether a concrete subject is covered by this result.
+    pub fn covers(&self, s: &SubjectRef) -> bool {
+        if self.subject == *s {
+            return true;
+        }
+        self.subject.is_wildcard()
+            && s.relation.is_none()
+            && !s.is_wildcard()
+            && self.subject.object.object_type == s.object.object_type
+            && !self.excluded.contains(s)
+    }
+}
+
+impl Scope<'_> {
+    /// All ids of `resource_type` objects on which `subject` has `permission`, sorted.
+    pub async fn lookup_resources(
+        &self,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<Vec<String>> {
+        self.require_relation(resource_type, permission)?;
+        self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        let candidates = self
+            .resource_candidates(resource_type, permission, subject)
+            .await?;
+        let key = (resource_type.to_owned(), permission.to_owned());
+        if self.engine.reverse.monotone.contains(&key) {
+            // Union-only all the way down: `check` is true exactly when the resource is reachable
+            // within the depth limit, which the breadth-first distances tell directly.
+            // A resource reachable only beyond the limit is one `check` fails on with the depth
+            // error, as the confirming path below would report it.
+            let max = self.engine.config.max_depth;
+            if candidates.values().any(|d| *d > max) {
+                return Err(crate::error::Error::DepthExceeded { limit: max });
+            }
+            return Ok(candidates.into_keys().map(|id| id.to_string()).collect());
+        }
+        let objects: Vec<ObjectRef> = candidates
+            .keys()
+            .map(|id| ObjectRef::new(resource_type, id.clone()))
+            .collect();
+        let allowed = self.check_many(&objects, permission, subject).await?;
+        Ok(candidates
+            .into_keys()
+            .zip(allowed)
+            .filter_map(|(id, ok)| ok.then(|| id.to_string()))
+            .collect())
+    }
+
+    /// One page of [`Scope::lookup_resources`]: ids after `cursor`, at most `limit` of them.
+    pub async fn lookup_resources_page(
+        &self,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<LookupPage> {
+        let all = self
+            .lookup_resources(resource_type, permission, subject)
+            .await?;
+        let start = match cursor {
+            Some(c) => all.partition_point(|id| id.as_str() <= c),
+            None => 0,
+        };
+        let items: Vec<String> = all.iter().skip(start).take(limit.max(1)).cloned().collect();
+        let more = start + items.len() < all.len();
+        let cursor = if more { items.last().cloned() } else { None };
+        Ok(LookupPage { items, cursor })
+    }
+
+    /// Breadth-first walk backwards from the subject, inverting every step `check` takes; returns
+    /// each reached resource of the asked type with its shortest distance in `check`'s depth units.
+    async fn resource_candidates(
+        &self,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<BTreeMap<Arc<str>, u32>> {
+        let reader = self.reader();
+        let schema = &*self.engine.schema;
+        let reverse = &self.engine.reverse;
+        let mut seen: HashSet<(ObjectRef, Arc<str>)> = HashSet::default();
+        let mut queue = VecDeque::new();
+        let mut push = |o: ObjectRef, r: Arc<str>, d: u32, q: &mut VecDeque<_>| {
+            if seen.insert((o.clone(), r.clone())) {
+                q.push_back((o, r, d));
+            }
+        };
+        if let Some(r) = &subject.relation {
+            push(subject.object.clone(), r.clone(), 0, &mut queue);
+        }
+        let mut starts = vec![subject.clone()];
+        if subject.relation.is_none() && !subject.is_wildcard() {
+            starts.push(SubjectRef::wildcard(subject.object.object_type.clone()));
+        }
+        for s in &starts {
+            for t in reader.by_subject(s).await? {
+                if stored_and_allowed(schema, &t) {
+                    push(t.resource, t.relation, 0, &mut queue);
+                }
+            }
+        }
+        let mut out = BTreeMap::new();
+        while let Some((o, r, d)) = queue.pop_front() {
+            if *o.object_type == *resource_type && *r == *permission {
+                out.entry(o.object_id.clone()).or_insert(d);
+            }
+            let key = (o.object_type.to_string(), r.to_string());
+            if let Some(perms) = reverse.computed.get(&key) {
+                for p in perms {
+                    push(o.clone(), Arc::from(p.as_str()), d + 1, &mut queue);
+                }
+            }
+            if let Some(arrows) = reverse.arrows.get(&key) {
+                for (t2, p2, ts) in arrows {
+                    let Some(tsr) = schema.relation(t2, ts) else {
+                        continue;
+                    };
+                    for t in reader.by_subject_object(&o, t2, ts).await? {
+                        let fits = tsr.allowed.iter().any(|a| {
+                            !a.wildcard
+                                && a.object_type == *t.subject.object.object_type
+                                && a.relation.as_deref() == t.subject.relation.as_deref()
+                        });
+                        if fits {
+                            push(t.resource, Arc::from(p2.as_str()), d + 1, &mut queue);
+                        }
+                    }
+                }
+            }
+            if reverse.userset_targets.contains(&key) {
+                let userset = SubjectRef {
+                    object: o.clone(),
+                    relation: Some(r.clone()),
+                };
+                for t in reader.by_subject(&userset).await? {
+                    if stored_and_allowed(schema, &t) {
+                        push(t.resource, t.relation, d + 1, &mut queue);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Subjects of `subject_type` (with `subject_relation`, or plain objects and the wildcard)
+    /// that have `permission` on `resource`, sorted.
+    pub async fn lookup_subjects(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<Vec<FoundSubject>> {
+        self.require_relation(&resource.object_type, permission)?;
+        self.require_subject(subject_type, subject_relation)?;
+        let candidates = self
+            .subject_candidates(resource, permission, subject_type, subject_relation)
+            .await?;
+        let schema = &*self.engine.schema;
+        let Some(rel) = schema.relation(&resource.object_type, permission) else {
+            return Ok(Vec::new());
+        };
+        let max = self.engine.config.max_depth;
+        let mut found = Vec::new();
+        let mut denied = Vec::new();
+        let mut wildcard = None;
+        for s in &candidates {
+            let mut c = Checker::new(schema, &self.engine.reverse, self.reader(), s, max);
+            let ok = c.check_root(resource, &rel.name).await?;
+            if s.is_wildcard() {
+                wildcard = Some(ok);
+            } else if ok {
+                found.push(FoundSubject {
+                    subject: s.clone(),
+                    excluded: Vec::new(),
+                });
+            } else {
+                denied.push(s.clone());
+            }
+        }
+        if wildcard == Some(true) {
+            found.push(FoundSubject {
+                subject: SubjectRef::wildcard(subject_type),
+                excluded: denied,
+            });
+        }
+        found.sort();
+        Ok(found)
+    }
+
+    /// One page of [`Scope::lookup_subjects`]: results whose subject prints after `cursor`.
+    pub async fn lookup_subjects_page(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<FoundSubject>, Option<String>)> {
+        let mut all = self
+            .lookup_subjects(resource, permission, subject_type, subject_relation)
+            .await?;
+        all.sort_by_cached_key(|f| f.subject.to_string());
+        let start = match cursor {
+            Some(c) => all.partition_point(|f| f.subject.to_string().as_str() <= c),
+            None => 0,
+        };
+        let total = all.len();
+        let items: Vec<FoundSubject> = all.into_iter().skip(start).take(limit.max(1)).collect();
+        let next = (start + items.len() < total)
+            .then(|| items.last().map(|f| f.subject.to_string()))
+            .flatten();
+        Ok((items, next))
+    }
+
+    async fn subject_candidates(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<BTreeSet<SubjectRef>> {
+        let schema = &*self.engine.schema;
+        let reader = self.reader();
+        let mut seen: HashSet<(ObjectRef, String)> = HashSet::default();
+        let mut queue = VecDeque::new();
+        seen.insert((resource.clone(), permission.to_owned()));
+        queue.push_back((resource.clone(), permission.to_owned()));
+        let mut out = BTreeSet::new();
+        while let Some((o, r)) = queue.pop_front() {
+            let Some(rel) = schema.relation(&o.object_type, &r) else {
+                continue;
+            };
+            if subject_relation == Some(r.as_str()) && *o.object_type == *subject_type {
+                out.insert(SubjectRef {
+                    object: o.clone(),
+                    relation: Some(Arc::from(r.as_str())),
+                });
+            }
+            let mut next: Vec<(ObjectRef, String)> = Vec::new();
+            let mut leaves = Vec::new();
+            rel.rewrite.for_each_leaf(&mut |l| leaves.push(l));
+            for leaf in leaves {
+                match leaf {
+                    Rewrite::This => {
+                        let mut kinds: Vec<(&str, Option<&str>)> = rel
+                            .allowed
+                            .iter()
+                            .map(|a| (a.object_type.as_str(), a.relation.as_deref()))
+                            .collect();
+                        kinds.dedup();
+                        for (t, sr) in kinds {
+                            for s in reader.subjects(&o, &r, t, sr).await? {
+                                let fits = rel.allowed.iter().any(|a| {
+                                    a.object_type == *s.object.object_type
+                                        && a.wildcard == s.is_wildcard()
+                                        && a.relation.as_deref() == s.relation.as_deref()
+                                });
+                                if !fits {
+                                    continue;
+                                }
+                                if *s.object.object_type == *subject_type
+                                    && s.relation.as_deref() == subject_relation
+                                {
+                                    out.insert(s.clone());
+                                }
+                                if let Some(x) = &s.relation {
+                                    next.push((s.object.clone(), x.to_string()));
+                                }
+                            }
+                        }
+                    }
+                    Rewrite::Computed { relation, .. } => next.push((o.clone(), relation.clone())),
+                    Rewrite::Arrow {
+                        tupleset, computed, ..
+                    } => {
+                        let Some(ts) = schema.relation(&o.object_type, tupleset) else {
+                            continue;
+                        };
+                        for a in ts.allowed.iter().filter(|a| !a.wildcard) {
+                            for s in reader
+                                .subjects(&o, tupleset, &a.object_type, a.relation.as_deref())
+                                .await?
+                            {
+                                if schema.relation(&s.object.object_type, computed).is_some() {
+                                    next.push((s.object, computed.clone()));
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for n in next {
+                if seen.insert(n.clone()) {
+                    queue.push_back(n);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Whether `check` would read this relationship: its relation keeps stored relationships and
+/// allows its subject's kind (relationships left over from an older schema are ignored).
+fn stored_and_allowed(schema: &Schema, t: &Relationship) -> bool {
+    schema
+        .relation(&t.resource.object_type, &t.relation)
+        .is_some_and(|rel| {
+            rel.rewrite.contains_this()
+                && rel.allowed.iter().any(|a| {
+                    a.object_type == *t.subject.object.object_type
+                        && a.wildcard == t.subject.is_wildcard()
+                        && a.relation.as_deref() == t.subject.relation.as_deref()
+                })
+        })
+}

@@ -1,0 +1,297 @@
+//! The engine: a schema plus a `TupleStore`, validated writes, and request scopes with contextual relationships.
+
+mod check;
+mod expand;
+mod lookup;
+mod membership;
+mod reader;
+mod reverse;
+mod tri;
+
+use std::sync::Arc;
+
+pub use check::CheckItem;
+pub use expand::{ExpandNode, Expansion};
+pub use lookup::{FoundSubject, LookupPage};
+
+use crate::error::{Error, Result};
+use crate::filter::{Precondition, RelationshipFilter, RelationshipUpdate, UpdateOp};
+use crate::relationship::{IdRules, ObjectRef, Relationship, SubjectRef, check_type_name};
+use crate::schema::Schema;
+use crate::store::{Revision, TupleStore};
+use reverse::ReverseIndex;
+
+/// Engine settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// How deep a check may recurse before [`Error::DepthExceeded`] (default 50).
+    pub max_depth: u32,
+    /// Which object-id rules writes and contextual relationships must follow.
+    pub id_rules: IdRules,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            max_depth: 50,
+            id_rules: IdRules::SpiceDb,
+        }
+    }
+}
+
+/// A relationship engine over one schema and one store.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    schema: Arc<Schema>,
+    store: Arc<dyn TupleStore>,
+    config: EngineConfig,
+    reverse: Arc<ReverseIndex>,
+}
+
+/// One request's view: the engine plus contextual relationships that exist only for it.
+#[derive(Debug, Clone)]
+pub struct Scope<'e> {
+    engine: &'e Engine,
+    contextual: Vec<Relationship>,
+}
+
+impl Engine {
+    /// An engine with default settings.
+    pub fn new(schema: Schema, store: Arc<dyn TupleStore>) -> Self {
+        Self::with_config(schema, store, EngineConfig::default())
+    }
+
+    /// An engine with explicit settings.
+    pub fn with_config(schema: Schema, store: Arc<dyn TupleStore>, config: EngineConfig) -> Self {
+        let reverse = Arc::new(ReverseIndex::build(&schema));
+        Self {
+            schema: Arc::new(schema),
+            store,
+            config,
+            reverse,
+        }
+    }
+
+    /// The schema.
+    pub fn schema(&self) -> &Schema {
+        &self.schema
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn TupleStore> {
+        &self.store
+    }
+
+    /// The settings.
+    pub fn config(&self) -> EngineConfig {
+        self.config
+    }
+
+    /// Checks a relationship against the schema: known type and relation, a relation (not a
+    /// permission), an allowed subject type (caveat and expiration included), valid ids; a
+    /// caveated or expiring relationship that fits is still refused as not yet supported.
+    pub fn validate_relationship(&self, r: &Relationship) -> Result<()> {
+        check_type_name(&r.resource.object_type)?;
+        self.config
+            .id_rules
+            .check_object_id(&r.resource.object_id)?;
+        let def = self
+            .schema
+            .definition(&r.resource.object_type)
+            .ok_or_else(|| Error::UnknownType {
+                object_type: r.resource.object_type.to_string(),
+            })?;
+        let rel = def
+            .relation(&r.relation)
+            .ok_or_else(|| Error::UnknownRelation {
+                object_type: def.name.clone(),
+                relation: r.relation.to_string(),
+            })?;
+        let not_allowed = |reason: String| Error::RelationshipNotAllowed {
+            relationship: r.to_string(),
+            reason,
+        };
+        if rel.allowed.is_empty() {
+            return Err(not_allowed(format!(
+                "`{}#{}` is a permission and cannot hold relationships",
+                def.name, rel.name
+            )));
+        }
+        let s = &r.subject;
+        if self.schema.definition(&s.object.object_type).is_none() {
+            return Err(Error::UnknownType {
+                object_type: s.object.object_type.to_string(),
+            });
+        }
+        if !s.is_wildcard() {
+            self.config.id_rules.check_object_id(&s.object.object_id)?;
+        }
+        let caveat = r.caveat.as_ref().map(|c| c.name.as_str());
+        let ok = rel.allowed.iter().any(|a| {
+            a.object_type == *s.object.object_type
+                && a.wildcard == s.is_wildcard()
+                && a.relation.as_deref() == s.relation.as_deref()
+                && a.caveat.as_deref() == caveat
+                && a.expiration == r.expiration.is_some()
+        });
+        if !ok {
+            let mut kind = match (&s.relation, s.is_wildcard()) {
+                (Some(sr), _) => format!("{}#{sr}", s.object.object_type),
+                (None, true) => format!("{}:*", s.object.object_type),
+                (None, false) => s.object.object_type.to_string(),
+            };
+            if let Some(c) = caveat {
+                kind.push_str(" with ");
+                kind.push_str(c);
+            }
+            if r.expiration.is_some() {
+                kind.push_str(" with expiration");
+            }
+            return Err(not_allowed(format!(
+                "subjects of type `{kind}` are not allowed on relation `{}#{}`",
+                def.name, rel.name
+            )));
+        }
+        if let Some(c) = &r.caveat {
+            return Err(Error::Unsupported {
+                feature: "caveats",
+                detail: format!("relationship `{r}` uses caveat `{}`", c.name),
+            });
+        }
+        if r.expiration.is_some() {
+            return Err(Error::Unsupported {
+                feature: "expiration",
+                detail: format!("relationship `{r}` has an expiration"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Validates every relationship, then writes atomically with preconditions.
+    pub async fn write(
+        &self,
+        updates: &[RelationshipUpdate],
+        preconditions: &[Precondition],
+    ) -> Result<Revision> {
+        for u in updates {
+            if u.op != UpdateOp::Delete {
+                self.validate_relationship(&u.relationship)?;
+            }
+        }
+        self.store.write(updates, preconditions).await
+    }
+
+    /// Creates-or-keeps relationships (validated).
+    pub async fn touch<I: IntoIterator<Item = Relationship>>(&self, rels: I) -> Result<Revision> {
+        let updates: Vec<_> = rels.into_iter().map(RelationshipUpdate::touch).collect();
+        self.write(&updates, &[]).await
+    }
+
+    /// Reads relationships by filter.
+    pub async fn read(
+        &self,
+        filter: &RelationshipFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<Relationship>> {
+        self.store.read(filter, limit).await
+    }
+
+    /// A request scope without contextual relationships.
+    pub fn scope(&self) -> Scope<'_> {
+        Scope {
+            engine: self,
+            contextual: Vec::new(),
+        }
+    }
+
+    /// A request scope with contextual relationships (validated like writes, never stored).
+    pub fn with_contextual(&self, contextual: Vec<Relationship>) -> Result<Scope<'_>> {
+        for r in &contextual {
+            self.validate_relationship(r)?;
+        }
+        Ok(Scope {
+            engine: self,
+            contextual,
+        })
+    }
+
+    /// Whether `subject` has `permission` on `resource`.
+    pub async fn check(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<bool> {
+        self.scope().check(resource, permission, subject).await
+    }
+
+    /// Ids of every `resource_type` object on which `subject` has `permission`, sorted.
+    pub async fn lookup_resources(
+        &self,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<Vec<String>> {
+        self.scope()
+            .lookup_resources(resource_type, permission, subject)
+            .await
+    }
+
+    /// Subjects of `subject_type` (optionally a userset relation) that have `permission` on `resource`.
+    pub async fn lookup_subjects(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<Vec<FoundSubject>> {
+        self.scope()
+            .lookup_subjects(resource, permission, subject_type, subject_relation)
+            .await
+    }
+
+    /// The userset tree of `resource#permission`.
+    pub async fn expand(&self, resource: &ObjectRef, permission: &str) -> Result<ExpandNode> {
+        self.scope().expand(resource, permission).await
+    }
+}
+
+impl Scope<'_> {
+    /// The contextual relationships of this scope.
+    pub fn contextual(&self) -> &[Relationship] {
+        &self.contextual
+    }
+
+    /// Checks that a resource type and permission exist.
+    pub(crate) fn require_relation(&self, object_type: &str, relation: &str) -> Result<()> {
+        let def = self
+            .engine
+            .schema
+            .definition(object_type)
+            .ok_or_else(|| Error::UnknownType {
+                object_type: object_type.to_owned(),
+            })?;
+        if def.relation(relation).is_none() {
+            return Err(Error::UnknownRelation {
+                object_type: object_type.to_owned(),
+                relation: relation.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks that a subject's type (and relation) exist.
+    pub(crate) fn require_subject(&self, subject_type: &str, relation: Option<&str>) -> Result<()> {
+        match relation {
+            Some(r) => self.require_relation(subject_type, r),
+            None => {
+                if self.engine.schema.definition(subject_type).is_none() {
+                    return Err(Error::UnknownType {
+                        object_type: subject_type.to_owned(),
+                    });
+                }
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,127 @@
+//! Reads for one request: the store plus the request's contextual relationships.
+
+use std::sync::Arc;
+
+use crate::error::Result;
+use crate::filter::{RelationshipFilter, SubjectFilter, SubjectRelationFilter};
+use crate::relationship::{ObjectRef, Relationship, SubjectRef};
+use crate::store::TupleStore;
+
+/// The store seen through a request's contextual relationships.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Reader<'a> {
+    pub store: &'a dyn TupleStore,
+    pub contextual: &'a [Relationship],
+}
+
+impl Reader<'_> {
+    /// Whether `obj#rel@subject` exists.
+    pub async fn exists(&self, obj: &ObjectRef, rel: &str, subject: &SubjectRef) -> Result<bool> {
+        if self
+            .contextual
+            .iter()
+            .any(|r| r.resource == *obj && *r.relation == *rel && r.subject == *subject)
+        {
+            return Ok(true);
+        }
+        let r = Relationship::new(obj.clone(), rel, subject.clone());
+        self.store.contains(&r).await
+    }
+
+    /// Subjects of `obj#rel` with the given subject type and relation (`None`: plain objects and wildcards).
+    pub async fn subjects(
+        &self,
+        obj: &ObjectRef,
+        rel: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<Vec<SubjectRef>> {
+        let sf = SubjectFilter {
+            subject_type: Arc::from(subject_type),
+            subject_id: None,
+            relation: match subject_relation {
+                Some(r) => SubjectRelationFilter::Relation(Arc::from(r)),
+                None => SubjectRelationFilter::None,
+            },
+        };
+        let filter = RelationshipFilter {
+            resource_type: Some(obj.object_type.clone()),
+            resource_id: Some(obj.object_id.clone()),
+            relation: Some(Arc::from(rel)),
+            subject: Some(sf),
+        };
+        let mut out: Vec<SubjectRef> = self
+            .store
+            .read(&filter, None)
+            .await?
+            .into_iter()
+            .map(|r| r.subject)
+            .collect();
+        for r in self.contextual {
+            if filter.matches(r) && !out.contains(&r.subject) {
+                out.push(r.subject.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Relationships whose subject is exactly `subject`.
+    pub async fn by_subject(&self, subject: &SubjectRef) -> Result<Vec<Relationship>> {
+        let filter = RelationshipFilter::subject(subject);
+        let mut out = self.store.read(&filter, None).await?;
+        for r in self.contextual {
+            if filter.matches(r) && !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Relationships `resource_type:?#relation@subject` (subject matched exactly).
+    pub async fn by_subject_on(
+        &self,
+        subject: &SubjectRef,
+        resource_type: &str,
+        relation: &str,
+    ) -> Result<Vec<Relationship>> {
+        let filter = RelationshipFilter {
+            resource_type: Some(Arc::from(resource_type)),
+            resource_id: None,
+            relation: Some(Arc::from(relation)),
+            subject: Some(SubjectFilter::exact(subject)),
+        };
+        let mut out = self.store.read(&filter, None).await?;
+        for r in self.contextual {
+            if filter.matches(r) && !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+
+    /// Relationships `?#relation@object` (any subject relation) on resources of `resource_type`.
+    pub async fn by_subject_object(
+        &self,
+        object: &ObjectRef,
+        resource_type: &str,
+        relation: &str,
+    ) -> Result<Vec<Relationship>> {
+        let filter = RelationshipFilter {
+            resource_type: Some(Arc::from(resource_type)),
+            resource_id: None,
+            relation: Some(Arc::from(relation)),
+            subject: Some(SubjectFilter {
+                subject_type: object.object_type.clone(),
+                subject_id: Some(object.object_id.clone()),
+                relation: SubjectRelationFilter::Any,
+            }),
+        };
+        let mut out = self.store.read(&filter, None).await?;
+        for r in self.contextual {
+            if filter.matches(r) && !out.contains(r) {
+                out.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,160 @@
+//! The one error type of psm-rebac: every failure names what was wrong, where, and which rule broke.
+
+use std::fmt;
+
+/// Which schema language a syntax error comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum SchemaFormat {
+    /// The SpiceDB schema language (`definition`, `relation`, `permission`).
+    SpiceDb,
+    /// The OpenFGA DSL, schema 1.1.
+    OpenFga,
+    /// dj_magister's JSON schema.
+    Json,
+}
+
+impl fmt::Display for SchemaFormat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::SpiceDb => "SpiceDB schema",
+            Self::OpenFga => "OpenFGA model",
+            Self::Json => "JSON schema",
+        })
+    }
+}
+
+/// A position in a schema text: 1-based line and column (in characters).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, PartialOrd, Ord)]
+pub struct Position {
+    /// 1-based line number.
+    pub line: usize,
+    /// 1-based column number.
+    pub column: usize,
+}
+
+impl fmt::Display for Position {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "line {}, column {}", self.line, self.column)
+    }
+}
+
+/// Every error psm-rebac returns.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The schema text does not parse.
+    #[error("{format}, {position}: syntax error: {message}")]
+    SchemaSyntax {
+        /// Which language was being parsed.
+        format: SchemaFormat,
+        /// Where the parser stopped.
+        position: Position,
+        /// What was expected or found.
+        message: String,
+    },
+    /// The schema parses but breaks a semantic rule (unknown type, bad arrow, duplicate, ...).
+    #[error("schema {position}: {rule}: {message}")]
+    SchemaInvalid {
+        /// Where the offending item is.
+        position: Position,
+        /// The rule that broke, e.g. `unknown-relation`.
+        rule: &'static str,
+        /// A human explanation naming the items.
+        message: String,
+    },
+    /// A relationship, object or subject string does not parse.
+    #[error("invalid relationship `{input}`: {reason}")]
+    RelationshipSyntax {
+        /// The text that was given (truncated to 200 characters).
+        input: String,
+        /// What rule it broke.
+        reason: String,
+    },
+    /// A type, relation or object id breaks its naming rule.
+    #[error("invalid {field} `{value}`: {rule}")]
+    InvalidName {
+        /// Which field (`object type`, `object id`, `relation`, ...).
+        field: &'static str,
+        /// The offending value (truncated to 200 characters).
+        value: String,
+        /// The rule it breaks.
+        rule: &'static str,
+    },
+    /// A type named in a request or relationship is not in the schema.
+    #[error("object definition `{object_type}` not found")]
+    UnknownType {
+        /// The missing type.
+        object_type: String,
+    },
+    /// A relation or permission named in a request or relationship is not in the schema.
+    #[error("relation `{object_type}#{relation}` not found")]
+    UnknownRelation {
+        /// The type searched.
+        object_type: String,
+        /// The missing relation.
+        relation: String,
+    },
+    /// A relationship's subject type is not allowed on its relation, or it targets a permission.
+    #[error("relationship `{relationship}` is not allowed: {reason}")]
+    RelationshipNotAllowed {
+        /// The relationship, printed.
+        relationship: String,
+        /// Why (e.g. "subjects of type `group` are not allowed on relation `document#reader`").
+        reason: String,
+    },
+    /// A write precondition did not hold; nothing was written.
+    #[error("precondition failed: a relationship matching {filter} must {}exist", if *.must_exist { "" } else { "not " })]
+    PreconditionFailed {
+        /// The filter, printed.
+        filter: String,
+        /// Whether the filter had to match (true) or had to match nothing (false).
+        must_exist: bool,
+    },
+    /// A `create` found the relationship already present; nothing was written.
+    #[error("relationship `{relationship}` already exists")]
+    AlreadyExists {
+        /// The relationship, printed.
+        relationship: String,
+    },
+    /// The same relationship appears twice in one write.
+    #[error("found repeated relationship `{relationship}` in one write")]
+    RepeatedRelationship {
+        /// The relationship, printed.
+        relationship: String,
+    },
+    /// Evaluation went deeper than the configured limit.
+    #[error("maximum depth {limit} exceeded while resolving the request")]
+    DepthExceeded {
+        /// The limit that was hit.
+        limit: u32,
+    },
+    /// A feature that is parsed but not evaluated yet (caveats, conditions, expiration).
+    #[error("{feature} not yet supported: {detail}")]
+    Unsupported {
+        /// `caveats`, `conditions` or `expiration`.
+        feature: &'static str,
+        /// What used it.
+        detail: String,
+    },
+    /// A lookup cursor was not produced by this engine for this request.
+    #[error("invalid cursor: {0}")]
+    InvalidCursor(String),
+    /// The tuple store failed.
+    #[error("tuple store error: {0}")]
+    Store(String),
+}
+
+/// `Result` with psm-rebac's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Truncates user input placed in an error message.
+pub(crate) fn clip(s: &str) -> String {
+    if s.chars().count() <= 200 {
+        s.to_owned()
+    } else {
+        let mut out: String = s.chars().take(200).collect();
+        out.push('…');
+        out
+    }
+}

@@ -1,0 +1,347 @@
+//! In-memory `TupleStore`: interned strings, a forward index by resource and a reverse index by subject.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use foldhash::{HashMap, HashSet};
+use parking_lot::RwLock;
+
+use super::{Revision, TupleStore};
+use crate::error::{Error, Result};
+use crate::filter::{
+    Precondition, RelationshipFilter, RelationshipUpdate, SubjectRelationFilter, UpdateOp,
+};
+use crate::relationship::{ObjectRef, Relationship, SubjectRef};
+
+type Sym = u32;
+/// Symbol used for "no subject relation".
+const NONE: Sym = u32::MAX;
+/// A stored tuple: resource type, id, relation, subject type, id, relation.
+type Tuple = [Sym; 6];
+
+/// An in-memory relationship store. Cloning the handle is cheap; state is shared.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryStore {
+    inner: Arc<RwLock<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    symbols: Vec<Arc<str>>,
+    lookup: HashMap<Arc<str>, Sym>,
+    tuples: HashSet<Tuple>,
+    /// (resource type, id, relation, subject type, subject relation) -> subject ids.
+    forward: HashMap<[Sym; 5], Vec<Sym>>,
+    /// (resource type, id, relation) -> the (subject type, subject relation) pairs present.
+    kinds: HashMap<[Sym; 3], Vec<[Sym; 2]>>,
+    /// (subject type, id, relation) -> (resource type, id, relation).
+    reverse: HashMap<[Sym; 3], Vec<[Sym; 3]>>,
+    /// (subject type, id) -> the subject relations present (`NONE` for plain subjects).
+    subject_rels: HashMap<[Sym; 2], Vec<Sym>>,
+    revision: Revision,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How many relationships are stored.
+    pub fn len(&self) -> usize {
+        self.inner.read().tuples.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Inserts relationships without preconditions or duplicate errors (bulk loading).
+    pub fn extend<I: IntoIterator<Item = Relationship>>(&self, rels: I) -> Revision {
+        let mut g = self.inner.write();
+        for r in rels {
+            let t = g.intern_tuple(&r);
+            g.insert(t);
+        }
+        g.revision += 1;
+        g.revision
+    }
+}
+
+impl Inner {
+    fn intern(&mut self, s: &Arc<str>) -> Sym {
+        if let Some(&x) = self.lookup.get(&**s) {
+            return x;
+        }
+        let id = Sym::try_from(self.symbols.len()).unwrap_or(NONE - 1);
+        self.symbols.push(s.clone());
+        self.lookup.insert(s.clone(), id);
+        id
+    }
+
+    fn find(&self, s: &str) -> Option<Sym> {
+        self.lookup.get(s).copied()
+    }
+
+    fn intern_tuple(&mut self, r: &Relationship) -> Tuple {
+        [
+            self.intern(&r.resource.object_type),
+            self.intern(&r.resource.object_id),
+            self.intern(&r.relation),
+            self.intern(&r.subject.object.object_type),
+            self.intern(&r.subject.object.object_id),
+            r.subject.relation.as_ref().map_or(NONE, |x| self.intern(x)),
+        ]
+    }
+
+    /// The tuple for a relationship if every string is already known.
+    fn find_tuple(&self, r: &Relationship) -> Option<Tuple> {
+        Some([
+            self.find(&r.resource.object_type)?,
+            self.find(&r.resource.object_id)?,
+            self.find(&r.relation)?,
+            self.find(&r.subject.object.object_type)?,
+            self.find(&r.subject.object.object_id)?,
+            match &r.subject.relation {
+                Some(x) => self.find(x)?,
+                None => NONE,
+            },
+        ])
+    }
+
+    fn insert(&mut self, t: Tuple) {
+        if self.tuples.insert(t) {
+            let ids = self
+                .forward
+                .entry([t[0], t[1], t[2], t[3], t[5]])
+                .or_default();
+            if ids.is_empty() {
+                self.kinds
+                    .entry([t[0], t[1], t[2]])
+                    .or_default()
+                    .push([t[3], t[5]]);
+            }
+            ids.push(t[4]);
+            let rev = self.reverse.entry([t[3], t[4], t[5]]).or_default();
+            if rev.is_empty() {
+                self.subject_rels
+                    .entry([t[3], t[4]])
+                    .or_default()
+                    .push(t[5]);
+            }
+            rev.push([t[0], t[1], t[2]]);
+        }
+    }
+
+    fn remove(&mut self, t: Tuple) {
+        if self.tuples.remove(&t) {
+            let key = [t[0], t[1], t[2], t[3], t[5]];
+            if remove_from(&mut self.forward, key, t[4]) {
+                remove_from(&mut self.kinds, [t[0], t[1], t[2]], [t[3], t[5]]);
+            }
+            if remove_from(&mut self.reverse, [t[3], t[4], t[5]], [t[0], t[1], t[2]]) {
+                remove_from(&mut self.subject_rels, [t[3], t[4]], t[5]);
+            }
+        }
+    }
+
+    fn sym(&self, s: Sym) -> Arc<str> {
+        self.symbols
+            .get(s as usize)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(""))
+    }
+
+    fn relationship(&self, t: Tuple) -> Relationship {
+        Relationship::new(
+            ObjectRef {
+                object_type: self.sym(t[0]),
+                object_id: self.sym(t[1]),
+            },
+            self.sym(t[2]),
+            SubjectRef {
+                object: ObjectRef {
+                    object_type: self.sym(t[3]),
+                    object_id: self.sym(t[4]),
+                },
+                relation: (t[5] != NONE).then(|| self.sym(t[5])),
+            },
+        )
+    }
+
+    fn read(&self, f: &RelationshipFilter, limit: Option<usize>) -> Vec<Relationship> {
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut out = Vec::new();
+        let push = |t: Tuple, out: &mut Vec<Relationship>| {
+            let r = self.relationship(t);
+            if f.matches(&r) && out.len() < limit {
+                out.push(r);
+            }
+        };
+        // Resource-keyed lookups use the forward index.
+        if let (Some(ty), Some(id), Some(rel)) = (&f.resource_type, &f.resource_id, &f.relation) {
+            let (Some(a), Some(b), Some(c)) = (self.find(ty), self.find(id), self.find(rel)) else {
+                return out;
+            };
+            let Some(kinds) = self.kinds.get(&[a, b, c]) else {
+                return out;
+            };
+            // Resolve the subject constraints once: `None` means "cannot match anything".
+            let want_type = f.subject.as_ref().map(|sf| self.find(&sf.subject_type));
+            let want_rel = f.subject.as_ref().and_then(|sf| match &sf.relation {
+                SubjectRelationFilter::Any => None,
+                SubjectRelationFilter::None => Some(Some(NONE)),
+                SubjectRelationFilter::Relation(r) => Some(self.find(r)),
+            });
+            let want_id = f
+                .subject
+                .as_ref()
+                .and_then(|sf| sf.subject_id.as_ref().map(|id| self.find(id)));
+            for &[st, sr] in kinds {
+                if want_type.is_some_and(|w| w != Some(st))
+                    || want_rel.is_some_and(|w| w != Some(sr))
+                {
+                    continue;
+                }
+                if let Some(sid) = want_id {
+                    if let Some(sid) = sid {
+                        let t = [a, b, c, st, sid, sr];
+                        if self.tuples.contains(&t) && out.len() < limit {
+                            out.push(self.relationship(t));
+                        }
+                    }
+                    continue;
+                }
+                for &sid in self.forward.get(&[a, b, c, st, sr]).into_iter().flatten() {
+                    if out.len() >= limit {
+                        break;
+                    }
+                    out.push(self.relationship([a, b, c, st, sid, sr]));
+                }
+            }
+            return out;
+        }
+        // Subject-keyed lookups use the reverse index.
+        if let Some(sf) = &f.subject
+            && let Some(id) = &sf.subject_id
+        {
+            let (Some(a), Some(b)) = (self.find(&sf.subject_type), self.find(id)) else {
+                return out;
+            };
+            let rels: Vec<Sym> = match &sf.relation {
+                SubjectRelationFilter::None => vec![NONE],
+                SubjectRelationFilter::Relation(r) => match self.find(r) {
+                    Some(x) => vec![x],
+                    None => return out,
+                },
+                SubjectRelationFilter::Any => {
+                    self.subject_rels.get(&[a, b]).cloned().unwrap_or_default()
+                }
+            };
+            // Resource-side constraints, resolved to symbols before anything is built.
+            let want = |x: &Option<Arc<str>>| x.as_ref().map(|v| self.find(v));
+            let (wt, wi, wr) = (
+                want(&f.resource_type),
+                want(&f.resource_id),
+                want(&f.relation),
+            );
+            let ok = |w: Option<Option<Sym>>, v: Sym| w.is_none_or(|w| w == Some(v));
+            for c in rels {
+                for o in self.reverse.get(&[a, b, c]).into_iter().flatten() {
+                    if ok(wt, o[0]) && ok(wi, o[1]) && ok(wr, o[2]) {
+                        push([o[0], o[1], o[2], a, b, c], &mut out);
+                    }
+                }
+            }
+            return out;
+        }
+        for t in &self.tuples {
+            push(*t, &mut out);
+        }
+        out
+    }
+}
+
+/// Removes one value from a multimap entry; returns whether the entry became empty.
+fn remove_from<K: std::hash::Hash + Eq, V: PartialEq>(
+    map: &mut HashMap<K, Vec<V>>,
+    key: K,
+    value: V,
+) -> bool {
+    let mut emptied = false;
+    if let Some(v) = map.get_mut(&key) {
+        if let Some(i) = v.iter().position(|x| *x == value) {
+            v.swap_remove(i);
+        }
+        emptied = v.is_empty();
+    }
+    if emptied {
+        map.remove(&key);
+    }
+    emptied
+}
+
+#[async_trait]
+impl TupleStore for MemoryStore {
+    async fn write(
+        &self,
+        updates: &[RelationshipUpdate],
+        preconditions: &[Precondition],
+    ) -> Result<Revision> {
+        let mut g = self.inner.write();
+        for p in preconditions {
+            let found = !g.read(&p.filter, Some(1)).is_empty();
+            if found != p.must_exist {
+                return Err(Error::PreconditionFailed {
+                    filter: p.filter.to_string(),
+                    must_exist: p.must_exist,
+                });
+            }
+        }
+        let mut seen = HashSet::default();
+        for u in updates {
+            let key = u.relationship.key();
+            if !seen.insert(key.clone()) {
+                return Err(Error::RepeatedRelationship {
+                    relationship: key.to_string(),
+                });
+            }
+            if u.op == UpdateOp::Create && g.find_tuple(&key).is_some_and(|t| g.tuples.contains(&t))
+            {
+                return Err(Error::AlreadyExists {
+                    relationship: key.to_string(),
+                });
+            }
+        }
+        for u in updates {
+            match u.op {
+                UpdateOp::Create | UpdateOp::Touch => {
+                    let t = g.intern_tuple(&u.relationship);
+                    g.insert(t);
+                }
+                UpdateOp::Delete => {
+                    if let Some(t) = g.find_tuple(&u.relationship) {
+                        g.remove(t);
+                    }
+                }
+            }
+        }
+        g.revision += 1;
+        Ok(g.revision)
+    }
+
+    async fn read(
+        &self,
+        filter: &RelationshipFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<Relationship>> {
+        Ok(self.inner.read().read(filter, limit))
+    }
+
+    async fn contains(&self, relationship: &Relationship) -> Result<bool> {
+        let g = self.inner.read();
+        Ok(g.find_tuple(relationship)
+            .is_some_and(|t| g.tuples.contains(&t)))
+    }
+}

@@ -1,0 +1,294 @@
+//! Property tests: on random schemas and relationships (cycles included), `lookup_resources`,
+//! `lookup_subjects` and `check_bulk` agree exactly with `check` over the whole
+//! resource × permission × subject space.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use psm_rebac::{
+    CheckItem, Engine, EngineConfig, MemoryStore, ObjectRef, Relationship, Schema, SubjectRef,
+};
+
+#[derive(Debug, Clone)]
+enum Expr {
+    Leaf(&'static str),
+    Union(Box<Expr>, Box<Expr>),
+    Inter(Box<Expr>, Box<Expr>),
+    Excl(Box<Expr>, Box<Expr>),
+}
+
+impl Expr {
+    fn render(&self) -> String {
+        match self {
+            Self::Leaf(l) => (*l).to_owned(),
+            Self::Union(a, b) => format!("({} + {})", a.render(), b.render()),
+            Self::Inter(a, b) => format!("({} & {})", a.render(), b.render()),
+            Self::Excl(a, b) => format!("({} - {})", a.render(), b.render()),
+        }
+    }
+}
+
+fn expr(leaves: &'static [&'static str]) -> impl Strategy<Value = Expr> {
+    let leaf = prop::sample::select(leaves).prop_map(Expr::Leaf);
+    leaf.prop_recursive(3, 8, 2, |inner| {
+        prop_oneof![
+            3 => (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Union(Box::new(a), Box::new(b))),
+            1 => (inner.clone(), inner.clone()).prop_map(|(a, b)| Expr::Inter(Box::new(a), Box::new(b))),
+            1 => (inner.clone(), inner).prop_map(|(a, b)| Expr::Excl(Box::new(a), Box::new(b))),
+        ]
+    })
+}
+
+const GROUP_LEAVES: &[&str] = &["member", "banned", "member", "nil"];
+const VIEW_LEAVES: &[&str] = &[
+    "owner",
+    "viewer",
+    "parent->view",
+    "parent->edit",
+    "edit",
+    "nil",
+];
+const EDIT_LEAVES: &[&str] = &["owner", "viewer", "parent->edit", "view", "parent->view"];
+
+fn schema_text(g: &Expr, v: &Expr, e: &Expr) -> String {
+    format!(
+        "definition user {{}}
+definition group {{
+    relation member: user | user:* | group#member
+    relation banned: user
+    permission access = {}
+}}
+definition doc {{
+    relation owner: user | group#member
+    relation viewer: user | user:* | group#member | doc#view | group#access
+    relation parent: doc | group
+    permission view = {}
+    permission edit = {}
+}}",
+        g.render(),
+        v.render(),
+        e.render()
+    )
+}
+
+const USERS: &[&str] = &["user:u0", "user:u1", "user:u2", "user:u3"];
+const GROUPS: &[&str] = &["group:g0", "group:g1", "group:g2"];
+const DOCS: &[&str] = &["doc:d0", "doc:d1", "doc:d2", "doc:d3"];
+
+/// Every relationship the schema allows over a small universe.
+fn all_relationships() -> Vec<String> {
+    let mut out = Vec::new();
+    for g in GROUPS {
+        for u in USERS.iter().chain(&["user:*"]) {
+            out.push(format!("{g}#member@{u}"));
+        }
+        for h in GROUPS {
+            out.push(format!("{g}#member@{h}#member"));
+        }
+        for u in USERS {
+            out.push(format!("{g}#banned@{u}"));
+        }
+    }
+    for d in DOCS {
+        for u in USERS {
+            out.push(format!("{d}#owner@{u}"));
+        }
+        for g in GROUPS {
+            out.push(format!("{d}#owner@{g}#member"));
+        }
+        for u in USERS.iter().chain(&["user:*"]) {
+            out.push(format!("{d}#viewer@{u}"));
+        }
+        for g in GROUPS {
+            out.push(format!("{d}#viewer@{g}#member"));
+            out.push(format!("{d}#viewer@{g}#access"));
+            out.push(format!("{d}#parent@{g}"));
+        }
+        for e in DOCS {
+            out.push(format!("{d}#viewer@{e}#view"));
+            out.push(format!("{d}#parent@{e}"));
+        }
+    }
+    out
+}
+
+/// Subjects asked about: every user plus one never mentioned, and every userset.
+fn subjects() -> Vec<SubjectRef> {
+    let mut out: Vec<String> = USERS.iter().map(|u| (*u).to_owned()).collect();
+    out.push("user:fresh".to_owned());
+    for g in GROUPS {
+        out.push(format!("{g}#member"));
+        out.push(format!("{g}#access"));
+    }
+    for d in DOCS {
+        out.push(format!("{d}#view"));
+    }
+    out.iter().map(|s| s.parse().unwrap()).collect()
+}
+
+fn scenario() -> impl Strategy<Value = (String, Vec<String>)> {
+    let rels = prop::sample::subsequence(all_relationships(), 0..=24);
+    (
+        expr(GROUP_LEAVES),
+        expr(VIEW_LEAVES),
+        expr(EDIT_LEAVES),
+        rels,
+    )
+        .prop_map(|(g, v, e, rels)| (schema_text(&g, &v, &e), rels))
+}
+
+async fn assert_agreement(schema: &str, rels: &[String]) {
+    let schema = Schema::parse_spicedb(schema).unwrap();
+    let engine = Engine::new(schema, Arc::new(MemoryStore::new()));
+    engine
+        .touch(rels.iter().map(|r| r.parse::<Relationship>().unwrap()))
+        .await
+        .unwrap();
+    let resources: Vec<(ObjectRef, &str)> = GROUPS
+        .iter()
+        .flat_map(|g| ["member", "banned", "access"].map(|p| (g.parse().unwrap(), p)))
+        .chain(DOCS.iter().flat_map(|d| {
+            ["owner", "viewer", "parent", "view", "edit"].map(|p| (d.parse().unwrap(), p))
+        }))
+        .collect();
+    for s in subjects() {
+        let mut items = Vec::new();
+        let mut expected = Vec::new();
+        for (r, p) in &resources {
+            let c = engine.check(r, p, &s).await.unwrap();
+            let lr = engine
+                .lookup_resources(&r.object_type, p, &s)
+                .await
+                .unwrap();
+            let in_lr = lr.iter().any(|id| **id == *r.object_id);
+            let ls = engine
+                .lookup_subjects(r, p, &s.object.object_type, s.relation.as_deref())
+                .await
+                .unwrap();
+            let in_ls = ls.iter().any(|f| f.covers(&s));
+            assert_eq!(c, in_lr, "lookup_resources vs check for {r}#{p}@{s}");
+            assert_eq!(c, in_ls, "lookup_subjects vs check for {r}#{p}@{s}: {ls:?}");
+            items.push(CheckItem {
+                resource: r.clone(),
+                permission: (*p).to_owned(),
+                subject: s.clone(),
+            });
+            expected.push(c);
+        }
+        let bulk = engine.scope().check_bulk(&items).await.unwrap();
+        assert_eq!(bulk, expected, "check_bulk vs check for {s}");
+    }
+}
+
+fn union_expr(leaves: &'static [&'static str]) -> impl Strategy<Value = Expr> {
+    let leaf = prop::sample::select(leaves).prop_map(Expr::Leaf);
+    leaf.prop_recursive(3, 8, 2, |inner| {
+        (inner.clone(), inner).prop_map(|(a, b)| Expr::Union(Box::new(a), Box::new(b)))
+    })
+}
+
+/// Union-only schemas, where `lookup_resources` answers from distances without confirming.
+fn monotone_scenario() -> impl Strategy<Value = (String, Vec<String>)> {
+    let rels = prop::sample::subsequence(all_relationships(), 0..=30);
+    (
+        union_expr(GROUP_LEAVES),
+        union_expr(VIEW_LEAVES),
+        union_expr(EDIT_LEAVES),
+        rels,
+    )
+        .prop_map(|(g, v, e, rels)| (schema_text(&g, &v, &e), rels))
+}
+
+/// With a small depth limit errors appear; results must still agree wherever they are defined:
+/// a listed resource checks true, and a resource that checks true is listed unless the lookup
+/// itself reported the depth error.
+async fn assert_agreement_under_depth_limit(schema: &str, rels: &[String], max_depth: u32) {
+    let schema = Schema::parse_spicedb(schema).unwrap();
+    let config = EngineConfig {
+        max_depth,
+        ..EngineConfig::default()
+    };
+    let engine = Engine::with_config(schema, Arc::new(MemoryStore::new()), config);
+    engine
+        .touch(rels.iter().map(|r| r.parse::<Relationship>().unwrap()))
+        .await
+        .unwrap();
+    for s in subjects() {
+        for (ty, objects, perms) in [
+            ("group", GROUPS, &["member", "access"][..]),
+            ("doc", DOCS, &["viewer", "view", "edit"][..]),
+        ] {
+            for p in perms {
+                let lr = engine.lookup_resources(ty, p, &s).await;
+                for o in objects {
+                    let r: ObjectRef = o.parse().unwrap();
+                    let c = engine.check(&r, p, &s).await;
+                    match &lr {
+                        Ok(list) => {
+                            let listed = list.iter().any(|id| **id == *r.object_id);
+                            if listed {
+                                assert_eq!(c, Ok(true), "{r}#{p}@{s} listed (depth {max_depth})");
+                            } else {
+                                assert_ne!(
+                                    c,
+                                    Ok(true),
+                                    "{r}#{p}@{s} not listed (depth {max_depth})"
+                                );
+                            }
+                        }
+                        Err(e) => {
+                            assert!(matches!(e, psm_rebac::Error::DepthExceeded { .. }), "{e}")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn monotone_lookups_agree_with_check_under_any_depth_limit(
+        (schema, rels) in monotone_scenario(),
+        max_depth in 0u32..7,
+    ) {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(assert_agreement_under_depth_limit(&schema, &rels, max_depth));
+    }
+
+
+    #[test]
+    fn lookups_and_bulk_checks_agree_with_check_on_random_graphs((schema, rels) in scenario()) {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(assert_agreement(&schema, &rels));
+    }
+}
+
+#[test]
+fn lookups_agree_with_check_on_a_dense_cyclic_graph() {
+    // Every allowed relationship at once: maximal cycles through groups, views and parents.
+    let g = Expr::Excl(
+        Box::new(Expr::Leaf("member")),
+        Box::new(Expr::Leaf("banned")),
+    );
+    let v = Expr::Union(
+        Box::new(Expr::Leaf("viewer")),
+        Box::new(Expr::Excl(
+            Box::new(Expr::Leaf("parent->view")),
+            Box::new(Expr::Leaf("edit")),
+        )),
+    );
+    let e = Expr::Inter(Box::new(Expr::Leaf("owner")), Box::new(Expr::Leaf("view")));
+    let rels: Vec<String> = all_relationships().into_iter().step_by(3).collect();
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+        .block_on(assert_agreement(&schema_text(&g, &v, &e), &rels));
+}
