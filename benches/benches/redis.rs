@@ -19,7 +19,13 @@ use psm_core::{NewSession, SessionStore, StoreUrl};
 use psm_redis::RedisStore;
 
 const SESSIONS: usize = 1_000;
-const PERMS: [&str; 5] = ["read:posts", "write:posts", "list", "admin:*", "posts:*:read"];
+const PERMS: [&str; 5] = [
+    "read:posts",
+    "write:posts",
+    "list",
+    "admin:*",
+    "posts:*:read",
+];
 const HIGH: usize = 64;
 /// Operations per throughput run (as `redis-benchmark -n`).
 const OPS_HIGH: usize = 200_000;
@@ -67,7 +73,9 @@ fn fixture() -> Option<Fixture> {
             .ok()?;
         for i in 0..SESSIONS {
             store
-                .store_session(NewSession::new(sid(i), format!("user-{}", i % 100)).permissions(PERMS))
+                .store_session(
+                    NewSession::new(sid(i), format!("user-{}", i % 100)).permissions(PERMS),
+                )
                 .await
                 .unwrap();
         }
@@ -141,7 +149,9 @@ fn report(what: &str, tasks: usize, ours: f64, raw: Option<f64>, raw_cmd: &str) 
             "redis/{what}/{tasks}_tasks: psm {ours:>9.0} ops/s | redis-benchmark {raw_cmd} -c {tasks}: {raw:>9.0} rps | ratio {:.2}x",
             ours / raw
         ),
-        None => println!("redis/{what}/{tasks}_tasks: psm {ours:>9.0} ops/s (redis-benchmark unavailable)"),
+        None => println!(
+            "redis/{what}/{tasks}_tasks: psm {ours:>9.0} ops/s (redis-benchmark unavailable)"
+        ),
     }
 }
 
@@ -177,7 +187,18 @@ fn bench(c: &mut Criterion) {
     let hget = ["HGET", session_key.as_str(), "p"];
     let record = "1 read:posts write:posts list admin:* posts:*:read";
     let hset = [
-        "HSET", &session_key, "u", "user-7", "p", record, "c", "1", "t", "1", "m", "{}",
+        "HSET",
+        &session_key,
+        "u",
+        "user-7",
+        "p",
+        record,
+        "c",
+        "1",
+        "t",
+        "1",
+        "m",
+        "{}",
     ];
     for (tasks, total) in [(1, OPS_ONE), (HIGH, OPS_HIGH)] {
         let s = store.clone();
@@ -186,7 +207,11 @@ fn bench(c: &mut Criterion) {
             throughput(&fx.rt, tasks, total, move |i| {
                 let s = s.clone();
                 async move {
-                    black_box(s.check_permission(&sid(i % SESSIONS), "admin:users").await.unwrap());
+                    black_box(
+                        s.check_permission(&sid(i % SESSIONS), "admin:users")
+                            .await
+                            .unwrap(),
+                    );
                 }
             })
         });
@@ -221,9 +246,62 @@ fn lua_vs_plain(fx: &Fixture, session_key: &str) {
     let sha = fx.rt.block_on(async {
         let client = redis::Client::open(url()).ok()?;
         let mut conn = client.get_multiplexed_async_connection().await.ok()?;
-        redis::Script::new(script).prepare_invoke().load_async(&mut conn).await.ok()
+        redis::Script::new(script)
+            .prepare_invoke()
+            .load_async(&mut conn)
+            .await
+            .ok()
     });
     let Some(sha) = sha else { return };
+    // the same two checks through one multiplexed connection (as psm sends them, pipelined)
+    let conn = fx.rt.block_on(async {
+        let client = redis::Client::open(url()).ok()?;
+        client.get_multiplexed_async_connection().await.ok()
+    });
+    let Some(conn) = conn else { return };
+    for tasks in [1, HIGH] {
+        let n = if tasks == 1 { OPS_ONE } else { OPS_HIGH };
+        let (c, key) = (conn.clone(), session_key.to_owned());
+        let client_side = median3(|| {
+            let (c, key) = (c.clone(), key.clone());
+            throughput(&fx.rt, tasks, n, move |_| {
+                let (mut c, key) = (c.clone(), key.clone());
+                async move {
+                    let p: Option<String> = redis::cmd("HGET")
+                        .arg(&key)
+                        .arg("p")
+                        .query_async(&mut c)
+                        .await
+                        .unwrap();
+                    let p = p.unwrap();
+                    let grants = psm_core::PermissionSet::new(p.split(' ').skip(1)).unwrap();
+                    black_box(grants.check("admin:users").unwrap());
+                }
+            })
+        });
+        let (c, key, sha) = (conn.clone(), session_key.to_owned(), sha.clone());
+        let lua = median3(|| {
+            let (c, key, sha) = (c.clone(), key.clone(), sha.clone());
+            throughput(&fx.rt, tasks, n, move |_| {
+                let (mut c, key, sha) = (c.clone(), key.clone(), sha.clone());
+                async move {
+                    let hit: i64 = redis::cmd("EVALSHA")
+                        .arg(&sha)
+                        .arg(1)
+                        .arg(&key)
+                        .arg("admin:")
+                        .query_async(&mut c)
+                        .await
+                        .unwrap();
+                    black_box(hit);
+                }
+            })
+        });
+        println!(
+            "redis/check_strategy/{tasks}_tasks (one multiplexed connection): HGET + Rust grammar {client_side:.0} ops/s | minimal Lua EVALSHA {lua:.0} ops/s | Lua/client {:.2}x",
+            lua / client_side
+        );
+    }
     for clients in [1, HIGH] {
         let n = if clients == 1 { OPS_ONE } else { OPS_HIGH };
         let plain = redis_benchmark(clients, n, &["HGET", session_key, "p"]);
