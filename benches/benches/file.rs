@@ -21,7 +21,10 @@ fn sid(i: usize) -> String {
 }
 
 fn current_thread() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
     }
@@ -88,7 +91,7 @@ fn on_64_tasks<Op, Fut>(
 ) -> Duration
 where
     Op: Fn(Arc<dyn SessionStore>, u64, u64) -> Fut + Copy + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
 {
     let per_task = iters.div_ceil(TASKS);
     let store = store.clone();
@@ -103,7 +106,9 @@ where
                 panic!("task: {e}");
             }
         }
-        started.elapsed().mul_f64(iters as f64 / (per_task * TASKS) as f64)
+        started
+            .elapsed()
+            .mul_f64(iters as f64 / (per_task * TASKS) as f64)
     })
 }
 

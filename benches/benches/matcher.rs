@@ -12,11 +12,19 @@ fn matcher(c: &mut Criterion) {
     for n in [10usize, 100, 10_000] {
         let list = grants(n);
         let set = PermissionSet::new(&list).unwrap_or_default();
-        let exact = list.iter().find(|g| g.starts_with("res")).cloned().unwrap_or_default();
+        let exact = list
+            .iter()
+            .find(|g| g.starts_with("res"))
+            .cloned()
+            .unwrap_or_default();
         let pattern_hit = "svc0:users:delete";
         let miss = "nothere:at:all";
         let mut group = c.benchmark_group(format!("matcher/{n}_grants"));
-        for (name, perm) in [("exact_hit", exact.as_str()), ("pattern_hit", pattern_hit), ("miss", miss)] {
+        for (name, perm) in [
+            ("exact_hit", exact.as_str()),
+            ("pattern_hit", pattern_hit),
+            ("miss", miss),
+        ] {
             assert_eq!(set.check(perm).ok(), Some(name != "miss"), "{name} at {n}");
             group.bench_function(format!("psm_check/{name}"), |b| {
                 b.iter(|| set.check(black_box(perm)))

@@ -20,7 +20,10 @@ fn sid(i: usize) -> String {
 }
 
 fn runtime() -> tokio::runtime::Runtime {
-    match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => panic!("runtime: {e}"),
     }
@@ -85,7 +88,9 @@ fn check(c: &mut Criterion) {
                 }
             });
             // wall time for `iters` checks spread over 2 threads
-            started.elapsed().mul_f64(iters as f64 / (2 * per_thread) as f64)
+            started
+                .elapsed()
+                .mul_f64(iters as f64 / (2 * per_thread) as f64)
         })
     });
 
@@ -99,7 +104,12 @@ fn check(c: &mut Criterion) {
     group.bench_function("hand_rolled_rwlock_hashmap/1_thread", |b| {
         b.iter(|| {
             let id = &ids[rng.below(ids.len())];
-            black_box(plain.read().get(id.as_str()).is_some_and(|s| s.contains("write")))
+            black_box(
+                plain
+                    .read()
+                    .get(id.as_str())
+                    .is_some_and(|s| s.contains("write")),
+            )
         })
     });
     group.finish();

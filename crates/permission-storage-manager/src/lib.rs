@@ -29,9 +29,24 @@ pub use psm_core::{
 /// The core crate, for backend authors.
 pub use psm_core as core;
 
+/// The role / resource / permission ACL engine.
+#[cfg(feature = "acl")]
+pub use psm_acl as acl;
+/// The durable file backend and the JSON permissions-file provider.
+#[cfg(feature = "file")]
+pub use psm_file as file;
 /// The in-memory backend.
 #[cfg(feature = "memory")]
 pub use psm_memory as memory;
+/// The relationship (Zanzibar) engine.
+#[cfg(feature = "rebac")]
+pub use psm_rebac as rebac;
+/// The Redis backend and the Redis roles provider.
+#[cfg(feature = "redis")]
+pub use psm_redis as redis;
+/// The SQL backends and the SQL permissions provider.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+pub use psm_sql as sql;
 
 /// The README's code blocks, compiled and run as doctests.
 #[cfg(doctest)]

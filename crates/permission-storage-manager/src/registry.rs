@@ -33,7 +33,48 @@ fn builtins() -> HashMap<String, Factory> {
             Ok(Arc::new(store) as Arc<dyn SessionStore>)
         }),
     );
+    #[cfg(feature = "file")]
+    map.insert(
+        "file".into(),
+        factory(|url| async move {
+            let store = psm_file::FileStore::from_url(url).await?;
+            Ok(Arc::new(store) as Arc<dyn SessionStore>)
+        }),
+    );
+    #[cfg(feature = "redis")]
+    for scheme in ["redis", "rediss", "redis+cluster", "rediss+cluster"] {
+        map.insert(
+            scheme.into(),
+            factory(|url| async move {
+                let store = psm_redis::RedisStore::from_url(url).await?;
+                Ok(Arc::new(store) as Arc<dyn SessionStore>)
+            }),
+        );
+    }
+    #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+    for scheme in sql_schemes() {
+        map.insert(
+            scheme.into(),
+            factory(|url| async move {
+                let store = psm_sql::SqlStore::from_url(url).await?;
+                Ok(Arc::new(store) as Arc<dyn SessionStore>)
+            }),
+        );
+    }
     map
+}
+
+/// The SQL schemes compiled in.
+#[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+fn sql_schemes() -> Vec<&'static str> {
+    let mut schemes = Vec::new();
+    #[cfg(feature = "postgres")]
+    schemes.extend(["postgres", "postgresql"]);
+    #[cfg(feature = "sqlite")]
+    schemes.push("sqlite");
+    #[cfg(feature = "mysql")]
+    schemes.extend(["mysql", "mariadb"]);
+    schemes
 }
 
 /// Wraps an async closure as a [`Factory`].

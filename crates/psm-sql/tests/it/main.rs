@@ -1,0 +1,22 @@
+//! Integration tests of psm-sql: the shared backend suite per database, injection, faults,
+//! migrations, the pool, and the permissions provider.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+mod faults;
+mod injection;
+mod migrations;
+mod provider;
+#[cfg(feature = "postgres")]
+mod restart;
+#[cfg(feature = "postgres")]
+mod silent;
+
+#[cfg(feature = "mysql")]
+mod kit_mysql;
+#[cfg(feature = "postgres")]
+mod kit_postgres;
+#[cfg(feature = "sqlite")]
+mod kit_sqlite_file;
+#[cfg(feature = "sqlite")]
+mod kit_sqlite_memory;
