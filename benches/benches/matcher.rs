@@ -1,5 +1,7 @@
 //! Matcher check cost at 10, 100 and 10,000 grants: exact hit, pattern hit, miss; and a plain
 //! `HashSet<String>` probe (the hand-rolled check) side by side.
+// Bench harness code, not a library path: failing loudly on setup errors is intended.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashSet;
 use std::hint::black_box;

@@ -1,5 +1,7 @@
 //! Heap bytes per session in the memory backend at 100k sessions of 5 short permissions,
 //! measured with a counting global allocator (not a criterion bench: it prints one figure).
+// Bench harness code, not a library path: failing loudly on setup errors is intended.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::alloc::System;
 

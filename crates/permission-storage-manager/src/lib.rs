@@ -32,6 +32,12 @@ pub use psm_core as core;
 /// The role / resource / permission ACL engine.
 #[cfg(feature = "acl")]
 pub use psm_acl as acl;
+/// axum layers and extractors.
+#[cfg(feature = "axum")]
+pub use psm_axum as axum;
+/// Caches over stores and providers, with cross-instance invalidation.
+#[cfg(feature = "cache")]
+pub use psm_cache as cache;
 /// The durable file backend and the JSON permissions-file provider.
 #[cfg(feature = "file")]
 pub use psm_file as file;

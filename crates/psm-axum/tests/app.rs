@@ -1,0 +1,261 @@
+//! The example application over HTTP (a real client against a server on 127.0.0.1:0), on the
+//! memory backend: login, protected routes, logout, grant and revoke, failures.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use common::{FlakyStore, serve};
+use psm_axum::example_app::{AppState, UserDirectory, router};
+use psm_core::SessionStore;
+use psm_memory::MemoryStore;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+struct Client {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Client {
+    async fn start(store: Arc<dyn SessionStore>) -> Self {
+        let app = router(AppState::new(store, Arc::new(UserDirectory::demo()))).unwrap();
+        Client {
+            base: serve(app).await,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    async fn login(&self, user: &str) -> String {
+        let (status, body) = self
+            .send("POST", "/login", None, Some(json!({"username": user})))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["session_id"].as_str().unwrap().to_owned()
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        session: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(s) = session {
+            req = req.header("x-session-id", s);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let response = req.send().await.unwrap();
+        let status = response.status();
+        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+}
+
+fn memory() -> Arc<dyn SessionStore> {
+    Arc::new(MemoryStore::new())
+}
+
+#[tokio::test]
+async fn a_logged_in_user_gets_exactly_the_routes_their_permissions_allow() {
+    let c = Client::start(memory()).await;
+    let alice = c.login("alice").await;
+    assert_eq!(
+        c.send("GET", "/posts", Some(&alice), None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        c.send("POST", "/posts", Some(&alice), None).await.0,
+        StatusCode::CREATED
+    );
+    let (status, body) = c.send("DELETE", "/posts/1", Some(&alice), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        body,
+        json!({"error": "forbidden", "detail": {"required": ["delete:posts"], "mode": "all"}})
+    );
+    let (status, me) = c.send("GET", "/me", Some(&alice), None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        me,
+        json!({"user": "alice", "permissions": ["read:posts", "write:posts"]})
+    );
+    let admin = c.login("admin").await;
+    let (status, body) = c.send("DELETE", "/posts/7", Some(&admin), None).await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (StatusCode::OK, Some("post 7 deleted"))
+    );
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_session_are_401() {
+    let c = Client::start(memory()).await;
+    let (status, body) = c.send("GET", "/posts", None, None).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        body,
+        json!({"error": "unauthenticated", "detail": "no credentials"})
+    );
+    for bad in ["no-such-session", "bad id with spaces"] {
+        let (status, body) = c.send("GET", "/posts", Some(bad), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
+        assert_eq!(body["error"], "unauthenticated");
+    }
+    let (status, body) = c
+        .send("POST", "/login", None, Some(json!({"username": "mallory"})))
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(body["detail"], "unknown user");
+    assert_eq!(c.send("GET", "/health", None, None).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn logout_invalidates_the_session() {
+    let c = Client::start(memory()).await;
+    let bob = c.login("bob").await;
+    assert_eq!(
+        c.send("GET", "/posts", Some(&bob), None).await.0,
+        StatusCode::OK
+    );
+    let (status, body) = c.send("POST", "/logout", Some(&bob), None).await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::OK, json!({"logged_out": true}))
+    );
+    assert_eq!(
+        c.send("GET", "/posts", Some(&bob), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        c.send("POST", "/logout", None, None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn admins_grant_and_revoke_and_live_sessions_follow_at_once() {
+    let c = Client::start(memory()).await;
+    let bob = c.login("bob").await;
+    let admin = c.login("admin").await;
+    assert_eq!(
+        c.send("POST", "/posts", Some(&bob), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let grant = json!({"username": "bob", "permission": "write:posts"});
+    let (status, body) = c
+        .send(
+            "POST",
+            "/api/permissions/grant",
+            Some(&admin),
+            Some(grant.clone()),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["message"], "Permission write:posts granted to bob");
+    assert_eq!(body["sessions_updated"], 1);
+    assert_eq!(
+        c.send("POST", "/posts", Some(&bob), None).await.0,
+        StatusCode::CREATED
+    );
+    let (_, listed) = c
+        .send("GET", "/api/permissions/bob", Some(&admin), None)
+        .await;
+    assert_eq!(
+        listed,
+        json!({"username": "bob", "permissions": ["read:posts", "write:posts"]})
+    );
+    let (status, _) = c
+        .send("POST", "/api/permissions/revoke", Some(&admin), Some(grant))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        c.send("POST", "/posts", Some(&bob), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // a new login gets the directory's current permissions
+    let bob2 = c.login("bob").await;
+    assert_eq!(
+        c.send("POST", "/posts", Some(&bob2), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn the_management_api_is_for_admins_and_validates_its_input() {
+    let c = Client::start(memory()).await;
+    let alice = c.login("alice").await;
+    let admin = c.login("admin").await;
+    let req = json!({"username": "alice", "permission": "delete:posts"});
+    assert_eq!(
+        c.send(
+            "POST",
+            "/api/permissions/grant",
+            Some(&alice),
+            Some(req.clone())
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.send("POST", "/api/permissions/grant", None, Some(req))
+            .await
+            .0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        c.send("GET", "/api/permissions/alice", Some(&alice), None)
+            .await
+            .0,
+        StatusCode::FORBIDDEN
+    );
+    let bad = json!({"username": "alice", "permission": "bad::perm"});
+    let (status, body) = c
+        .send("POST", "/api/permissions/grant", Some(&admin), Some(bad))
+        .await;
+    assert_eq!(
+        (status, &body["error"]),
+        (StatusCode::BAD_REQUEST, &json!("invalid_permission"))
+    );
+    let unknown = json!({"username": "zed", "permission": "read:posts"});
+    assert_eq!(
+        c.send(
+            "POST",
+            "/api/permissions/revoke",
+            Some(&admin),
+            Some(unknown)
+        )
+        .await
+        .0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn a_failing_store_is_503_never_a_pass() {
+    let flaky = Arc::new(FlakyStore::new(MemoryStore::new()));
+    let c = Client::start(flaky.clone()).await;
+    let alice = c.login("alice").await;
+    flaky.failing.store(true, Ordering::SeqCst);
+    let (status, body) = c.send("GET", "/posts", Some(&alice), None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["error"], "unavailable");
+    assert_eq!(
+        c.send("POST", "/login", None, Some(json!({"username": "bob"})))
+            .await
+            .0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    flaky.failing.store(false, Ordering::SeqCst);
+    assert_eq!(
+        c.send("GET", "/posts", Some(&alice), None).await.0,
+        StatusCode::OK
+    );
+}
