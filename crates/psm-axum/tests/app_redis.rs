@@ -1,6 +1,6 @@
-//! The example application as two instances ("two managers") over one shared store, each
-//! behind its own `CachedStore`, connected by the Redis invalidation bus: a revoke made
-//! through one instance is enforced by the other within 100 ms. Needs Redis
+//! The example application on the Redis backend: two instances ("two managers") over one
+//! psm-redis store, each behind its own `CachedStore`, connected by the Redis invalidation bus:
+//! a revoke made through one instance is enforced by the other within 100 ms. Needs Redis
 //! (`PSM_TEST_REDIS_URL`, default redis://127.0.0.1:6379).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -14,7 +14,7 @@ use psm_axum::example_app::{AppState, UserDirectory, router};
 use psm_cache::{CacheConfig, CachedStore, InvalidationBus, RedisBus, RedisBusConfig};
 use psm_core::SessionStore;
 use psm_core::testkit::{service_url, services_required, unique_suffix};
-use psm_memory::MemoryStore;
+use psm_redis::RedisStore;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
@@ -53,7 +53,12 @@ async fn send(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revoke_through_one_instance_is_enforced_by_the_other_within_100ms() {
     let Some(bus) = bus().await else { return };
-    let shared = Arc::new(MemoryStore::new());
+    let url = format!(
+        "{}?key_prefix=psm_axum_{}:",
+        service_url("REDIS", "redis://127.0.0.1:6379"),
+        unique_suffix()
+    );
+    let shared = Arc::new(RedisStore::from_url(url.parse().unwrap()).await.unwrap());
     let users = Arc::new(UserDirectory::demo());
     let mut bases = Vec::new();
     let mut caches = Vec::new();
