@@ -1,6 +1,15 @@
-//! The `psm` command: `psm validate FILE_OR_DIR...` runs SpiceDB and OpenFGA conformance files.
+//! The `psm` command: sessions, relationships, ACLs and validation files on any psm backend
+//! (an embedded SQLite file `./psm.db` by default), and `psm serve`, an HTTP JSON API.
 #![forbid(unsafe_code)]
 
+mod acl;
+mod error;
+mod output;
+mod quickstart;
+mod rebac;
+mod serve;
+mod session;
+mod ttl;
 mod validate;
 
 use std::path::PathBuf;
@@ -8,16 +17,50 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// psm: permission storage manager tools.
+use error::{CliError, Outcome};
+use output::Output;
+
+/// The store used when neither `--url` nor `PSM_URL` is given: an SQLite file in the current
+/// directory, created on first use.
+pub const DEFAULT_URL: &str = "sqlite://psm.db";
+
+/// psm: store who may do what, and answer "may they?".
+///
+/// Exit codes: 0 allowed or done, 1 denied or not found, 2 usage or input error, 3 backend error.
 #[derive(Debug, Parser)]
 #[command(name = "psm", version, about)]
 struct Cli {
+    /// Store URL: sqlite://file.db, postgres://..., mysql://..., redis://..., file:dir, memory://.
+    #[arg(
+        long,
+        env = "PSM_URL",
+        default_value = DEFAULT_URL,
+        global = true,
+        hide_env_values = true
+    )]
+    url: String,
+    /// Print machine-readable JSON instead of text (errors too, on stderr).
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Per-session permission sets with a TTL.
+    #[command(subcommand)]
+    Session(session::SessionCommand),
+    /// Relationships (Zanzibar): schema, writes, checks, lookups, import and export.
+    #[command(subcommand)]
+    Rebac(rebac::RebacCommand),
+    /// Role / resource / permission ACL kept in a JSON file.
+    Acl(acl::AclArgs),
+    /// Serve the HTTP JSON API (checks, lookups, relationships, schema, sessions, metrics).
+    Serve(serve::ServeArgs),
+    /// Write an example schema, relationships and a session to the store, then print checks and
+    /// lookups. Safe to run again: it rewrites the same data.
+    Quickstart,
     /// Run SpiceDB validation files, OpenFGA test files and OpenFGA language cases.
     ///
     /// Directories are walked recursively for `*.yaml` / `*.yml`. Prints one line per case
@@ -38,7 +81,38 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match cli.command {
-        Command::Validate { paths } => validate::run(&paths),
+    let out = Output::new(cli.json);
+    if let Command::Validate { paths } = &cli.command {
+        return validate::run(paths);
+    }
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            out.error(&CliError::Backend(format!("cannot start a runtime: {e}")));
+            return ExitCode::from(3);
+        }
+    };
+    let result = runtime.block_on(run(cli.command, &cli.url, &out));
+    match result {
+        Ok(Outcome::Done) => ExitCode::SUCCESS,
+        Ok(Outcome::Denied) => ExitCode::from(1),
+        Err(e) => {
+            out.error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+async fn run(command: Command, url: &str, out: &Output) -> Result<Outcome, CliError> {
+    match command {
+        Command::Session(cmd) => session::run(cmd, url, out).await,
+        Command::Rebac(cmd) => rebac::run(cmd, url, out).await,
+        Command::Acl(args) => acl::run(args, out),
+        Command::Serve(args) => serve::run(args, url, out).await,
+        Command::Quickstart => quickstart::run(url, out).await,
+        Command::Validate { .. } => Ok(Outcome::Done),
     }
 }

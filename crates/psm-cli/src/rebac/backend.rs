@@ -1,0 +1,95 @@
+//! Where relationships and the schema live for a store URL: `memory://` keeps both in this
+//! process (useful for `psm serve`), SQL URLs keep them in the database.
+
+use std::fmt::Debug;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use parking_lot::RwLock;
+use psm_rebac::{Engine, MemoryStore, Schema, TupleStore};
+
+use crate::error::CliError;
+
+/// Keeps the schema text beside the relationships.
+#[async_trait]
+pub trait SchemaStore: Send + Sync + Debug {
+    /// Replaces the stored schema text.
+    async fn write_schema(&self, text: &str) -> Result<(), CliError>;
+    /// The stored schema text, if one was written.
+    async fn read_schema(&self) -> Result<Option<String>, CliError>;
+}
+
+/// The relationship store and schema store of one URL.
+#[derive(Debug, Clone)]
+pub struct Rebac {
+    tuples: Arc<dyn TupleStore>,
+    schema: Arc<dyn SchemaStore>,
+}
+
+/// A schema kept in memory, for `memory://`.
+#[derive(Debug, Default)]
+struct MemorySchema(RwLock<Option<String>>);
+
+#[async_trait]
+impl SchemaStore for MemorySchema {
+    async fn write_schema(&self, text: &str) -> Result<(), CliError> {
+        *self.0.write() = Some(text.to_owned());
+        Ok(())
+    }
+    async fn read_schema(&self) -> Result<Option<String>, CliError> {
+        Ok(self.0.read().clone())
+    }
+}
+
+impl Rebac {
+    /// Whether relationships can be stored at `url`.
+    pub fn supports(url: &str) -> bool {
+        matches!(scheme(url), "memory")
+    }
+
+    /// Opens the relationship store of `url`.
+    pub async fn open(url: &str) -> Result<Self, CliError> {
+        let scheme = scheme(url);
+        match scheme {
+            "memory" => Ok(Self {
+                tuples: Arc::new(MemoryStore::new()),
+                schema: Arc::new(MemorySchema::default()),
+            }),
+            _ => Err(CliError::input(format!(
+                "relationships are not supported on `{scheme}:` URLs (use memory://)"
+            ))),
+        }
+    }
+
+    /// Parses `text` as a SpiceDB schema and, when it is valid, stores it.
+    pub async fn write_schema(&self, text: &str) -> Result<Schema, CliError> {
+        let schema = Schema::parse_spicedb(text)?;
+        self.schema.write_schema(text).await?;
+        Ok(schema)
+    }
+
+    /// The stored schema text, if any.
+    pub async fn read_schema(&self) -> Result<Option<String>, CliError> {
+        self.schema.read_schema().await
+    }
+
+    /// An engine over the stored schema; an input error when none was written.
+    pub async fn engine(&self) -> Result<Engine, CliError> {
+        let text = self.read_schema().await?.ok_or_else(|| {
+            CliError::input("no schema has been written yet: run `psm rebac schema write FILE`")
+        })?;
+        let schema = Schema::parse_spicedb(&text)
+            .map_err(|e| CliError::Backend(format!("the stored schema no longer parses: {e}")))?;
+        Ok(self.engine_for(schema))
+    }
+
+    /// An engine over `schema` and this store.
+    pub fn engine_for(&self, schema: Schema) -> Engine {
+        Engine::new(schema, self.tuples.clone())
+    }
+}
+
+/// The scheme of a store URL (`sqlite` in `sqlite://psm.db`).
+fn scheme(url: &str) -> &str {
+    url.split_once(':').map_or(url, |(s, _)| s)
+}

@@ -1,0 +1,268 @@
+//! `psm rebac ...`: the relationship schema, writes and deletes, checks, lookups, import and
+//! export, on the store the URL names.
+
+mod backend;
+mod input;
+mod transfer;
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use psm_rebac::{ObjectRef, Relationship, RelationshipUpdate, SubjectRef};
+use serde_json::json;
+
+pub use backend::Rebac;
+pub use input::{Format, parse_schema, relationship_arg};
+
+use crate::error::{CliError, Outcome};
+use crate::output::Output;
+
+/// The relationship subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RebacCommand {
+    /// The schema (SpiceDB schema language).
+    #[command(subcommand)]
+    Schema(SchemaCommand),
+    /// Write (create or keep) relationships: `document:spec#reader@user:alice`.
+    Write {
+        /// Relationships.
+        #[arg(required = true)]
+        relationships: Vec<String>,
+        /// Fail, writing nothing, if any of them already exists.
+        #[arg(long)]
+        create: bool,
+    },
+    /// Delete relationships (deleting one that does not exist is not an error).
+    Delete {
+        /// Relationships.
+        #[arg(required = true)]
+        relationships: Vec<String>,
+    },
+    /// Check `resource#permission@subject`; exit 0 when allowed, 1 when denied.
+    Check {
+        /// For example `document:spec#read@user:alice`.
+        check: String,
+        /// Relationships that hold for this check only.
+        #[arg(long = "context", value_name = "RELATIONSHIP")]
+        context: Vec<String>,
+    },
+    /// Ids of the resources of a type on which a subject has a permission.
+    LookupResources {
+        /// Resource type, e.g. `document`.
+        resource_type: String,
+        /// Permission, e.g. `read`.
+        permission: String,
+        /// Subject, e.g. `user:alice` or `group:eng#member`.
+        subject: String,
+    },
+    /// Subjects of a type that have a permission on a resource.
+    LookupSubjects {
+        /// Resource, e.g. `document:spec`.
+        resource: String,
+        /// Permission, e.g. `read`.
+        permission: String,
+        /// Subject type, e.g. `user`, or a userset type such as `group#member`.
+        subject_type: String,
+    },
+    /// Import newline-delimited relationships from a file (`-` for stdin); blank lines and
+    /// `//` comments are skipped. A file is checked whole before anything is written.
+    Import {
+        /// The file.
+        file: PathBuf,
+        /// Only check the file; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Export every relationship, one per line.
+    Export,
+}
+
+/// Schema subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SchemaCommand {
+    /// Validate a SpiceDB schema file (`-` for stdin) and store it.
+    Write {
+        /// The schema file.
+        file: PathBuf,
+    },
+    /// Print the stored schema.
+    Read,
+    /// Validate a schema file without storing it.
+    Validate {
+        /// The schema file.
+        file: PathBuf,
+        /// Its language.
+        #[arg(long, value_enum, default_value = "spicedb")]
+        format: Format,
+    },
+}
+
+/// Runs one relationship subcommand against the store at `url`.
+pub async fn run(cmd: RebacCommand, url: &str, out: &Output) -> Result<Outcome, CliError> {
+    // Validating a schema file needs no store.
+    if let RebacCommand::Schema(SchemaCommand::Validate { file, format }) = &cmd {
+        let text = input::read_text(file)?;
+        let schema = input::parse_schema(&text, *format, &file.display().to_string())?;
+        let names: Vec<&str> = schema
+            .definitions()
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        out.emit(json!({"valid": true, "definitions": names}), || {
+            format!("valid: {} definitions ({})", names.len(), names.join(", "))
+        });
+        return Ok(Outcome::Done);
+    }
+    let rebac = Rebac::open(url).await?;
+    match cmd {
+        RebacCommand::Schema(SchemaCommand::Write { file }) => {
+            let text = input::read_text(&file)?;
+            input::parse_schema(&text, Format::Spicedb, &file.display().to_string())?;
+            let schema = rebac.write_schema(&text).await?;
+            let names: Vec<&str> = schema
+                .definitions()
+                .iter()
+                .map(|d| d.name.as_str())
+                .collect();
+            out.emit(json!({"written": true, "definitions": names}), || {
+                format!(
+                    "schema written: {} definitions ({})",
+                    names.len(),
+                    names.join(", ")
+                )
+            });
+            Ok(Outcome::Done)
+        }
+        RebacCommand::Schema(SchemaCommand::Read) => match rebac.read_schema().await? {
+            Some(text) => {
+                out.emit(json!({"schema": text}), || text.trim_end().to_owned());
+                Ok(Outcome::Done)
+            }
+            None => {
+                out.emit(json!({"schema": null}), || "no schema written".to_owned());
+                Ok(Outcome::Denied)
+            }
+        },
+        RebacCommand::Schema(SchemaCommand::Validate { .. }) => Ok(Outcome::Done),
+        RebacCommand::Write {
+            relationships,
+            create,
+        } => {
+            let engine = rebac.engine().await?;
+            let rels = parse_args(&relationships)?;
+            for (i, r) in rels.iter().enumerate() {
+                engine
+                    .validate_relationship(r)
+                    .map_err(|e| CliError::input(format!("argument {}: {e}", i + 1)))?;
+            }
+            let updates: Vec<RelationshipUpdate> = rels
+                .into_iter()
+                .map(|r| {
+                    if create {
+                        RelationshipUpdate::create(r)
+                    } else {
+                        RelationshipUpdate::touch(r)
+                    }
+                })
+                .collect();
+            let revision = engine.write(&updates, &[]).await?;
+            out.emit(
+                json!({"written": updates.len(), "revision": revision}),
+                || format!("wrote {} relationships", updates.len()),
+            );
+            Ok(Outcome::Done)
+        }
+        RebacCommand::Delete { relationships } => {
+            let engine = rebac.engine().await?;
+            let updates: Vec<RelationshipUpdate> = parse_args(&relationships)?
+                .into_iter()
+                .map(RelationshipUpdate::delete)
+                .collect();
+            let revision = engine.write(&updates, &[]).await?;
+            out.emit(
+                json!({"deleted": updates.len(), "revision": revision}),
+                || format!("deleted {} relationships", updates.len()),
+            );
+            Ok(Outcome::Done)
+        }
+        RebacCommand::Check { check, context } => {
+            let engine = rebac.engine().await?;
+            let asked = check.parse::<Relationship>().map_err(|e| {
+                CliError::input(format!("{e} (a check reads `resource#permission@subject`)"))
+            })?;
+            let contextual = parse_args(&context)?;
+            let scope = engine.with_contextual(contextual)?;
+            let allowed = scope
+                .check(&asked.resource, &asked.relation, &asked.subject)
+                .await?;
+            out.emit(
+                json!({"check": asked.to_string(), "allowed": allowed}),
+                || format!("{} {asked}", if allowed { "allowed" } else { "denied" }),
+            );
+            Ok(Outcome::from_bool(allowed))
+        }
+        RebacCommand::LookupResources {
+            resource_type,
+            permission,
+            subject,
+        } => {
+            let engine = rebac.engine().await?;
+            let subject: SubjectRef = subject.parse()?;
+            let ids = engine
+                .lookup_resources(&resource_type, &permission, &subject)
+                .await?;
+            out.emit(json!({"resource_ids": ids}), || ids.join("\n"));
+            Ok(Outcome::Done)
+        }
+        RebacCommand::LookupSubjects {
+            resource,
+            permission,
+            subject_type,
+        } => {
+            let engine = rebac.engine().await?;
+            let resource: ObjectRef = resource.parse()?;
+            let (stype, srel) = match subject_type.split_once('#') {
+                Some((t, r)) => (t, Some(r)),
+                None => (subject_type.as_str(), None),
+            };
+            let found = engine
+                .lookup_subjects(&resource, &permission, stype, srel)
+                .await?;
+            let value = json!({"subjects": found.iter().map(|f| json!({
+                "subject": f.subject.to_string(),
+                "excluded": f.excluded.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })).collect::<Vec<_>>()});
+            out.emit(value, || {
+                found
+                    .iter()
+                    .map(|f| {
+                        if f.excluded.is_empty() {
+                            f.subject.to_string()
+                        } else {
+                            let ex: Vec<String> =
+                                f.excluded.iter().map(ToString::to_string).collect();
+                            format!("{} except {}", f.subject, ex.join(", "))
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+            Ok(Outcome::Done)
+        }
+        RebacCommand::Import { file, dry_run } => {
+            let engine = rebac.engine().await?;
+            transfer::import(&engine, &file, dry_run, out).await
+        }
+        RebacCommand::Export => {
+            let engine = rebac.engine().await?;
+            transfer::export(&engine, out).await
+        }
+    }
+}
+
+fn parse_args(args: &[String]) -> Result<Vec<Relationship>, CliError> {
+    args.iter()
+        .enumerate()
+        .map(|(i, a)| relationship_arg(a, i))
+        .collect()
+}

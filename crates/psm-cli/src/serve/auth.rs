@@ -1,0 +1,61 @@
+//! Optional bearer-token protection of the API: `Authorization: Bearer TOKEN`, compared in
+//! constant time; a missing or wrong token gets 401 and nothing else runs.
+
+use std::sync::Arc;
+
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use subtle::ConstantTimeEq;
+
+use super::api::ApiError;
+use super::state::AppState;
+
+/// Lets the request through when no token is configured or the right one is presented.
+pub async fn require_token(
+    State(state): State<Arc<AppState>>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let Some(expected) = &state.token else {
+        return next.run(req).await;
+    };
+    let presented = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if presented.is_some_and(|p| token_matches(p, expected)) {
+        return next.run(req).await;
+    }
+    let mut resp = ApiError::new(
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+        "a valid bearer token is required",
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    resp
+}
+
+/// Constant-time comparison (the length of the expected token is not secret-dependent timing:
+/// unequal lengths fail at once, equal lengths are compared in full).
+fn token_matches(presented: &str, expected: &str) -> bool {
+    presented.as_bytes().ct_eq(expected.as_bytes()).into()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_matches;
+
+    #[test]
+    fn only_the_exact_token_matches() {
+        let t = "0123456789abcdef";
+        assert!(token_matches(t, t));
+        assert!(!token_matches("0123456789abcdeF", t));
+        assert!(!token_matches("0123456789abcde", t));
+        assert!(!token_matches("", t));
+    }
+}

@@ -1,0 +1,193 @@
+//! `psm serve`: an HTTP JSON API over the store the URL names — relationship checks, bulk checks,
+//! lookups, relationship writes, deletes and reads, the schema, sessions — plus `/healthz`,
+//! `/metrics` (Prometheus text) and `/openapi.json`. Request bodies are bounded, every request
+//! has a deadline, SIGTERM or ctrl-c shut down gracefully, and a bearer token can protect the API.
+
+mod api;
+mod auth;
+mod middleware;
+mod openapi;
+mod rebac_routes;
+mod session_routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use clap::Args;
+use metrics_exporter_prometheus::PrometheusBuilder;
+use permission_storage_manager::PermissionStorageManager;
+
+use crate::error::{CliError, Outcome};
+use crate::output::Output;
+use crate::rebac::Rebac;
+use crate::ttl::parse_ttl;
+use state::{AppState, Limits};
+
+/// `psm serve` options.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on (port 0 picks a free port; the chosen address is printed).
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// A file holding the bearer token every API call must present (`Authorization: Bearer
+    /// TOKEN`). Also read from PSM_SERVE_TOKEN. Without either, the API is open.
+    #[arg(long)]
+    token_file: Option<PathBuf>,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+    /// Deadline of one request (for example 10s); a slower request gets 503.
+    #[arg(long, default_value = "10s", value_parser = parse_ttl)]
+    request_timeout: Duration,
+    /// Most items in one bulk check, write, delete or read.
+    #[arg(long, default_value_t = 1000)]
+    max_batch: usize,
+}
+
+/// The token environment variable.
+const TOKEN_ENV: &str = "PSM_SERVE_TOKEN";
+
+/// Runs the server until SIGTERM or ctrl-c.
+pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, CliError> {
+    let token = load_token(args.token_file.as_deref())?;
+    let manager = PermissionStorageManager::connect(url).await?;
+    let rebac = if Rebac::supports(url) {
+        Some(Rebac::open(url).await?)
+    } else {
+        None
+    };
+    let metrics = PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| CliError::Backend(format!("cannot install the metrics recorder: {e}")))?;
+    let upkeep = {
+        let handle = metrics.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            loop {
+                tick.tick().await;
+                handle.run_upkeep();
+            }
+        })
+    };
+    let state = Arc::new(
+        AppState::new(
+            manager.clone(),
+            rebac,
+            token,
+            metrics,
+            Limits {
+                max_batch: args.max_batch.max(1),
+            },
+        )
+        .await?,
+    );
+    let app = router(state, args.max_body_bytes, args.request_timeout);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .map_err(|e| CliError::input(format!("cannot listen on {}: {e}", args.listen)))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError::Backend(format!("cannot read the listening address: {e}")))?;
+    out.emit(
+        serde_json::json!({"listening": format!("http://{addr}")}),
+        || format!("psm serve: listening on http://{addr}"),
+    );
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await;
+    upkeep.abort();
+    let closed = manager.close().await;
+    served.map_err(|e| CliError::Backend(format!("server error: {e}")))?;
+    closed?;
+    if !out.is_json() {
+        eprintln!("psm serve: shut down");
+    }
+    Ok(Outcome::Done)
+}
+
+/// The application: API routes behind the token check, and the open routes.
+fn router(state: Arc<AppState>, max_body: usize, timeout: Duration) -> Router {
+    let api = Router::new()
+        .route("/v1/check", post(rebac_routes::check))
+        .route("/v1/check/bulk", post(rebac_routes::check_bulk))
+        .route("/v1/lookup/resources", post(rebac_routes::lookup_resources))
+        .route("/v1/lookup/subjects", post(rebac_routes::lookup_subjects))
+        .route("/v1/relationships/write", post(rebac_routes::write))
+        .route("/v1/relationships/delete", post(rebac_routes::delete))
+        .route("/v1/relationships/read", post(rebac_routes::read))
+        .route(
+            "/v1/schema",
+            get(rebac_routes::read_schema).put(rebac_routes::write_schema),
+        )
+        .route("/v1/sessions", post(session_routes::store))
+        .route("/v1/sessions/check", post(session_routes::check))
+        .route(
+            "/v1/sessions/{session_id}",
+            get(session_routes::get).delete(session_routes::invalidate),
+        )
+        .route("/metrics", get(middleware::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ));
+    Router::new()
+        .route("/healthz", get(middleware::healthz))
+        .route("/openapi.json", get(openapi::document))
+        .merge(api)
+        .fallback(middleware::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            timeout,
+            middleware::deadline,
+        ))
+        .layer(axum::middleware::from_fn(middleware::record))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state)
+}
+
+/// The token from `--token-file` or `PSM_SERVE_TOKEN`, if either is set.
+fn load_token(file: Option<&std::path::Path>) -> Result<Option<String>, CliError> {
+    let raw = match file {
+        Some(path) => Some(std::fs::read_to_string(path).map_err(|e| {
+            CliError::input(format!("cannot read token file {}: {e}", path.display()))
+        })?),
+        None => std::env::var(TOKEN_ENV).ok(),
+    };
+    match raw.map(|t| t.trim().to_owned()) {
+        Some(t) if t.is_empty() => Err(CliError::input("the bearer token is empty")),
+        Some(t) if t.len() < 16 => Err(CliError::input(
+            "the bearer token must be at least 16 characters",
+        )),
+        Some(t) if !t.bytes().all(|b| b.is_ascii_graphic()) => Err(CliError::input(
+            "the bearer token must be printable ASCII without spaces",
+        )),
+        other => Ok(other),
+    }
+}
+
+/// Resolves on ctrl-c or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+}

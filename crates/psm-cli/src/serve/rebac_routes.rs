@@ -1,0 +1,313 @@
+//! Relationship routes: check, bulk check, lookups, relationship write / delete / read, schema.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use psm_rebac::{
+    CheckItem, ObjectRef, Relationship, RelationshipFilter, RelationshipUpdate, SubjectFilter,
+    SubjectRef,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::api::{ApiError, ApiJson};
+use super::state::AppState;
+use crate::rebac::{Format, parse_schema};
+
+/// `POST /v1/check` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    resource: String,
+    permission: String,
+    subject: String,
+    #[serde(default)]
+    context: Vec<String>,
+}
+
+/// `POST /v1/check/bulk` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkCheckRequest {
+    items: Vec<BulkItem>,
+}
+
+/// One item of a bulk check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem {
+    resource: String,
+    permission: String,
+    subject: String,
+}
+
+/// `POST /v1/lookup/resources` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupResourcesRequest {
+    resource_type: String,
+    permission: String,
+    subject: String,
+}
+
+/// `POST /v1/lookup/subjects` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupSubjectsRequest {
+    resource: String,
+    permission: String,
+    subject_type: String,
+    subject_relation: Option<String>,
+}
+
+/// `POST /v1/relationships/write` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteRequest {
+    updates: Vec<Update>,
+}
+
+/// One update: `touch` (create or keep), `create` (must not exist) or `delete`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    operation: Operation,
+    relationship: String,
+}
+
+/// The operation of an [`Update`].
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Create or keep.
+    Touch,
+    /// Create; the write fails if it exists.
+    Create,
+    /// Delete if present.
+    Delete,
+}
+
+/// `POST /v1/relationships/delete` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRequest {
+    relationships: Vec<String>,
+}
+
+/// `POST /v1/relationships/read` body: every field narrows the filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    relation: Option<String>,
+    subject: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `PUT /v1/schema` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRequest {
+    schema: String,
+}
+
+fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
+    text: &str,
+    name: &str,
+) -> Result<T, ApiError> {
+    text.parse::<T>()
+        .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+}
+
+/// `POST /v1/check`.
+pub async fn check(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    ApiError::check_batch(
+        req.context.len(),
+        state.limits.max_batch,
+        "contextual relationships",
+    )?;
+    let resource: ObjectRef = field(&req.resource, "resource")?;
+    let subject: SubjectRef = field(&req.subject, "subject")?;
+    let context = req
+        .context
+        .iter()
+        .enumerate()
+        .map(|(i, r)| field::<Relationship>(r, &format!("context[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
+    let scope = engine.with_contextual(context)?;
+    let allowed = scope.check(&resource, &req.permission, &subject).await?;
+    Ok(Json(json!({"allowed": allowed})))
+}
+
+/// `POST /v1/check/bulk`: answers in request order.
+pub async fn check_bulk(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<BulkCheckRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    ApiError::check_batch(req.items.len(), state.limits.max_batch, "checks")?;
+    let items = req
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            Ok(CheckItem {
+                resource: field(&it.resource, &format!("items[{i}].resource"))?,
+                permission: it.permission.clone(),
+                subject: field(&it.subject, &format!("items[{i}].subject"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let results = engine.scope().check_bulk(&items).await?;
+    Ok(Json(json!({"results": results})))
+}
+
+/// `POST /v1/lookup/resources`.
+pub async fn lookup_resources(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<LookupResourcesRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    let subject: SubjectRef = field(&req.subject, "subject")?;
+    let ids = engine
+        .lookup_resources(&req.resource_type, &req.permission, &subject)
+        .await?;
+    Ok(Json(json!({"resource_ids": ids})))
+}
+
+/// `POST /v1/lookup/subjects`.
+pub async fn lookup_subjects(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<LookupSubjectsRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    let resource: ObjectRef = field(&req.resource, "resource")?;
+    let found = engine
+        .lookup_subjects(
+            &resource,
+            &req.permission,
+            &req.subject_type,
+            req.subject_relation.as_deref(),
+        )
+        .await?;
+    let subjects: Vec<Value> = found
+        .iter()
+        .map(|f| {
+            json!({
+                "subject": f.subject.to_string(),
+                "excluded": f.excluded.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"subjects": subjects})))
+}
+
+/// `POST /v1/relationships/write`: all updates or none.
+pub async fn write(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<WriteRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    ApiError::check_batch(req.updates.len(), state.limits.max_batch, "updates")?;
+    let updates = req
+        .updates
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let name = format!("updates[{i}].relationship");
+            let r: Relationship = field(&u.relationship, &name)?;
+            if !matches!(u.operation, Operation::Delete) {
+                engine
+                    .validate_relationship(&r)
+                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))?;
+            }
+            Ok(match u.operation {
+                Operation::Touch => RelationshipUpdate::touch(r),
+                Operation::Create => RelationshipUpdate::create(r),
+                Operation::Delete => RelationshipUpdate::delete(r),
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let revision = engine.write(&updates, &[]).await?;
+    Ok(Json(
+        json!({"revision": revision, "updates": updates.len()}),
+    ))
+}
+
+/// `POST /v1/relationships/delete`.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<DeleteRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    ApiError::check_batch(
+        req.relationships.len(),
+        state.limits.max_batch,
+        "relationships",
+    )?;
+    let updates = req
+        .relationships
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            field::<Relationship>(r, &format!("relationships[{i}]")).map(RelationshipUpdate::delete)
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let revision = engine.write(&updates, &[]).await?;
+    Ok(Json(
+        json!({"revision": revision, "deleted": updates.len()}),
+    ))
+}
+
+/// `POST /v1/relationships/read`: at most `limit` (default and maximum: the batch limit).
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<ReadRequest>,
+) -> Result<Json<Value>, ApiError> {
+    let engine = state.engine()?;
+    let max = state.limits.max_batch;
+    let limit = req.limit.unwrap_or(max);
+    ApiError::check_batch(limit, max, "relationships")?;
+    if req.resource_id.is_some() && req.resource_type.is_none() {
+        return Err(ApiError::bad_request("resource_id needs resource_type"));
+    }
+    let subject = match &req.subject {
+        Some(s) => Some(SubjectFilter::exact(&field::<SubjectRef>(s, "subject")?)),
+        None => None,
+    };
+    let filter = RelationshipFilter {
+        resource_type: req.resource_type.as_deref().map(Into::into),
+        resource_id: req.resource_id.as_deref().map(Into::into),
+        relation: req.relation.as_deref().map(Into::into),
+        subject,
+    };
+    let mut rels = engine.read(&filter, Some(limit.saturating_add(1))).await?;
+    let truncated = rels.len() > limit;
+    rels.truncate(limit);
+    rels.sort();
+    let rels: Vec<String> = rels.iter().map(ToString::to_string).collect();
+    Ok(Json(json!({"relationships": rels, "truncated": truncated})))
+}
+
+/// `GET /v1/schema`.
+pub async fn read_schema(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+    let text = state.rebac()?.read_schema().await?;
+    Ok(Json(json!({"schema": text})))
+}
+
+/// `PUT /v1/schema`: validates (errors name the line and column), stores, switches.
+pub async fn write_schema(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<SchemaRequest>,
+) -> Result<Json<Value>, ApiError> {
+    state.rebac()?;
+    parse_schema(&req.schema, Format::Spicedb, "schema")?;
+    let names = state.set_schema(&req.schema).await?;
+    Ok(Json(json!({"definitions": names})))
+}
