@@ -46,6 +46,8 @@ pub mod filter;
 pub mod relationship;
 pub mod schema;
 pub mod store;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 
 pub use engine::{
     CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundSubject, LookupPage, Scope,

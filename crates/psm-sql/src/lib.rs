@@ -141,6 +141,8 @@ mod ops;
 mod provider;
 mod provider_config;
 mod provider_schema;
+#[cfg(feature = "rebac")]
+pub mod rebac;
 mod rows;
 mod schema;
 mod store;

@@ -169,6 +169,12 @@ impl SqlStore {
     }
 }
 
+/// The general pool of `conns` as a [`SqlPool`].
+#[cfg_attr(not(feature = "rebac"), allow(dead_code))]
+pub(crate) fn pool_of(conns: &Conns) -> SqlPool<'_> {
+    dispatch!(conns, h => h.wrap())
+}
+
 /// Wraps a handle's pool in [`SqlPool`].
 trait PoolOf {
     fn wrap(&self) -> SqlPool<'_>;

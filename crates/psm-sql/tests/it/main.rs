@@ -7,6 +7,10 @@ mod faults;
 mod injection;
 mod migrations;
 mod provider;
+#[cfg(feature = "rebac")]
+mod rebac_kit;
+#[cfg(feature = "rebac")]
+mod rebac_store;
 #[cfg(feature = "postgres")]
 mod restart;
 #[cfg(feature = "postgres")]

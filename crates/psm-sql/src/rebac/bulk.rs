@@ -1,0 +1,104 @@
+//! Bulk loading: relationships inserted with multi-row `INSERT`s in one transaction per batch,
+//! for imports and benchmark data (not logged for watchers; the revision is bumped once).
+
+use psm_core::Result;
+use psm_rebac::{Relationship, Revision};
+
+use super::read::key_binds;
+use super::rows::{SqlValue, bind_values};
+use super::store::SqlTupleStore;
+use super::tables::KEY_COLUMNS;
+use super::write::check_storable;
+use crate::conn::dispatch;
+use crate::dialect::Dialect;
+
+/// Rows per multi-row `INSERT` (ten binds each, inside every database's bind limit).
+const ROWS_PER_STATEMENT: usize = 500;
+
+impl SqlTupleStore {
+    /// Inserts relationships that are not yet stored (existing ones are kept unchanged), in
+    /// multi-row statements; every `batch` rows are committed together. Bumps the revision once
+    /// and returns it. Changes made this way are not in the change log (an import, not a write).
+    pub async fn bulk_load<I>(&self, relationships: I, batch: usize) -> Result<Revision>
+    where
+        I: IntoIterator<Item = Relationship>,
+    {
+        let inner = self.live()?;
+        let batch = batch.max(ROWS_PER_STATEMENT);
+        let mut pending: Vec<SqlValue> = Vec::with_capacity(batch * 10);
+        let mut iter = relationships.into_iter().peekable();
+        while iter.peek().is_some() {
+            pending.clear();
+            for r in iter.by_ref().take(batch) {
+                let expires_at = check_storable(&r).map_err(|e| psm_core::Error::Backend {
+                    backend: inner.dialect.name(),
+                    message: format!("bulk_load: {e}"),
+                    source: None,
+                })?;
+                let mut binds = key_binds(&r);
+                binds.push(SqlValue::OptText(
+                    r.caveat.as_ref().map(|c| c.name.as_str().into()),
+                ));
+                binds.push(SqlValue::OptText(
+                    r.caveat
+                        .as_ref()
+                        .and_then(|c| c.context.as_deref())
+                        .map(Into::into),
+                ));
+                binds.push(SqlValue::OptText(r.expiration.as_deref().map(Into::into)));
+                binds.push(SqlValue::OptInt(expires_at));
+                pending.extend(binds);
+            }
+            self.insert_rows(&pending).await?;
+        }
+        let sql = &inner.sql.bump_revision;
+        crate::exec::write(&inner.conns, "rebac_bulk_load", sql, &[]).await?;
+        self.current_revision().await
+    }
+
+    /// Inserts rows (ten values each) in one transaction, `ROWS_PER_STATEMENT` a statement.
+    async fn insert_rows(&self, values: &[SqlValue]) -> Result<()> {
+        let inner = self.live()?;
+        let statement = |n: usize| {
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+            let list = vec![row; n].join(", ");
+            let t = &inner.tables.tuples;
+            let cols = format!("{}, expires_at", super::tables::TUPLE_COLUMNS);
+            let sql = match inner.dialect {
+                Dialect::MySql => format!(
+                    "INSERT INTO {t} ({cols}) VALUES {list} ON DUPLICATE KEY UPDATE resource_type = resource_type"
+                ),
+                _ => format!(
+                    "INSERT INTO {t} ({cols}) VALUES {list} ON CONFLICT ({KEY_COLUMNS}) DO NOTHING"
+                ),
+            };
+            inner.dialect.sql(&sql)
+        };
+        let full = statement(ROWS_PER_STATEMENT);
+        let chunks: Vec<(String, &[SqlValue])> = values
+            .chunks(ROWS_PER_STATEMENT * 10)
+            .map(|c| {
+                let n = c.len() / 10;
+                (
+                    if n == ROWS_PER_STATEMENT {
+                        full.clone()
+                    } else {
+                        statement(n)
+                    },
+                    c,
+                )
+            })
+            .collect();
+        let op = "rebac_bulk_load";
+        dispatch!(&inner.conns, h => {
+            let mut tx = h.pool.begin().await.map_err(|e| h.ctx.map(op, e))?;
+            for (sql, binds) in &chunks {
+                bind_values!(sqlx::query(sql), binds.iter())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| h.ctx.map(op, e))?;
+            }
+            tx.commit().await.map_err(|e| h.ctx.map(op, e))
+        })
+    }
+}

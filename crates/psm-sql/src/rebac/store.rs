@@ -1,0 +1,211 @@
+//! `SqlTupleStore`: construction from a URL or config, migrations, the schema text, bulk
+//! loading, and the `TupleStore` implementation psm-rebac's engine runs on.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use psm_core::{Error, Result, StoreUrl};
+use psm_rebac::{
+    Precondition, Relationship, RelationshipFilter, RelationshipUpdate, Revision, TupleStore,
+};
+
+use super::config::TupleStoreConfig;
+use super::tables::{self, StoreSql, Tables};
+use crate::config::validate_table_prefix;
+use crate::conn::{Conns, dispatch, read_fast};
+use crate::dialect::{Dialect, driver_url, is_sqlite_memory};
+use crate::exec::BoxFut;
+use crate::store::SqlPool;
+
+/// A psm-rebac [`TupleStore`] in PostgreSQL, SQLite or MySQL/MariaDB. Cheap to clone.
+///
+/// See the [module docs](super) for the tables and the URL options.
+#[derive(Clone)]
+pub struct SqlTupleStore {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) conns: Conns,
+    pub(crate) dialect: Dialect,
+    pub(crate) prefix: String,
+    pub(crate) tables: Tables,
+    pub(crate) sql: StoreSql,
+    closed: AtomicBool,
+}
+
+impl fmt::Debug for SqlTupleStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SqlTupleStore")
+            .field("backend", &self.inner.dialect.name())
+            .field("table", &self.inner.tables.tuples_plain)
+            .field("conns", &self.inner.conns)
+            .finish()
+    }
+}
+
+/// Now, in milliseconds since the epoch, as SQL binds it.
+pub(crate) fn now_millis() -> i64 {
+    i64::try_from(psm_core::Timestamp::now().as_millis()).unwrap_or(i64::MAX)
+}
+
+/// A psm error as the tuple store's error.
+pub(crate) fn store_error(e: Error) -> psm_rebac::Error {
+    psm_rebac::Error::Store(e.to_string())
+}
+
+impl SqlTupleStore {
+    /// Connects to `postgres://...`, `sqlite://file.db`, `sqlite::memory:` or `mysql://...`
+    /// (options: `table_prefix`, `migrate` and the pool options of the crate docs).
+    pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_with(TupleStoreConfig::from_url(StoreUrl::parse(url)?)?).await
+    }
+
+    /// Connects with a typed configuration; runs the migrations unless disabled.
+    pub async fn connect_with(config: TupleStoreConfig) -> Result<Self> {
+        validate_table_prefix(&config.table_prefix)?;
+        let mut url = StoreUrl::parse(&config.url)?;
+        let dialect = Dialect::from_scheme(url.scheme())?;
+        let driver = driver_url(&mut url)?;
+        url.finish()?;
+        let conns = crate::open::open(dialect, &driver, &config.pool)?;
+        let tables = Tables::new(dialect, &config.table_prefix);
+        let store = SqlTupleStore {
+            inner: Arc::new(Inner {
+                sql: StoreSql::new(dialect, &tables),
+                tables,
+                conns,
+                dialect,
+                prefix: config.table_prefix.clone(),
+                closed: AtomicBool::new(false),
+            }),
+        };
+        let ready = async {
+            if dialect == Dialect::Sqlite && is_sqlite_memory(&driver) {
+                store.inner.conns.keep_alive().await?;
+            }
+            if config.migrate {
+                store.run_migrations().await
+            } else {
+                store.inner.conns.probe().await
+            }
+        }
+        .await;
+        if let Err(e) = ready {
+            store.inner.conns.close().await;
+            return Err(e);
+        }
+        Ok(store)
+    }
+
+    /// Applies the embedded migrations now (idempotent).
+    pub async fn run_migrations(&self) -> Result<()> {
+        let inner = self.live()?;
+        let set = tables::migrations(inner.dialect, &inner.prefix);
+        crate::migrate::run(&inner.conns, inner.dialect, &set).await
+    }
+
+    /// The database this store talks to.
+    pub fn dialect(&self) -> Dialect {
+        self.inner.dialect
+    }
+
+    /// The table prefix.
+    pub fn table_prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// The relationship table's name (`{prefix}rebac_tuples`, unquoted).
+    pub fn tuples_table(&self) -> &str {
+        &self.inner.tables.tuples_plain
+    }
+
+    /// The general sqlx pool, for your own queries next to the store.
+    pub fn pool(&self) -> SqlPool<'_> {
+        crate::store::pool_of(&self.inner.conns)
+    }
+
+    pub(crate) fn live(&self) -> Result<&Inner> {
+        if self.inner.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(&self.inner)
+    }
+
+    /// Closes every connection; later calls fail with `Error::Closed`.
+    pub async fn close(&self) {
+        if !self.inner.closed.swap(true, Ordering::AcqRel) {
+            self.inner.conns.close().await;
+        }
+    }
+
+    /// Stores the schema source text (replacing any earlier one). The text is not parsed here;
+    /// callers validate it with psm-rebac first.
+    pub async fn write_schema(&self, source: &str) -> Result<()> {
+        let inner = self.live()?;
+        crate::exec::write(
+            &inner.conns,
+            "rebac_write_schema",
+            &inner.sql.write_schema,
+            &[
+                crate::exec::Bind::Text(source),
+                crate::exec::Bind::Int(now_millis()),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// The stored schema source text, if one was written.
+    pub async fn read_schema(&self) -> Result<Option<String>> {
+        let inner = self.live()?;
+        let mut texts = crate::exec::read_texts(
+            &inner.conns,
+            "rebac_read_schema",
+            &inner.sql.read_schema,
+            &[],
+        )
+        .await?;
+        Ok(texts.pop())
+    }
+
+    /// The store's current revision (that of the last write).
+    pub async fn revision(&self) -> Result<Revision> {
+        self.current_revision().await
+    }
+
+    pub(crate) fn current_revision(&self) -> BoxFut<'_, Revision> {
+        Box::pin(async move {
+            let inner = self.live()?;
+            let sql = &inner.sql.select_revision;
+            let rev: i64 = dispatch!(&inner.conns, h => read_fast!(h, "rebac_revision", conn => {
+                sqlx::query_scalar::<_, i64>(sql.as_str()).fetch_one(&mut *conn).await
+            }))?;
+            Ok(u64::try_from(rev).unwrap_or(0))
+        })
+    }
+}
+
+#[async_trait::async_trait]
+impl TupleStore for SqlTupleStore {
+    async fn write(
+        &self,
+        updates: &[RelationshipUpdate],
+        preconditions: &[Precondition],
+    ) -> psm_rebac::Result<Revision> {
+        self.write_updates(updates, preconditions).await
+    }
+
+    async fn read(
+        &self,
+        filter: &RelationshipFilter,
+        limit: Option<usize>,
+    ) -> psm_rebac::Result<Vec<Relationship>> {
+        self.select(filter, limit).await.map_err(store_error)
+    }
+
+    async fn contains(&self, relationship: &Relationship) -> psm_rebac::Result<bool> {
+        self.contains_key(relationship).await.map_err(store_error)
+    }
+}

@@ -1,0 +1,206 @@
+//! SQL tuple store specifics on every database: caveats and expirations survive a round trip,
+//! expired relationships are invisible, the schema text persists, bulk loading, the change
+//! log's revision order, URL options, and values that look like SQL staying values.
+
+use psm_rebac::{
+    Error, Relationship, RelationshipFilter, RelationshipUpdate, SubjectRef, TupleStore,
+};
+use psm_sql::rebac::SqlTupleStore;
+
+use crate::per_database;
+
+fn rel(s: &str) -> Relationship {
+    s.parse().unwrap()
+}
+
+async fn all(store: &SqlTupleStore) -> Vec<String> {
+    let mut v: Vec<String> = store
+        .read(&RelationshipFilter::default(), None)
+        .await
+        .unwrap()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    v.sort();
+    v
+}
+
+async fn caveats_and_expirations_round_trip(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    let caveated = rel(r#"document:d#viewer@user:alice[only_on:{"day":"mon"}]"#);
+    let bare_caveat = rel("document:d#viewer@user:bob[trusted]");
+    let expiring = rel("document:d#viewer@user:carol[expiration:2999-01-01T00:00:00Z]");
+    let updates: Vec<_> = [&caveated, &bare_caveat, &expiring]
+        .into_iter()
+        .cloned()
+        .map(RelationshipUpdate::touch)
+        .collect();
+    store.write(&updates, &[]).await.unwrap();
+    let got = store
+        .read(&RelationshipFilter::resource("document", "d", None), None)
+        .await
+        .unwrap();
+    for want in [&caveated, &bare_caveat, &expiring] {
+        assert!(got.contains(want), "{want} missing from {got:?}");
+    }
+    // touching replaces caveat and expiration; contains ignores them
+    store
+        .write(
+            &[RelationshipUpdate::touch(rel(
+                "document:d#viewer@user:alice",
+            ))],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(
+        all(&store)
+            .await
+            .contains(&"document:d#viewer@user:alice".to_owned())
+    );
+    assert!(store.contains(&caveated).await.unwrap());
+    store.close().await;
+}
+
+async fn expired_relationships_are_invisible(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    let expired = rel("document:d#viewer@user:old[expiration:2000-01-01T00:00:00Z]");
+    let live = rel("document:d#viewer@user:new[expiration:2999-01-01T00:00:00Z]");
+    store
+        .write(
+            &[
+                RelationshipUpdate::touch(expired.clone()),
+                RelationshipUpdate::touch(live.clone()),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    assert!(!store.contains(&expired).await.unwrap());
+    assert!(store.contains(&live).await.unwrap());
+    assert_eq!(all(&store).await, [live.to_string()]);
+    let by_subject = store
+        .read(
+            &RelationshipFilter::subject(&"user:old".parse::<SubjectRef>().unwrap()),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(by_subject.is_empty());
+    // an expired relationship does not block a create
+    store
+        .write(&[RelationshipUpdate::create(expired.key())], &[])
+        .await
+        .unwrap();
+    assert!(store.contains(&expired).await.unwrap());
+    let err = store
+        .write(&[RelationshipUpdate::create(live.key())], &[])
+        .await;
+    assert!(matches!(err, Err(Error::AlreadyExists { .. })), "{err:?}");
+    let bad = rel("document:d#viewer@user:x[expiration:tomorrow]");
+    let err = store
+        .write(&[RelationshipUpdate::touch(bad)], &[])
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("RFC 3339"), "{err}");
+    store.close().await;
+}
+
+async fn schema_text_persists_across_connections(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    assert_eq!(store.read_schema().await.unwrap(), None);
+    store.write_schema("definition user {}").await.unwrap();
+    let schema = "definition user {}\n// ünïcode 'quotes' \"and\" ; DROP TABLE x;\ndefinition doc { relation r: user }";
+    store.write_schema(schema).await.unwrap();
+    store.close().await;
+    let again = SqlTupleStore::connect(&url).await.unwrap();
+    assert_eq!(again.read_schema().await.unwrap().as_deref(), Some(schema));
+    again.close().await;
+}
+
+async fn bulk_load_inserts_new_rows_and_keeps_existing(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    let before = store.revision().await.unwrap();
+    store
+        .write(
+            &[RelationshipUpdate::touch(rel(
+                "document:d0#viewer@user:u0[c]",
+            ))],
+            &[],
+        )
+        .await
+        .unwrap();
+    let rels = (0..1203).map(|i| rel(&format!("document:d{}#viewer@user:u{i}", i % 7)));
+    let after = store.bulk_load(rels, 600).await.unwrap();
+    assert!(after > before);
+    assert_eq!(all(&store).await.len(), 1203);
+    assert!(
+        all(&store)
+            .await
+            .contains(&"document:d0#viewer@user:u0[c]".to_owned()),
+        "an existing relationship is kept unchanged"
+    );
+    store.close().await;
+}
+
+async fn sql_looking_values_stay_values(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    let mut r = rel("document:d#viewer@user:x");
+    r.resource.object_id = "x'; DROP TABLE psm_rebac_tuples; --".into();
+    r.subject.object.object_id = "\") OR 1=1 --".into();
+    store
+        .write(&[RelationshipUpdate::touch(r.clone())], &[])
+        .await
+        .unwrap();
+    assert!(store.contains(&r).await.unwrap());
+    assert_eq!(all(&store).await, [r.to_string()]);
+    let mut long = rel("document:d#viewer@user:x");
+    long.resource.object_id = "a".repeat(1025).into();
+    let err = store
+        .write(&[RelationshipUpdate::touch(long)], &[])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidName { .. }), "{err:?}");
+    store.close().await;
+}
+
+per_database!(
+    caveats_and_expirations,
+    crate::rebac_store::caveats_and_expirations_round_trip
+);
+per_database!(
+    expired_invisible,
+    crate::rebac_store::expired_relationships_are_invisible
+);
+per_database!(
+    schema_text,
+    crate::rebac_store::schema_text_persists_across_connections
+);
+per_database!(
+    bulk_load,
+    crate::rebac_store::bulk_load_inserts_new_rows_and_keeps_existing
+);
+per_database!(
+    sql_values,
+    crate::rebac_store::sql_looking_values_stay_values
+);
+
+#[tokio::test]
+async fn bad_urls_and_options_are_refused() {
+    for url in [
+        "sqlite::memory:?table_prefix=bad-prefix",
+        "sqlite::memory:?typo=1",
+        "nosuch://x",
+    ] {
+        assert!(SqlTupleStore::connect(url).await.is_err(), "{url}");
+    }
+    let store = SqlTupleStore::connect("sqlite::memory:?table_prefix=app_")
+        .await
+        .unwrap();
+    assert_eq!(store.tuples_table(), "app_rebac_tuples");
+    store.close().await;
+    assert!(
+        store.read_schema().await.is_err(),
+        "a closed store refuses calls"
+    );
+}
