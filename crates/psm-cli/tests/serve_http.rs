@@ -1,0 +1,565 @@
+//! `psm serve` end to end over HTTP on 127.0.0.1 with an ephemeral port: every route, the
+//! bearer token, body limits, batch limits, errors with line and column, the OpenAPI document,
+//! metrics, and graceful shutdown on SIGTERM.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+const SCHEMA: &str = "definition user {}\n\
+definition group {\n    relation member: user | group#member\n}\n\
+definition document {\n    relation owner: user\n    relation reader: user | group#member\n    permission edit = owner\n    permission read = reader + edit\n}\n";
+
+/// A running `psm serve`; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve(extra: &[&str], env: &[(&str, &str)]) -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    serve_in(dir, extra, env)
+}
+
+fn serve_in(dir: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_psm"));
+    cmd.args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .current_dir(dir.path())
+        .env_remove("PSM_URL")
+        .env_remove("PSM_SERVE_TOKEN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("start psm serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line).unwrap();
+    let base = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .filter(|u| u.starts_with("http://127.0.0.1:"))
+        .unwrap_or_else(|| panic!("unexpected first line: {line:?}"))
+        .to_owned();
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
+}
+
+async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = client.request(method, url);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status();
+    let text = resp.text().await.unwrap();
+    let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    (status, value)
+}
+
+async fn post(c: &reqwest::Client, s: &Server, path: &str, body: Value) -> (StatusCode, Value) {
+    call(
+        c,
+        reqwest::Method::POST,
+        format!("{}{path}", s.base),
+        Some(body),
+    )
+    .await
+}
+
+async fn get(c: &reqwest::Client, s: &Server, path: &str) -> (StatusCode, Value) {
+    call(c, reqwest::Method::GET, format!("{}{path}", s.base), None).await
+}
+
+async fn put_schema(c: &reqwest::Client, s: &Server, schema: &str) -> (StatusCode, Value) {
+    call(
+        c,
+        reqwest::Method::PUT,
+        format!("{}/v1/schema", s.base),
+        Some(json!({"schema": schema})),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn relationships_schema_checks_and_lookups_over_http() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        json!({"resource": "document:spec", "permission": "read", "subject": "user:alice"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "no_schema");
+
+    let (st, v) = get(&c, &s, "/v1/schema").await;
+    assert_eq!((st, &v["schema"]), (StatusCode::OK, &Value::Null));
+    let (st, v) = put_schema(&c, &s, SCHEMA).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["definitions"], json!(["user", "group", "document"]));
+    let (_, v) = get(&c, &s, "/v1/schema").await;
+    assert_eq!(v["schema"], SCHEMA);
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/write",
+        json!({"updates": [
+            {"operation": "touch", "relationship": "group:eng#member@user:alice"},
+            {"operation": "touch", "relationship": "document:spec#reader@group:eng#member"},
+            {"operation": "create", "relationship": "document:plan#owner@user:bob"},
+        ]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert!(v["revision"].is_u64());
+
+    // A create of an existing relationship conflicts and writes nothing.
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/write",
+        json!({"updates": [
+            {"operation": "touch", "relationship": "document:other#owner@user:carol"},
+            {"operation": "create", "relationship": "document:plan#owner@user:bob"},
+        ]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/read",
+        json!({"resource_type": "document", "resource_id": "other"}),
+    )
+    .await;
+    assert_eq!(v["relationships"], json!([]));
+
+    let check =
+        |r: &str, p: &str, sub: &str| json!({"resource": r, "permission": p, "subject": sub});
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        check("document:spec", "read", "user:alice"),
+    )
+    .await;
+    assert_eq!((st, v["allowed"].clone()), (StatusCode::OK, json!(true)));
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        check("document:spec", "edit", "user:alice"),
+    )
+    .await;
+    assert_eq!(v["allowed"], false);
+    // Contextual relationships count for this check only.
+    let mut with_ctx = check("document:spec", "edit", "user:alice");
+    with_ctx["context"] = json!(["document:spec#owner@user:alice"]);
+    let (_, v) = post(&c, &s, "/v1/check", with_ctx).await;
+    assert_eq!(v["allowed"], true);
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        check("document:spec", "edit", "user:alice"),
+    )
+    .await;
+    assert_eq!(v["allowed"], false);
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check/bulk",
+        json!({"items": [
+            check("document:spec", "read", "user:alice"),
+            check("document:plan", "read", "user:alice"),
+            check("document:plan", "edit", "user:bob"),
+        ]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["results"], json!([true, false, true]));
+
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/lookup/resources",
+        json!({"resource_type": "document", "permission": "read", "subject": "user:alice"}),
+    )
+    .await;
+    assert_eq!(v["resource_ids"], json!(["spec"]));
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/lookup/subjects",
+        json!({"resource": "document:spec", "permission": "read", "subject_type": "user"}),
+    )
+    .await;
+    assert_eq!(
+        v["subjects"],
+        json!([{"subject": "user:alice", "excluded": []}])
+    );
+
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/read",
+        json!({"subject": "user:alice"}),
+    )
+    .await;
+    assert_eq!(v["relationships"], json!(["group:eng#member@user:alice"]));
+    let (st, v) = post(&c, &s, "/v1/relationships/read", json!({"limit": 1})).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["relationships"].as_array().unwrap().len(), 1);
+    assert_eq!(v["truncated"], true);
+
+    let (st, _) = post(
+        &c,
+        &s,
+        "/v1/relationships/delete",
+        json!({"relationships": ["group:eng#member@user:alice"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        check("document:spec", "read", "user:alice"),
+    )
+    .await;
+    assert_eq!(v["allowed"], false);
+}
+
+#[tokio::test]
+async fn bad_requests_get_json_errors_that_say_what_and_where() {
+    let s = serve(&["--url", "memory://", "--max-batch", "2"], &[]);
+    let c = reqwest::Client::new();
+    let (st, v) = put_schema(
+        &c,
+        &s,
+        "definition user {}\ndefinition doc {\n  relation r: nope\n}",
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(msg.starts_with("schema:3:"), "{msg}");
+    let (st, _) = put_schema(&c, &s, SCHEMA).await;
+    assert_eq!(st, StatusCode::OK);
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        json!({"resource": "document", "permission": "read", "subject": "user:alice"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("resource:"),
+        "{v}"
+    );
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        json!({"resource": "document:a", "permission": "nope", "subject": "user:alice"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/write",
+        json!({"updates": [{"operation": "touch", "relationship": "document:a#read@user:b"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("updates[0]"),
+        "{v}"
+    );
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        json!({"resource": "document:a", "permission": "read", "subject": "user:b", "extra": 1}),
+    )
+    .await;
+    assert!(st.is_client_error(), "{st} {v}");
+    assert!(v["error"]["message"].is_string(), "{v}");
+    let resp = c
+        .post(format!("{}/v1/check", s.base))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "invalid_body");
+
+    let item = json!({"resource": "document:a", "permission": "read", "subject": "user:b"});
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/check/bulk",
+        json!({"items": [item, item, item]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert_eq!(v["error"]["code"], "batch_too_large");
+
+    let (st, v) = get(&c, &s, "/no/such/route").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    assert_eq!(v["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn sessions_over_http_on_the_sqlite_default() {
+    let s = serve(&[], &[]);
+    let c = reqwest::Client::new();
+    let (st, v) = post(&c, &s, "/v1/sessions", json!({"session_id": "s1", "user_id": "alice", "permissions": ["read:posts", "admin:*"], "ttl_seconds": 600})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["user_id"], "alice");
+    assert!(v["ttl_remaining_seconds"].as_u64().unwrap() <= 600);
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/sessions",
+        json!({"user_id": "bob", "permissions": ["read"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert!(
+        v["session_id"].as_str().unwrap().len() >= 16,
+        "a generated id"
+    );
+
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/sessions/check",
+        json!({"session_id": "s1", "permissions": ["read:posts", "admin:users:delete"]}),
+    )
+    .await;
+    assert_eq!(v["allowed"], true);
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/sessions/check",
+        json!({"session_id": "s1", "permissions": ["read:posts", "write:posts"]}),
+    )
+    .await;
+    assert_eq!(v["allowed"], false);
+    assert_eq!(v["results"]["write:posts"], false);
+
+    let (st, v) = get(&c, &s, "/v1/sessions/s1").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["permissions"], json!(["read:posts", "admin:*"]));
+    let (st, _) = call(
+        &c,
+        reqwest::Method::DELETE,
+        format!("{}/v1/sessions/s1", s.base),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = call(
+        &c,
+        reqwest::Method::DELETE,
+        format!("{}/v1/sessions/s1", s.base),
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    let (st, _) = get(&c, &s, "/v1/sessions/s1").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/sessions",
+        json!({"session_id": "bad id", "user_id": "u"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("session_id")
+    );
+
+    // The default store is ./psm.db in the working directory.
+    assert!(s._dir.path().join("psm.db").is_file());
+}
+
+#[tokio::test]
+async fn health_metrics_and_an_openapi_document_whose_every_operation_is_served() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    let (st, v) = get(&c, &s, "/healthz").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["status"], "ok");
+
+    let (st, doc) = get(&c, &s, "/openapi.json").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 13, "{}", paths.len());
+    for (path, item) in paths {
+        for method in item
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "parameters")
+        {
+            let url = format!("{}{}", s.base, path.replace("{session_id}", "nobody"));
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let resp = c.request(m, &url).json(&json!({})).send().await.unwrap();
+            let st = resp.status();
+            let missing = st == StatusCode::METHOD_NOT_ALLOWED
+                || (st == StatusCode::NOT_FOUND && !path.contains('{'));
+            assert!(!missing, "{method} {path} answered {st}");
+        }
+    }
+
+    let resp = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let text = resp.text().await.unwrap();
+    assert!(text.contains("psm_http_requests_total"), "{text}");
+    assert!(text.contains("route=\"/openapi.json\""), "{text}");
+}
+
+#[tokio::test]
+async fn a_bearer_token_protects_the_api_but_not_health() {
+    let token = "s3cret-token-0123456789";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), format!("{token}\n")).unwrap();
+    let s = serve_in(dir, &["--url", "memory://", "--token-file", "token"], &[]);
+    let c = reqwest::Client::new();
+    let url = format!("{}/v1/schema", s.base);
+    assert_eq!(
+        c.get(&url).send().await.unwrap().status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let wrong = c
+        .get(&url)
+        .bearer_auth("s3cret-token-0123456788")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong.headers()["www-authenticate"], "Bearer");
+    let short = c.get(&url).bearer_auth("s3cret").send().await.unwrap();
+    assert_eq!(short.status(), StatusCode::UNAUTHORIZED);
+    let ok = c.get(&url).bearer_auth(token).send().await.unwrap();
+    assert_eq!(ok.status(), StatusCode::OK);
+    let metrics = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert_eq!(metrics.status(), StatusCode::UNAUTHORIZED);
+    let health = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    // Unauthenticated writes change nothing.
+    let resp = c
+        .put(&url)
+        .json(&json!({"schema": SCHEMA}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let v: Value = c
+        .get(&url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(v["schema"], Value::Null);
+}
+
+#[test]
+fn a_short_or_empty_token_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_psm"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--url", "memory://"])
+        .current_dir(dir.path())
+        .env("PSM_SERVE_TOKEN", "short")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("at least 16"));
+}
+
+#[tokio::test]
+async fn request_bodies_are_bounded() {
+    let s = serve(&["--url", "memory://", "--max-body-bytes", "1024"], &[]);
+    let c = reqwest::Client::new();
+    let big = "x".repeat(4096);
+    let resp = c
+        .put(format!("{}/v1/schema", s.base))
+        .json(&json!({"schema": big}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let v: Value = resp.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "body_too_large");
+}
+
+#[test]
+fn sigterm_shuts_down_gracefully_with_exit_code_0() {
+    let mut s = serve(&["--url", "memory://"], &[]);
+    let pid = s.child.id().to_string();
+    let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    assert!(killed.success());
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = s.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "psm serve did not exit after SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(0));
+}
