@@ -70,6 +70,20 @@ where
             .is_some_and(|t| t.contains(permission))
     }
 
+    /// Is the triple granted to `role` itself (not only through a parent; patterns are not
+    /// evaluated: `check` does that)?
+    pub fn has_grant<Q1, Q2, Q3>(&self, role: &Q1, resource: &Q2, permission: &Q3) -> bool
+    where
+        R: Borrow<Q1>,
+        Q1: Hash + Eq + ?Sized,
+        Res: Borrow<Q2>,
+        Q2: Hash + Eq + ?Sized,
+        P: Borrow<Q3>,
+        Q3: Hash + Eq + ?Sized,
+    {
+        self.core.has_direct(role, resource, permission)
+    }
+
     /// The direct parents of `role`, in the order they were added.
     pub fn parents<Q>(&self, role: &Q) -> impl Iterator<Item = &R> + '_
     where

@@ -123,12 +123,15 @@
 //! # Features
 //!
 //! `sqlite` (default), `postgres`, `mysql`: one driver each; at least one is required.
+//! `acl`: the ACL of psm-acl in SQL tables ([`acl::SqlAclStore`], [`acl::SqlAcl`]).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 #[cfg(not(any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
 compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`, `mysql`");
 
+#[cfg(feature = "acl")]
+pub mod acl;
 mod config;
 mod conn;
 mod dialect;
