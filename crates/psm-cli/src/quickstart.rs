@@ -98,6 +98,12 @@ async fn sessions(m: &PermissionStorageManager) -> Result<Value, CliError> {
 
 async fn relationships(url: &str) -> Result<Value, CliError> {
     let rebac = Rebac::open(url).await?;
+    let result = relationships_on(&rebac).await;
+    rebac.close().await;
+    result
+}
+
+async fn relationships_on(rebac: &Rebac) -> Result<Value, CliError> {
     let schema = rebac.write_schema(SCHEMA).await?;
     let engine = rebac.engine_for(schema);
     let rels = RELATIONSHIPS
@@ -193,7 +199,7 @@ fn human(v: &Value) -> String {
             list_of(&rel["lookup_subjects"]["subjects"], ", ")
         ),
     );
-    s.push_str("\nnext: psm session check quickstart-alice read:posts\n      psm rebac check document:spec#read@user:bob\n      psm serve");
+    s.push_str("\nnext (psm is `cargo run -p psm-cli --` in a clone):\n  psm session check quickstart-alice read:posts\n  psm rebac check document:spec#read@user:bob\n  psm serve");
     s
 }
 

@@ -426,6 +426,26 @@ async fn sessions_over_http_on_the_sqlite_default() {
             .contains("session_id")
     );
 
+    // Relationships live in the same SQLite file.
+    let (st, _) = put_schema(&c, &s, SCHEMA).await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, _) = post(
+        &c,
+        &s,
+        "/v1/relationships/write",
+        json!({"updates": [{"operation": "touch", "relationship": "document:a#owner@user:alice"}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        json!({"resource": "document:a", "permission": "read", "subject": "user:alice"}),
+    )
+    .await;
+    assert_eq!(v["allowed"], true);
+
     // The default store is ./psm.db in the working directory.
     assert!(s._dir.path().join("psm.db").is_file());
 }

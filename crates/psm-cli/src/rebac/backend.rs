@@ -1,11 +1,13 @@
 //! Where relationships and the schema live for a store URL: `memory://` keeps both in this
-//! process (useful for `psm serve`), SQL URLs keep them in the database.
+//! process (useful for `psm serve`); `sqlite://`, `postgres://` and `mysql://` keep them in the
+//! database, beside the sessions (psm-sql's `SqlTupleStore`).
 
 use std::fmt::Debug;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use parking_lot::RwLock;
+use permission_storage_manager::sql::rebac::SqlTupleStore;
 use psm_rebac::{Engine, MemoryStore, Schema, TupleStore};
 
 use crate::error::CliError;
@@ -17,6 +19,8 @@ pub trait SchemaStore: Send + Sync + Debug {
     async fn write_schema(&self, text: &str) -> Result<(), CliError>;
     /// The stored schema text, if one was written.
     async fn read_schema(&self) -> Result<Option<String>, CliError>;
+    /// Releases connections (nothing to do for memory).
+    async fn close(&self) {}
 }
 
 /// The relationship store and schema store of one URL.
@@ -41,10 +45,30 @@ impl SchemaStore for MemorySchema {
     }
 }
 
+/// The schema and relationships in a SQL database (psm-sql's `SqlTupleStore`).
+#[derive(Debug)]
+struct SqlSchema(SqlTupleStore);
+
+#[async_trait]
+impl SchemaStore for SqlSchema {
+    async fn write_schema(&self, text: &str) -> Result<(), CliError> {
+        Ok(self.0.write_schema(text).await?)
+    }
+    async fn read_schema(&self) -> Result<Option<String>, CliError> {
+        Ok(self.0.read_schema().await?)
+    }
+    async fn close(&self) {
+        self.0.close().await;
+    }
+}
+
 impl Rebac {
     /// Whether relationships can be stored at `url`.
     pub fn supports(url: &str) -> bool {
-        matches!(scheme(url), "memory")
+        matches!(
+            scheme(url),
+            "memory" | "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb"
+        )
     }
 
     /// Opens the relationship store of `url`.
@@ -55,10 +79,23 @@ impl Rebac {
                 tuples: Arc::new(MemoryStore::new()),
                 schema: Arc::new(MemorySchema::default()),
             }),
+            "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" => {
+                let store = SqlTupleStore::connect(url).await?;
+                Ok(Self {
+                    tuples: Arc::new(store.clone()),
+                    schema: Arc::new(SqlSchema(store)),
+                })
+            }
             _ => Err(CliError::input(format!(
-                "relationships are not supported on `{scheme}:` URLs (use memory://)"
+                "relationships are not supported on `{scheme}:` URLs \
+                 (use sqlite://, postgres://, mysql:// or memory://)"
             ))),
         }
+    }
+
+    /// Releases the store's connections.
+    pub async fn close(&self) {
+        self.schema.close().await;
     }
 
     /// Parses `text` as a SpiceDB schema and, when it is valid, stores it.

@@ -114,6 +114,12 @@ pub async fn run(cmd: RebacCommand, url: &str, out: &Output) -> Result<Outcome, 
         return Ok(Outcome::Done);
     }
     let rebac = Rebac::open(url).await?;
+    let result = execute(cmd, &rebac, out).await;
+    rebac.close().await;
+    result
+}
+
+async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outcome, CliError> {
     match cmd {
         RebacCommand::Schema(SchemaCommand::Write { file }) => {
             let text = input::read_text(&file)?;

@@ -87,7 +87,7 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         )
         .await?,
     );
-    let app = router(state, args.max_body_bytes, args.request_timeout);
+    let app = router(state.clone(), args.max_body_bytes, args.request_timeout);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::input(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -103,6 +103,7 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         .await;
     upkeep.abort();
     let closed = manager.close().await;
+    state.close_rebac().await;
     served.map_err(|e| CliError::Backend(format!("server error: {e}")))?;
     closed?;
     if !out.is_json() {

@@ -73,6 +73,13 @@ impl AppState {
         })
     }
 
+    /// Releases the relationship store's connections.
+    pub async fn close_rebac(&self) {
+        if let Some(r) = &self.rebac {
+            r.close().await;
+        }
+    }
+
     /// Stores `text` as the schema and switches to it; returns its definitions' names.
     pub async fn set_schema(&self, text: &str) -> Result<Vec<String>, ApiError> {
         let rebac = self.rebac()?;

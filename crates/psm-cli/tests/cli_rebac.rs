@@ -1,0 +1,348 @@
+//! `psm rebac ...` end to end on the embedded default (`./psm.db`) and, under `cargo xtask test`,
+//! on PostgreSQL: schema write/read/validate with line and column errors, write/delete/check
+//! exit codes, contextual relationships, lookups, import (file and stdin, progress hidden
+//! off a terminal, all-or-nothing on bad lines) and export.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+
+use common::{assert_code, json, psm, psm_with_stdin, stderr, stdout};
+
+const SCHEMA: &str = "definition user {}
+
+definition group {
+    relation member: user | group#member
+}
+
+definition document {
+    relation owner: user
+    relation reader: user | group#member | user:*
+    relation banned: user
+    permission edit = owner
+    permission read = (reader + edit) - banned
+}
+";
+
+fn with_schema(dir: &Path, url: Option<&str>) {
+    std::fs::write(dir.join("schema.zed"), SCHEMA).unwrap();
+    let o = psm(dir, &args(url, &["rebac", "schema", "write", "schema.zed"]));
+    assert_code(&o, 0);
+}
+
+fn args<'a>(url: Option<&'a str>, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut v = Vec::new();
+    if let Some(u) = url {
+        v.extend(["--url", u]);
+    }
+    v.extend_from_slice(rest);
+    v
+}
+
+/// The whole relationship flow against one store URL (`None`: the default `./psm.db`).
+fn relationship_flow(dir: &Path, url: Option<&str>) {
+    let run = |rest: &[&str]| psm(dir, &args(url, rest));
+    with_schema(dir, url);
+    let o = run(&["rebac", "schema", "read"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o).trim_end(), SCHEMA.trim_end());
+
+    assert_code(
+        &run(&[
+            "rebac",
+            "write",
+            "group:eng#member@user:alice",
+            "document:spec#reader@group:eng#member",
+            "document:spec#owner@user:carol",
+        ]),
+        0,
+    );
+    assert_code(
+        &run(&["rebac", "check", "document:spec#read@user:alice"]),
+        0,
+    );
+    assert_code(
+        &run(&["rebac", "check", "document:spec#edit@user:alice"]),
+        1,
+    );
+    assert_code(&run(&["rebac", "check", "document:spec#read@user:dave"]), 1);
+    // A contextual relationship holds for that check only.
+    assert_code(
+        &run(&[
+            "rebac",
+            "check",
+            "document:spec#read@user:dave",
+            "--context",
+            "group:eng#member@user:dave",
+        ]),
+        0,
+    );
+    assert_code(&run(&["rebac", "check", "document:spec#read@user:dave"]), 1);
+    // Exclusion.
+    assert_code(
+        &run(&["rebac", "write", "document:spec#banned@user:alice"]),
+        0,
+    );
+    assert_code(
+        &run(&["rebac", "check", "document:spec#read@user:alice"]),
+        1,
+    );
+    assert_code(
+        &run(&["rebac", "delete", "document:spec#banned@user:alice"]),
+        0,
+    );
+    assert_code(
+        &run(&["rebac", "check", "document:spec#read@user:alice"]),
+        0,
+    );
+
+    let v = json(&run(&[
+        "--json",
+        "rebac",
+        "lookup-resources",
+        "document",
+        "read",
+        "user:alice",
+    ]));
+    assert_eq!(v["resource_ids"], serde_json::json!(["spec"]));
+    let o = run(&["rebac", "lookup-subjects", "document:spec", "read", "user"]);
+    assert_code(&o, 0);
+    assert_eq!(stdout(&o), "user:alice\nuser:carol\n");
+    let o = run(&[
+        "rebac",
+        "lookup-subjects",
+        "document:spec",
+        "read",
+        "group#member",
+    ]);
+    assert_eq!(stdout(&o), "group:eng#member\n");
+
+    // --create refuses an existing relationship and writes nothing.
+    let o = run(&[
+        "rebac",
+        "write",
+        "--create",
+        "document:new#owner@user:x",
+        "document:spec#owner@user:carol",
+    ]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert_code(&run(&["rebac", "check", "document:new#edit@user:x"]), 1);
+}
+
+#[test]
+fn the_relationship_flow_on_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    relationship_flow(dir.path(), None);
+    assert!(dir.path().join("psm.db").is_file());
+}
+
+#[test]
+fn the_relationship_flow_on_postgresql() {
+    let Ok(base) = std::env::var("PSM_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("PSM_REQUIRE_SERVICES").is_err(),
+            "PSM_REQUIRE_SERVICES is set but PSM_TEST_POSTGRES_URL is not"
+        );
+        eprintln!("skipped: PSM_TEST_POSTGRES_URL is not set (run under cargo xtask test)");
+        return;
+    };
+    let sep = if base.contains('?') { '&' } else { '?' };
+    // Tables of its own; the flow leaves the same state each run, so they are reused.
+    let url = format!("{base}{sep}table_prefix=psm_cli_test_");
+    let dir = tempfile::tempdir().unwrap();
+    relationship_flow(dir.path(), Some(&url));
+    // The quickstart runs there too, twice, with the same answers.
+    let first = psm(dir.path(), &["--url", &url, "--json", "quickstart"]);
+    assert_code(&first, 0);
+    let second = psm(dir.path(), &["--url", &url, "--json", "quickstart"]);
+    assert_eq!(
+        json(&first)["relationships"],
+        json(&second)["relationships"]
+    );
+    assert_eq!(json(&first)["sessions"]["backend"], "postgres");
+}
+
+#[test]
+fn schema_errors_name_the_file_line_and_column_and_store_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("bad.zed"),
+        "definition user {}\ndefinition doc {\n    relation reader: nobody\n}\n",
+    )
+    .unwrap();
+    let o = psm(d, &["rebac", "schema", "write", "bad.zed"]);
+    assert_code(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("bad.zed:3:"), "{err}");
+    assert!(err.contains("nobody"), "{err}");
+    std::fs::write(
+        d.join("syntax.zed"),
+        "definition user {\n  relation x user\n}\n",
+    )
+    .unwrap();
+    let o = psm(d, &["rebac", "schema", "validate", "syntax.zed"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("syntax.zed:2:"), "{}", stderr(&o));
+    assert_code(&psm(d, &["rebac", "schema", "read"]), 1);
+    // Commands that need a schema say so.
+    let o = psm(d, &["rebac", "check", "document:a#read@user:b"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("schema write"), "{}", stderr(&o));
+}
+
+#[test]
+fn schema_validate_reads_every_language() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("s.zed"), SCHEMA).unwrap();
+    assert_code(&psm(d, &["rebac", "schema", "validate", "s.zed"]), 0);
+    std::fs::write(
+        d.join("m.fga"),
+        "model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define viewer: [user]\n",
+    )
+    .unwrap();
+    let o = psm(
+        d,
+        &[
+            "--json", "rebac", "schema", "validate", "--format", "openfga", "m.fga",
+        ],
+    );
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["definitions"], serde_json::json!(["user", "doc"]));
+    // Validating needs no store: nothing was created.
+    assert!(!d.join("psm.db").exists());
+    let o = psm_with_stdin(
+        d,
+        &["rebac", "schema", "validate", "-"],
+        Some("definition {"),
+    );
+    assert_code(&o, 2);
+    assert!(stderr(&o).starts_with("psm: error: -:1:"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_relationships_are_reported_by_argument_and_rule() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    with_schema(d, None);
+    let o = psm(
+        d,
+        &[
+            "rebac",
+            "write",
+            "document:a#owner@user:b",
+            "document:a#read@user:b",
+        ],
+    );
+    assert_code(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("argument 2"), "{err}");
+    assert!(err.contains("permission"), "{err}");
+    let o = psm(d, &["rebac", "write", "document:a#owner@nobody:b"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("nobody"));
+    let o = psm(d, &["rebac", "check", "document:a@user:b"]);
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("resource#permission@subject"),
+        "{}",
+        stderr(&o)
+    );
+    // Nothing was written by the failed writes.
+    let o = psm(d, &["rebac", "export"]);
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn import_checks_the_whole_file_first_and_names_line_and_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    with_schema(d, None);
+    std::fs::write(
+        d.join("rels.txt"),
+        "// a comment\ndocument:a#owner@user:x\n\n  document:b#owner@user:bad id\ndocument:c#reader@robot:r\n",
+    )
+    .unwrap();
+    let o = psm(d, &["rebac", "import", "rels.txt"]);
+    assert_code(&o, 2);
+    let err = stderr(&o);
+    assert!(err.contains("rels.txt:4:25:"), "{err}");
+    assert!(err.contains("rels.txt:5:19:"), "{err}");
+    assert!(err.contains("robot"), "{err}");
+    assert_eq!(
+        stdout(&psm(d, &["rebac", "export"])),
+        "",
+        "nothing was imported"
+    );
+}
+
+#[test]
+fn import_and_export_round_trip_between_stores() {
+    let src = tempfile::tempdir().unwrap();
+    with_schema(src.path(), None);
+    let mut lines = String::new();
+    for i in 0..2500 {
+        lines.push_str(&format!("document:d{i}#reader@user:u{}\n", i % 7));
+    }
+    lines.push_str("document:d0#reader@user:*\n");
+    std::fs::write(src.path().join("rels.txt"), &lines).unwrap();
+    let o = psm(
+        src.path(),
+        &["--json", "rebac", "import", "--dry-run", "rels.txt"],
+    );
+    assert_code(&o, 0);
+    assert_eq!(json(&o)["relationships"], 2501);
+    assert_eq!(
+        stdout(&psm(src.path(), &["rebac", "export"])),
+        "",
+        "dry run wrote nothing"
+    );
+    let o = psm(src.path(), &["rebac", "import", "rels.txt"]);
+    assert_code(&o, 0);
+    assert!(
+        stdout(&o).contains("imported 2501 relationships"),
+        "{}",
+        stdout(&o)
+    );
+    // Not a terminal: no progress bar on stderr.
+    assert_eq!(stderr(&o), "");
+    // Importing again is harmless (writes are touches).
+    assert_code(&psm(src.path(), &["rebac", "import", "rels.txt"]), 0);
+    let exported = stdout(&psm(src.path(), &["rebac", "export"]));
+    assert_eq!(exported.lines().count(), 2501);
+
+    let dst = tempfile::tempdir().unwrap();
+    with_schema(dst.path(), None);
+    let o = psm_with_stdin(dst.path(), &["rebac", "import", "-"], Some(&exported));
+    assert_code(&o, 0);
+    assert_eq!(stdout(&psm(dst.path(), &["rebac", "export"])), exported);
+    assert_code(
+        &psm(dst.path(), &["rebac", "check", "document:d3#read@user:u3"]),
+        0,
+    );
+    assert_code(
+        &psm(dst.path(), &["rebac", "check", "document:d3#read@user:u4"]),
+        1,
+    );
+    assert_code(
+        &psm(
+            dst.path(),
+            &["rebac", "check", "document:d0#read@user:anyone"],
+        ),
+        0,
+    );
+}
+
+#[test]
+fn relationships_need_a_sql_or_memory_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = psm(
+        dir.path(),
+        &["--url", "file:store", "rebac", "schema", "read"],
+    );
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+}
