@@ -1,14 +1,38 @@
 //! Property tests: on random schemas and relationships (cycles included), `lookup_resources`,
 //! `lookup_subjects` and `check_bulk` agree exactly with `check` over the whole
-//! resource × permission × subject space.
+//! resource × permission × subject space; and the memory store's synchronous fast path answers
+//! exactly what the store-agnostic async path answers, errors included.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::Arc;
 
 use proptest::prelude::*;
 use psm_rebac::{
-    CheckItem, Engine, EngineConfig, MemoryStore, ObjectRef, Relationship, Schema, SubjectRef,
+    CheckItem, Engine, EngineConfig, MemoryStore, ObjectRef, Precondition, Relationship,
+    RelationshipFilter, RelationshipUpdate, Revision, Schema, SubjectRef, TupleStore,
 };
+
+/// The memory store behind an opaque handle: the engine must take its generic async path.
+#[derive(Debug)]
+struct Opaque(Arc<MemoryStore>);
+
+#[async_trait::async_trait]
+impl TupleStore for Opaque {
+    async fn write(
+        &self,
+        updates: &[RelationshipUpdate],
+        preconditions: &[Precondition],
+    ) -> psm_rebac::Result<Revision> {
+        self.0.write(updates, preconditions).await
+    }
+    async fn read(
+        &self,
+        filter: &RelationshipFilter,
+        limit: Option<usize>,
+    ) -> psm_rebac::Result<Vec<Relationship>> {
+        self.0.read(filter, limit).await
+    }
+}
 
 #[derive(Debug, Clone)]
 enum Expr {
@@ -247,8 +271,70 @@ async fn assert_agreement_under_depth_limit(schema: &str, rels: &[String], max_d
     }
 }
 
+/// The fast path (memory store) and the generic path (the same store, opaque) give identical
+/// answers and identical errors for `check`, `check_bulk` and `lookup_resources`.
+async fn assert_fast_path_matches_generic(schema: &str, rels: &[String], max_depth: u32) {
+    let schema = Schema::parse_spicedb(schema).unwrap();
+    let config = EngineConfig {
+        max_depth,
+        ..EngineConfig::default()
+    };
+    let store = Arc::new(MemoryStore::new());
+    let fast = Engine::with_config(schema.clone(), store.clone(), config);
+    let generic = Engine::with_config(schema, Arc::new(Opaque(store)), config);
+    fast.touch(rels.iter().map(|r| r.parse::<Relationship>().unwrap()))
+        .await
+        .unwrap();
+    let resources: Vec<(ObjectRef, &str)> = GROUPS
+        .iter()
+        .flat_map(|g| ["member", "banned", "access"].map(|p| (g.parse().unwrap(), p)))
+        .chain(DOCS.iter().flat_map(|d| {
+            ["owner", "viewer", "parent", "view", "edit"].map(|p| (d.parse().unwrap(), p))
+        }))
+        .chain([("doc:unknown".parse().unwrap(), "view")])
+        .collect();
+    for s in subjects() {
+        let mut items = Vec::new();
+        for (r, p) in &resources {
+            let a = fast.check(r, p, &s).await;
+            let b = generic.check(r, p, &s).await;
+            assert_eq!(a, b, "check {r}#{p}@{s} (depth {max_depth})");
+            items.push(CheckItem {
+                resource: r.clone(),
+                permission: (*p).to_owned(),
+                subject: s.clone(),
+            });
+        }
+        for (ty, p) in [
+            ("group", "member"),
+            ("group", "access"),
+            ("doc", "viewer"),
+            ("doc", "view"),
+            ("doc", "edit"),
+        ] {
+            let a = fast.lookup_resources(ty, p, &s).await;
+            let b = generic.lookup_resources(ty, p, &s).await;
+            assert_eq!(a, b, "lookup_resources {ty}#{p}@{s} (depth {max_depth})");
+        }
+        let a = fast.scope().check_bulk(&items).await;
+        let b = generic.scope().check_bulk(&items).await;
+        assert_eq!(a, b, "check_bulk for {s} (depth {max_depth})");
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn fast_path_answers_exactly_what_the_generic_path_answers(
+        (schema, rels) in scenario(),
+        max_depth in prop_oneof![0u32..8, Just(50)],
+    ) {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap()
+            .block_on(assert_fast_path_matches_generic(&schema, &rels, max_depth));
+    }
 
     #[test]
     fn monotone_lookups_agree_with_check_under_any_depth_limit(

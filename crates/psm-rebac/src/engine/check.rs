@@ -18,6 +18,7 @@ use std::pin::Pin;
 use foldhash::HashMap;
 
 use super::Scope;
+use super::fast::{FastChecker, Syms};
 use super::membership::Memberships;
 use super::reader::Reader;
 use super::reverse::ReverseIndex;
@@ -373,6 +374,18 @@ impl Scope<'_> {
         let Some(rel) = schema.relation(&resource.object_type, permission) else {
             return Ok(false);
         };
+        if let Some(m) = self.fast_store() {
+            let g = m.snapshot();
+            let max = self.engine.config.max_depth;
+            let cache = self.engine.schema_syms.read();
+            let syms = Syms::new(&g, &cache);
+            let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+            let r = c.check_root(resource, &rel.name);
+            let fresh = c.syms.into_fresh();
+            drop(cache);
+            self.engine.schema_syms.learn(&g, fresh);
+            return r;
+        }
         let mut c = Checker::new(
             schema,
             &self.engine.reverse,
@@ -395,6 +408,22 @@ impl Scope<'_> {
                 it.subject.relation.as_deref(),
             )?;
             by_subject.entry(&it.subject).or_default().push(i);
+        }
+        if let Some(m) = self.fast_store() {
+            let g = m.snapshot();
+            let max = self.engine.config.max_depth;
+            let cache = self.engine.schema_syms.read();
+            for (subject, idxs) in by_subject {
+                let syms = Syms::new(&g, &cache);
+                let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                for i in idxs {
+                    let it = &items[i];
+                    if let Some(rel) = schema.relation(&it.resource.object_type, &it.permission) {
+                        out[i] = c.check_root(&it.resource, &rel.name)?;
+                    }
+                }
+            }
+            return Ok(out);
         }
         for (subject, idxs) in by_subject {
             let mut c = Checker::new(

@@ -63,6 +63,22 @@ impl Scope<'_> {
     ) -> Result<Vec<String>> {
         self.require_relation(resource_type, permission)?;
         self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        if let Some(m) = self.fast_store() {
+            let g = m.snapshot();
+            let cache = self.engine.schema_syms.read();
+            let (r, fresh) = super::fast::lookup_resources(
+                &self.engine.schema,
+                &self.engine.reverse,
+                super::fast::Syms::new(&g, &cache),
+                resource_type,
+                permission,
+                subject,
+                self.engine.config.max_depth,
+            );
+            drop(cache);
+            self.engine.schema_syms.learn(&g, fresh);
+            return r;
+        }
         let candidates = self
             .resource_candidates(resource_type, permission, subject)
             .await?;

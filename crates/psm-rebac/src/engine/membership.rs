@@ -24,7 +24,7 @@ use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::{Rewrite, Schema};
 
 /// How many usersets the walk records at most.
-const MAX_NODES: usize = 50_000;
+pub(crate) const MAX_NODES: usize = 50_000;
 
 /// Plain-relation usersets containing one subject, with their distance from it.
 #[derive(Debug, Default)]

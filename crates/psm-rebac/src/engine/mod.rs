@@ -2,6 +2,7 @@
 
 mod check;
 mod expand;
+mod fast;
 mod lookup;
 mod membership;
 mod reader;
@@ -46,6 +47,10 @@ pub struct Engine {
     store: Arc<dyn TupleStore>,
     config: EngineConfig,
     reverse: Arc<ReverseIndex>,
+    /// Whether the schema and depth limit allow the synchronous fast path's recursion.
+    fast_ok: bool,
+    /// The memory store's symbols for schema names, shared by fast-path requests.
+    schema_syms: Arc<fast::SchemaSyms>,
 }
 
 /// One request's view: the engine plus contextual relationships that exist only for it.
@@ -64,11 +69,14 @@ impl Engine {
     /// An engine with explicit settings.
     pub fn with_config(schema: Schema, store: Arc<dyn TupleStore>, config: EngineConfig) -> Self {
         let reverse = Arc::new(ReverseIndex::build(&schema));
+        let fast_ok = fast::fits_stack(&schema, config.max_depth);
         Self {
             schema: Arc::new(schema),
             store,
             config,
             reverse,
+            fast_ok,
+            schema_syms: Arc::default(),
         }
     }
 
@@ -260,6 +268,14 @@ impl Scope<'_> {
     /// The contextual relationships of this scope.
     pub fn contextual(&self) -> &[Relationship] {
         &self.contextual
+    }
+
+    /// The memory store to answer from synchronously, when this request may take the fast path.
+    pub(crate) fn fast_store(&self) -> Option<&crate::store::memory::MemoryStore> {
+        if !self.contextual.is_empty() || !self.engine.fast_ok {
+            return None;
+        }
+        self.engine.store.as_memory()
     }
 
     /// Checks that a resource type and permission exist.

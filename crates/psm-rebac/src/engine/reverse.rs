@@ -25,6 +25,23 @@ pub(crate) struct ReverseIndex {
     /// Relations whose evaluation, all the way down, uses only unions, computed relations,
     /// `->`/`.any` arrows and stored relationships: true exactly when reachable.
     pub monotone: HashSet<(String, String)>,
+    /// The same facts keyed type -> relation, looked up without allocating.
+    pairs: HashMap<String, HashMap<String, PairFacts>>,
+}
+
+/// Everything the index knows about one `(type, relation)` pair.
+#[derive(Debug, Default)]
+pub(crate) struct PairFacts {
+    /// Relations of the same type whose rewrite mentions this one.
+    pub computed: Vec<String>,
+    /// Arrows that reach this relation: (type, relation, tupleset).
+    pub arrows: Vec<ArrowUse>,
+    /// Whether some relation allows this pair as a userset subject type.
+    pub userset_target: bool,
+    /// Whether it is a closed plain relation.
+    pub closed: bool,
+    /// Whether it is monotone.
+    pub monotone: bool,
 }
 
 impl ReverseIndex {
@@ -64,7 +81,43 @@ impl ReverseIndex {
             }
         }
         idx.facts(schema);
+        idx.index_pairs();
         idx
+    }
+
+    /// The facts about `(object_type, relation)`; `None` when the index knows nothing of it.
+    pub(crate) fn pair(&self, object_type: &str, relation: &str) -> Option<&PairFacts> {
+        self.pairs.get(object_type)?.get(relation)
+    }
+
+    fn index_pairs(&mut self) {
+        let mut pairs: HashMap<String, HashMap<String, PairFacts>> = HashMap::default();
+        fn at<'p>(
+            pairs: &'p mut HashMap<String, HashMap<String, PairFacts>>,
+            k: &(String, String),
+        ) -> &'p mut PairFacts {
+            pairs
+                .entry(k.0.clone())
+                .or_default()
+                .entry(k.1.clone())
+                .or_default()
+        }
+        for (k, v) in &self.computed {
+            at(&mut pairs, k).computed.clone_from(v);
+        }
+        for (k, v) in &self.arrows {
+            at(&mut pairs, k).arrows.clone_from(v);
+        }
+        for k in &self.userset_targets {
+            at(&mut pairs, k).userset_target = true;
+        }
+        for k in &self.closed {
+            at(&mut pairs, k).closed = true;
+        }
+        for k in &self.monotone {
+            at(&mut pairs, k).monotone = true;
+        }
+        self.pairs = pairs;
     }
 
     fn facts(&mut self, schema: &Schema) {

@@ -13,11 +13,12 @@ use crate::filter::{
 };
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 
-type Sym = u32;
+/// An interned string: an index into the store's symbol table.
+pub(crate) type Sym = u32;
 /// Symbol used for "no subject relation".
-const NONE: Sym = u32::MAX;
+pub(crate) const NONE: Sym = u32::MAX;
 /// A stored tuple: resource type, id, relation, subject type, id, relation.
-type Tuple = [Sym; 6];
+pub(crate) type Tuple = [Sym; 6];
 
 /// An in-memory relationship store. Cloning the handle is cheap; state is shared.
 #[derive(Debug, Default, Clone)]
@@ -26,7 +27,7 @@ pub struct MemoryStore {
 }
 
 #[derive(Debug, Default)]
-struct Inner {
+pub(crate) struct Inner {
     symbols: Vec<Arc<str>>,
     lookup: HashMap<Arc<str>, Sym>,
     tuples: HashSet<Tuple>,
@@ -57,6 +58,11 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// A read guard over the interned indexes, for the engine's synchronous fast path.
+    pub(crate) fn snapshot(&self) -> parking_lot::RwLockReadGuard<'_, Inner> {
+        self.inner.read()
+    }
+
     /// Inserts relationships without preconditions or duplicate errors (bulk loading).
     pub fn extend<I: IntoIterator<Item = Relationship>>(&self, rels: I) -> Revision {
         let mut g = self.inner.write();
@@ -80,8 +86,39 @@ impl Inner {
         id
     }
 
-    fn find(&self, s: &str) -> Option<Sym> {
+    /// The symbol of an interned string.
+    pub(crate) fn find(&self, s: &str) -> Option<Sym> {
         self.lookup.get(s).copied()
+    }
+
+    /// The string of a symbol (`None` for a symbol this store never issued).
+    pub(crate) fn name(&self, s: Sym) -> Option<&str> {
+        self.symbols.get(s as usize).map(|x| &**x)
+    }
+
+    /// Whether this exact tuple is stored.
+    pub(crate) fn has(&self, t: &Tuple) -> bool {
+        self.tuples.contains(t)
+    }
+
+    /// Subject ids of `(resource type, id, relation, subject type, subject relation)`.
+    pub(crate) fn subject_ids(&self, key: &[Sym; 5]) -> &[Sym] {
+        self.forward.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// The `(subject type, subject relation)` kinds stored on `(resource type, id, relation)`.
+    pub(crate) fn subject_kinds(&self, key: &[Sym; 3]) -> &[[Sym; 2]] {
+        self.kinds.get(key).map_or(&[], Vec::as_slice)
+    }
+
+    /// `(resource type, id, relation)` of every tuple whose subject is `(type, id, relation)`.
+    pub(crate) fn resources_of(&self, subject: &[Sym; 3]) -> &[[Sym; 3]] {
+        self.reverse.get(subject).map_or(&[], Vec::as_slice)
+    }
+
+    /// The subject relations (`NONE` for plain subjects) stored for subject object `(type, id)`.
+    pub(crate) fn subject_relations(&self, object: &[Sym; 2]) -> &[Sym] {
+        self.subject_rels.get(object).map_or(&[], Vec::as_slice)
     }
 
     fn intern_tuple(&mut self, r: &Relationship) -> Tuple {
@@ -337,6 +374,10 @@ impl TupleStore for MemoryStore {
         limit: Option<usize>,
     ) -> Result<Vec<Relationship>> {
         Ok(self.inner.read().read(filter, limit))
+    }
+
+    fn as_memory(&self) -> Option<&MemoryStore> {
+        Some(self)
     }
 
     async fn contains(&self, relationship: &Relationship) -> Result<bool> {

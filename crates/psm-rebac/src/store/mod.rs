@@ -47,4 +47,11 @@ pub trait TupleStore: Send + Sync + std::fmt::Debug {
         };
         Ok(!self.read(&filter, Some(1)).await?.is_empty())
     }
+
+    /// The in-memory store behind this handle, if it is one. The engine then answers `check`,
+    /// `check_bulk` and `lookup_resources` (without contextual relationships) synchronously over
+    /// its interned indexes instead of through `read`. Other stores keep the default `None`.
+    fn as_memory(&self) -> Option<&memory::MemoryStore> {
+        None
+    }
 }
