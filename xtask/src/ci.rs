@@ -1,19 +1,20 @@
 //! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, cargo deny, `cargo xtask test`,
-//! conformance — timing each step and stopping at the first failure.
+//! conformance, the guide (`cargo xtask docs`) — timing each step and stopping at the first failure.
 
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{conformance, suite};
+use crate::{conformance, docs, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 5] = [
+const STEPS: [Step; 6] = [
     ("fmt", fmt),
     ("clippy", clippy),
     ("deny", deny),
     ("test", || suite::run(&[])),
     ("conformance", || conformance::run(None)),
+    ("docs", docs::run),
 ];
 
 pub fn run() -> Result {

@@ -1,10 +1,11 @@
-//! `cargo xtask`: psm's build tooling — local services, the whole test suite, CI, conformance
-//! and benches. Run `cargo xtask --help` for the list.
+//! `cargo xtask`: psm's build tooling — local services, the whole test suite, CI, conformance,
+//! the guide and benches. Run `cargo xtask --help` for the list.
 
 mod bench;
 mod ci;
 mod cmd;
 mod conformance;
+mod docs;
 mod metadata;
 mod services;
 mod suite;
@@ -38,7 +39,8 @@ enum Task {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         args: Vec<String>,
     },
-    /// What CI runs: fmt, clippy, cargo deny (licenses, bans, sources), `test`, `conformance`.
+    /// What CI runs: fmt, clippy, cargo deny (licenses, bans, sources), `test`, `conformance`,
+    /// `docs`.
     /// Stops at the first failing step.
     Ci,
     /// Run the shared conformance cases with `psm validate` (release build of psm-cli).
@@ -46,6 +48,8 @@ enum Task {
         /// The cases; default $PSM_CONFORMANCE_DIR, else ../shared/conformance beside the workspace.
         dir: Option<PathBuf>,
     },
+    /// Build the mdBook guide in docs/ (installing mdbook if missing) and check its links.
+    Docs,
     /// Run the criterion benches of psm-benches against the local services.
     Bench {
         /// Only this bench target (`cargo bench --bench NAME`).
@@ -65,6 +69,7 @@ fn main() -> ExitCode {
         Task::Test { args } => suite::run(&args),
         Task::Ci => ci::run(),
         Task::Conformance { dir } => conformance::run(dir),
+        Task::Docs => docs::run(),
         Task::Bench { peers: true, .. } => bench::peers(),
         Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),
     };

@@ -70,4 +70,14 @@ pub mod guide_doctests {
     pub struct Sessions;
     #[doc = include_str!("../../../docs/src/third-party-backend.md")]
     pub struct ThirdPartyBackend;
+    #[doc = include_str!("../../../docs/src/backends.md")]
+    pub struct Backends;
+    #[doc = include_str!("../../../docs/src/acl.md")]
+    pub struct Acl;
+    #[doc = include_str!("../../../docs/src/relationships.md")]
+    pub struct Relationships;
+    #[doc = include_str!("../../../docs/src/axum.md")]
+    pub struct Axum;
+    #[doc = include_str!("../../../docs/src/deployment.md")]
+    pub struct Deployment;
 }
