@@ -42,6 +42,15 @@ impl Bits {
         b
     }
 
+    /// The first word: permissions 0..64.
+    #[inline]
+    pub(crate) fn first_word(&self) -> u64 {
+        match self {
+            Bits::Small(w) => *w,
+            Bits::Large(ws) => ws.first().copied().unwrap_or(0),
+        }
+    }
+
     #[inline]
     pub(crate) fn contains(&self, index: u32) -> bool {
         let (word, bit) = ((index / 64) as usize, index % 64);

@@ -12,17 +12,11 @@ use std::hash::Hash;
 use psm_core::PermissionSet;
 
 use crate::bits::Bits;
+pub(crate) use crate::effective::Effective;
 use crate::interner::{FastMap, FastSet, Interner};
+use crate::pairs::PairIndex;
 use crate::perm_table::{PermNames, PermTable, Perms};
 use crate::permission::PermissionLike;
-
-/// What one role holds, inheritance included.
-#[derive(Clone, Debug, Default)]
-pub(crate) struct Effective {
-    pub(crate) bits: FastMap<u32, Bits>,
-    /// Pattern grants per resource, compiled; only resources where the role holds a pattern.
-    pub(crate) patterns: FastMap<u32, PermissionSet>,
-}
 
 /// Running totals checked against `AclLimits`.
 #[derive(Clone, Copy, Debug, Default)]
@@ -40,6 +34,8 @@ pub(crate) struct Core<R, Res, P> {
     pub(crate) perm_names: PermNames<P>,
     /// By resource id: the permissions defined on it.
     pub(crate) tables: Vec<PermTable>,
+    /// Every defined (resource, permission) pair, for one-probe lookups of both.
+    pub(crate) pairs: PairIndex,
     /// By role id: grants made to the role itself.
     pub(crate) direct: Vec<FastMap<u32, Bits>>,
     /// By role id: grants the role holds, inherited ones included.
@@ -60,6 +56,7 @@ impl<R, Res, P> Default for Core<R, Res, P> {
             resources: Interner::default(),
             perm_names: PermNames::default(),
             tables: Vec::new(),
+            pairs: PairIndex::default(),
             direct: Vec::new(),
             effective: Vec::new(),
             parents: Vec::new(),
@@ -104,6 +101,7 @@ where
 
     /// Interns a permission on resource `res` (validated by the caller); `pattern` marks it.
     pub(crate) fn intern_permission(&mut self, res: u32, perm: P, pattern: bool) -> Option<u32> {
+        let hash = self.pairs.hash(self.resources.get(res)?, &perm);
         let table = self.tables.get_mut(res as usize)?;
         let (idx, new) = self.perm_names.define(table, perm)?;
         if new {
@@ -111,6 +109,8 @@ where
             if pattern {
                 table.patterns.insert(idx);
             }
+            let global = table.global(idx)?;
+            self.pairs.insert(hash, res, idx, global);
         }
         Some(idx)
     }
@@ -169,11 +169,7 @@ where
         let Some(eff) = self.effective.get_mut(role as usize) else {
             return;
         };
-        if bits.is_empty() {
-            eff.bits.remove(&res);
-        } else {
-            eff.bits.insert(res, bits);
-        }
+        eff.set(res, bits);
         match pattern_set {
             Some(set) => eff.patterns.insert(res, set),
             None => eff.patterns.remove(&res),
@@ -199,7 +195,7 @@ where
             }
         }
         if let Some(eff) = self.effective.get_mut(role as usize) {
-            *eff = Effective { bits, patterns };
+            *eff = Effective::new(bits, patterns);
         }
     }
 

@@ -71,7 +71,7 @@ where
             if pattern || eff.patterns.contains_key(&s) {
                 self.refresh(d, s);
             } else {
-                eff.bits.entry(s).or_default().insert(i);
+                eff.insert(s, i);
             }
         }
         Some(true)

@@ -64,9 +64,12 @@
 //!
 //! Roles, resources and (per resource) permissions are interned to dense `u32` ids; each role
 //! keeps, per resource, a bitset of the permissions it holds with inheritance folded in. A
-//! `check` is three small-map lookups (role, resource, permission), one probe of the role's
-//! map and a bit test; pattern grants live in a separate compiled matcher consulted only on a
-//! miss. `which(role)` borrows the role's compiled map (O(1)); its views copy bitsets, not
+//! `check` is one hash probe for the role and one for the (resource, permission) pair (both
+//! values hashed together, giving the resource id and the permission's bit at once), then a bit
+//! test: in a dense array indexed by resource id for roles that hold something on at least a
+//! quarter of the resources, in the role's per-resource map otherwise. Pattern grants live in a
+//! separate compiled matcher consulted only on a miss. `which(role)` borrows the role's
+//! compiled map (O(1)); its views copy bitsets, not
 //! values. `snapshot()` is O(1) (copy-on-write); [`SharedAcl`] publishes snapshots to readers
 //! on other threads without locks.
 //!
@@ -83,11 +86,13 @@ mod acl;
 mod bits;
 mod core;
 mod data;
+mod effective;
 mod error;
 mod grant;
 mod inherit;
 mod interner;
 mod limits;
+mod pairs;
 mod perm_table;
 mod permission;
 mod persist;

@@ -3,8 +3,8 @@
 //! Each distinct permission value is stored once, in `PermNames` (a reference-counted interner
 //! giving global ids). A resource's `PermTable` maps its permissions to small *local* indexes
 //! (the bit positions of grant bitsets) through their global ids: a scan of one short array
-//! for up to 16 permissions, a hash map beyond. A check therefore hashes the permission string
-//! once, in a table that is usually tiny and hot, instead of once per resource.
+//! for up to 16 permissions, a hash map beyond. Checks find a (resource, permission) pair in one
+//! probe of the pair index (`pairs.rs`); these tables serve definitions, listings and exports.
 
 use std::borrow::Borrow;
 use std::hash::Hash;
@@ -143,6 +143,12 @@ impl<P: Hash + Eq + Clone> PermNames<P> {
             }
         }
         Some((l, new))
+    }
+
+    /// The value with global id `g`.
+    #[inline]
+    pub(crate) fn name(&self, g: u32) -> Option<&P> {
+        self.names.get(g)
     }
 
     /// Removes global id `g` from `table`, forgetting the value when no table defines it.

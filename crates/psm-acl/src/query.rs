@@ -25,7 +25,7 @@ impl<Q: PermissionLike + ?Sized> Target<'_, Q> {
     #[inline]
     fn held_by(&self, eff: &Effective) -> bool {
         if let Some(i) = self.index
-            && eff.bits.get(&self.res).is_some_and(|b| b.contains(i))
+            && eff.holds(self.res, i)
         {
             return true;
         }
@@ -58,11 +58,21 @@ where
         P: Borrow<Q3>,
         Q3: PermissionLike + Hash + Eq + ?Sized,
     {
+        if let Some(pair) = self
+            .pairs
+            .find(&self.resources, &self.perm_names, resource, permission)
+        {
+            return Some(Target {
+                res: pair.res,
+                index: Some(pair.local),
+                permission,
+            });
+        }
+        // not defined there: only a pattern grant can match it
         let res = self.resources.id(resource)?;
-        let index = self.perms_of(res)?.id(permission);
         Some(Target {
             res,
-            index,
+            index: None,
             permission,
         })
     }
@@ -148,9 +158,7 @@ where
     }
 
     fn bits_on(&self, eff: Option<&Effective>, res: u32) -> Bits {
-        eff.and_then(|e| e.bits.get(&res))
-            .cloned()
-            .unwrap_or_default()
+        eff.and_then(|e| e.get(res)).cloned().unwrap_or_default()
     }
 }
 
@@ -286,7 +294,7 @@ where
     {
         let core = &*self.core;
         let map = match core.effective_of(role) {
-            Some(eff) => Cow::Borrowed(&eff.bits),
+            Some(eff) => Cow::Borrowed(eff.map()),
             None => Cow::Owned(FastMap::default()),
         };
         Grants::new(&core.resources, &core.perm_names, &core.tables, map)
@@ -302,7 +310,7 @@ where
         let core = &*self.core;
         let mut acc: FastMap<u32, Bits> = FastMap::default();
         for eff in roles.into_iter().filter_map(|r| core.effective_of(r)) {
-            for (&res, bits) in &eff.bits {
+            for (&res, bits) in eff.map() {
                 acc.entry(res).or_default().union_with(bits);
             }
         }
@@ -330,8 +338,8 @@ where
                 break;
             };
             match &mut acc {
-                None => acc = Some(eff.bits.clone()),
-                Some(a) => a.retain(|res, bits| match eff.bits.get(res) {
+                None => acc = Some(eff.map().clone()),
+                Some(a) => a.retain(|res, bits| match eff.get(*res) {
                     Some(other) => {
                         bits.intersect_with(other);
                         !bits.is_empty()

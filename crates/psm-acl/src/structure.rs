@@ -77,13 +77,17 @@ where
             }
         }
         for eff in &mut self.effective {
-            eff.bits.remove(&s);
+            eff.remove(s);
             eff.patterns.remove(&s);
         }
         if let Some(t) = self.tables.get_mut(s as usize) {
             let table = std::mem::take(t);
             self.counts.permissions -= table.len();
-            for (_, g) in table.iter() {
+            for (local, g) in table.iter() {
+                if let Some(name) = self.perm_names.name(g) {
+                    let hash = self.pairs.hash(res, name);
+                    self.pairs.remove(hash, s, local);
+                }
                 self.perm_names.release(g);
             }
         }
@@ -110,12 +114,16 @@ where
             .filter(|&d| {
                 self.effective
                     .get(d as usize)
-                    .and_then(|e| e.bits.get(&s))
+                    .and_then(|e| e.get(s))
                     .is_some_and(|b| b.contains(i))
             })
             .collect();
         for d in holders {
             self.refresh(d, s);
+        }
+        if let Some(resource) = self.resources.get(s) {
+            let hash = self.pairs.hash(resource, perm);
+            self.pairs.remove(hash, s, i);
         }
         let g = self.perms_of(s).and_then(|t| t.global_id(perm));
         if let (Some(t), Some(g)) = (self.tables.get_mut(s as usize), g)
