@@ -69,6 +69,10 @@ enum Command {
         /// Files or directories.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+        /// Run on this SQL tuple store (postgres://, sqlite://, sqlite::memory:, mysql://)
+        /// instead of fresh memory stores; without a table_prefix it uses tables of its own.
+        #[arg(long, value_name = "URL")]
+        store: Option<String>,
     },
 }
 
@@ -82,8 +86,8 @@ fn main() -> ExitCode {
         }
     };
     let out = Output::new(cli.json);
-    if let Command::Validate { paths } = &cli.command {
-        return validate::run(paths);
+    if let Command::Validate { paths, store } = &cli.command {
+        return validate::run(paths, store.as_deref());
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()

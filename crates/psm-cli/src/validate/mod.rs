@@ -5,6 +5,7 @@ mod language;
 mod openfga;
 mod report;
 mod spicedb;
+mod store;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,8 +13,10 @@ use std::process::ExitCode;
 use report::{Outcome, Report};
 use serde_norway::Value;
 
-/// Runs every file under `paths`; exit code 0 when nothing failed, 1 otherwise, 2 on bad paths.
-pub fn run(paths: &[PathBuf]) -> ExitCode {
+/// Runs every file under `paths` on fresh memory stores, or with `store` (a SQL URL) on that
+/// database (see [`store`]); exit code 0 when nothing failed, 1 otherwise, 2 on bad paths or
+/// an unusable store.
+pub fn run(paths: &[PathBuf], store: Option<&str>) -> ExitCode {
     let mut files = Vec::new();
     for p in paths {
         if !p.exists() {
@@ -23,17 +26,27 @@ pub fn run(paths: &[PathBuf]) -> ExitCode {
         collect(p, &mut files);
     }
     files.sort();
-    let rt = match tokio::runtime::Builder::new_current_thread().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("psm validate: cannot start a runtime: {e}");
             return ExitCode::from(2);
         }
     };
+    if let Some(url) = store
+        && let Err(why) = rt.block_on(store::open(url))
+    {
+        eprintln!("psm validate: {why}");
+        return ExitCode::from(2);
+    }
     let mut report = Report::default();
     for f in &files {
         rt.block_on(run_file(f, &mut report));
     }
+    rt.block_on(store::close());
     report.summary();
     if report.failed == 0 {
         ExitCode::SUCCESS

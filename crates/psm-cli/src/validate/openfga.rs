@@ -13,8 +13,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use psm_rebac::{
-    Engine, EngineConfig, Error, IdRules, MemoryStore, ObjectRef, Relationship, Schema, SubjectRef,
-    TupleStore,
+    Engine, EngineConfig, Error, IdRules, ObjectRef, Relationship, Schema, SubjectRef, TupleStore,
 };
 use serde_norway::Value;
 
@@ -54,7 +53,10 @@ fn uses_conditions(test: &Value) -> bool {
 
 async fn run_test(path: &Path, name: &str, test: &Value, report: &mut Report) {
     let skip = uses_conditions(test);
-    let store = Arc::new(MemoryStore::new());
+    let store = match super::store::fresh().await {
+        Ok(fresh) => fresh.store,
+        Err(why) => return report.case(path, name, Outcome::Fail(why)),
+    };
     for (si, stage) in list_field(test, "stages").iter().enumerate() {
         let label = |kind: &str, i: usize| format!("{name} stage {} {kind} {}", si + 1, i + 1);
         let cases: Vec<(&str, usize, &Value)> = [
@@ -100,15 +102,14 @@ async fn run_test(path: &Path, name: &str, test: &Value, report: &mut Report) {
     }
 }
 
-async fn setup_stage(stage: &Value, store: Arc<MemoryStore>) -> Result<Engine, String> {
+async fn setup_stage(stage: &Value, store: Arc<dyn TupleStore>) -> Result<Engine, String> {
     let model = str_field(stage, "model").unwrap_or_default();
     let schema = Schema::parse_openfga(model).map_err(|e| format!("model: {e}"))?;
     let config = EngineConfig {
         max_depth: DEPTH,
         id_rules: IdRules::OpenFga,
     };
-    let dyn_store: Arc<dyn TupleStore> = store;
-    let engine = Engine::with_config(schema, dyn_store, config);
+    let engine = Engine::with_config(schema, store, config);
     let mut rels = Vec::new();
     for t in list_field(stage, "tuples") {
         rels.push(tuple(t).map_err(|e| format!("tuple: {e}"))?);

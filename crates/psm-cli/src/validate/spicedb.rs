@@ -9,9 +9,8 @@
 //! A file whose schema or relationships use caveats or expiration is SKIPPED (not yet supported).
 
 use std::path::{Component, Path};
-use std::sync::Arc;
 
-use psm_rebac::{Engine, Error, IdRules, MemoryStore, ObjectRef, Relationship, Schema, SubjectRef};
+use psm_rebac::{Engine, Error, IdRules, ObjectRef, Relationship, Schema, SubjectRef};
 use serde_norway::Value;
 
 use super::agreement;
@@ -37,6 +36,8 @@ enum LoadError {
     RelationshipInvalid,
     /// The same relationship appears twice.
     Repeated,
+    /// The tuple store (`--store`) failed.
+    Store,
 }
 
 /// Files that must fail to load, and how (from SpiceDB's loader tests).
@@ -205,8 +206,11 @@ async fn load(path: &Path, doc: &Value) -> Load {
             }
         }
     }
-    let store = Arc::new(MemoryStore::new());
-    let engine = Engine::new(schema, store.clone());
+    let fresh = match super::store::fresh().await {
+        Ok(f) => f,
+        Err(why) => return Load::Err(LoadError::Store, why),
+    };
+    let engine = Engine::new(schema, fresh.store.clone());
     let mut keys = std::collections::HashSet::new();
     for r in &relationships {
         if !keys.insert(r.key()) {
@@ -228,7 +232,9 @@ async fn load(path: &Path, doc: &Value) -> Load {
     if let Some(why) = caveat_use(engine.schema(), doc) {
         return Load::Skip(why);
     }
-    store.extend(relationships.iter().cloned());
+    if let Err(why) = fresh.load(&relationships).await {
+        return Load::Err(LoadError::Store, why);
+    }
     Load::Ok(Box::new(Loaded {
         engine,
         relationships,

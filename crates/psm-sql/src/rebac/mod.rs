@@ -57,6 +57,7 @@
 
 mod bulk;
 mod config;
+mod lookup;
 mod read;
 pub(crate) mod rows;
 mod store;
@@ -65,6 +66,7 @@ mod time;
 mod write;
 
 pub use config::TupleStoreConfig;
+pub use lookup::{FilterStrategy, MAX_FALLBACK_IDS, SqlFilter};
 pub use psm_rebac::TupleStore;
 pub use rows::SqlValue;
 pub use store::SqlTupleStore;

@@ -170,6 +170,34 @@ impl SqlTupleStore {
         Ok(texts.pop())
     }
 
+    /// Deletes every relationship (expired ones too) in one statement and bumps the revision;
+    /// returns how many rows went. An administrative reset (tests, imports): the deletions are
+    /// not written to the change log.
+    pub async fn delete_all(&self) -> Result<u64> {
+        let inner = self.live()?;
+        let delete = format!("DELETE FROM {}", inner.tables.tuples);
+        let statements: [(&str, &[crate::exec::Bind<'_>]); 2] =
+            [(&delete, &[]), (&inner.sql.bump_revision, &[])];
+        let touched = crate::exec::write_all(&inner.conns, "rebac_delete_all", &statements).await?;
+        Ok(touched.first().copied().unwrap_or(0))
+    }
+
+    /// Drops every table of this store (relationships, change log, revision, schema,
+    /// migrations) and closes it. Irreversible.
+    pub async fn drop_tables(&self) -> Result<()> {
+        let inner = self.live()?;
+        let t = &inner.tables;
+        let migrations = inner
+            .dialect
+            .quote(&format!("{}rebac_migrations", inner.prefix));
+        for table in [&t.tuples, &t.changes, &t.revision, &t.schema, &migrations] {
+            let sql = format!("DROP TABLE IF EXISTS {table}");
+            crate::exec::write(&inner.conns, "rebac_drop_tables", &sql, &[]).await?;
+        }
+        self.close().await;
+        Ok(())
+    }
+
     /// The store's current revision (that of the last write).
     pub async fn revision(&self) -> Result<Revision> {
         self.current_revision().await

@@ -10,6 +10,8 @@ mod provider;
 #[cfg(feature = "rebac")]
 mod rebac_kit;
 #[cfg(feature = "rebac")]
+mod rebac_lookup;
+#[cfg(feature = "rebac")]
 mod rebac_store;
 #[cfg(feature = "postgres")]
 mod restart;

@@ -1,0 +1,299 @@
+//! `lookup_resources_filter`: the resources a subject may access as a SQL subquery to compose
+//! into your own query (no id list crosses the wire), and `check_sql`, a check in one
+//! statement. See [`SqlFilter`] and the compiler's notes in `compile.rs`.
+//!
+//! What SQL expresses: unions, nested usersets and recursive arrows (`WITH RECURSIVE`, cycles
+//! end because `UNION` drops rows already found), wildcards, intersections and exclusions whose
+//! other side does not depend on the relation being computed (`IN` / `NOT IN`), and `.all()`
+//! arrows outside cycles (`NOT EXISTS`). What falls back to candidates plus check (the engine's
+//! `lookup_resources` over this store, returned as a list of bound ids, at most
+//! [`MAX_FALLBACK_IDS`]): an intersection with two branches inside one cycle, an exclusion
+//! subtracting a relation of its own cycle, and an `.all()` arrow inside a cycle.
+//! [`SqlFilter::strategy`] says which one a filter used.
+//!
+//! Differences from the engine, by design: caveated relationships never grant through the
+//! filter (their condition cannot be evaluated in SQL: it fails closed), and the recursion has
+//! no depth limit (the engine answers `DepthExceeded` past `max_depth`; SQL stops at the fixed
+//! point, which always exists).
+
+mod compile;
+mod graph;
+
+use std::sync::Arc;
+
+use psm_rebac::{Engine, Error, ObjectRef, Schema, SubjectRef};
+use sqlx::{Database, Encode, QueryBuilder, Type};
+
+use super::rows::{SqlValue, bind_values};
+use super::store::{SqlTupleStore, now_millis, store_error};
+use crate::conn::{dispatch, read_fast};
+use crate::dialect::Dialect;
+use crate::rows::TextColumn;
+use compile::{Compiler, Frag};
+
+/// Most ids a fallback filter binds (inside every database's bind limit).
+pub const MAX_FALLBACK_IDS: usize = 30_000;
+
+/// How a filter was built.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FilterStrategy {
+    /// One SQL statement over the relationship table.
+    Sql,
+    /// The schema needs a rule SQL cannot express here (the reason); the ids were computed by
+    /// the engine (candidates plus check) and are bound as a list.
+    Candidates(String),
+}
+
+/// A subquery yielding one column, `id`: the ids of the resources a subject may access.
+///
+/// Compose it into your own query with [`SqlFilter::push_in`] (sqlx `QueryBuilder`, binds
+/// included) or take the text ([`SqlFilter::sql`], placeholders in the database's syntax) and
+/// bind [`SqlFilter::binds`] in order.
+#[derive(Debug, Clone)]
+pub struct SqlFilter {
+    dialect: Dialect,
+    frag: Frag,
+    strategy: FilterStrategy,
+}
+
+impl SqlFilter {
+    /// The subquery, with placeholders numbered from `$1` on PostgreSQL (`?` elsewhere).
+    pub fn sql(&self) -> String {
+        self.sql_from(1)
+    }
+
+    /// The subquery with PostgreSQL placeholders numbered from `first` (for composing after
+    /// binds of your own); other databases use `?`.
+    pub fn sql_from(&self, first: usize) -> String {
+        if self.dialect != Dialect::Postgres {
+            return self.frag.sql.clone();
+        }
+        let mut out = String::with_capacity(self.frag.sql.len() + 16);
+        let mut n = first;
+        for ch in self.frag.sql.chars() {
+            if ch == '?' {
+                out.push('$');
+                out.push_str(&n.to_string());
+                n += 1;
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    }
+
+    /// The values of the placeholders, in order.
+    pub fn binds(&self) -> &[SqlValue] {
+        &self.frag.binds
+    }
+
+    /// How the filter was built.
+    pub fn strategy(&self) -> &FilterStrategy {
+        &self.strategy
+    }
+
+    /// Pushes `{column} IN (<subquery>)` with its binds onto a query builder. `column` is your
+    /// own SQL (e.g. `d.id`); never pass user input there.
+    pub fn push_in<'args, DB>(&self, qb: &mut QueryBuilder<'args, DB>, column: &str)
+    where
+        DB: Database,
+        String: Encode<'args, DB> + Type<DB>,
+        Option<String>: Encode<'args, DB> + Type<DB>,
+        i64: Encode<'args, DB> + Type<DB>,
+        Option<i64>: Encode<'args, DB> + Type<DB>,
+    {
+        qb.push(column);
+        qb.push(" IN (");
+        self.push_subquery(qb);
+        qb.push(")");
+    }
+
+    /// Pushes the bare subquery with its binds onto a query builder.
+    pub fn push_subquery<'args, DB>(&self, qb: &mut QueryBuilder<'args, DB>)
+    where
+        DB: Database,
+        String: Encode<'args, DB> + Type<DB>,
+        Option<String>: Encode<'args, DB> + Type<DB>,
+        i64: Encode<'args, DB> + Type<DB>,
+        Option<i64>: Encode<'args, DB> + Type<DB>,
+    {
+        let mut binds = self.frag.binds.iter();
+        let mut pieces = self.frag.sql.split('?').peekable();
+        while let Some(piece) = pieces.next() {
+            qb.push(piece);
+            if pieces.peek().is_some() {
+                match binds.next() {
+                    Some(SqlValue::Text(s)) => qb.push_bind(s.to_string()),
+                    Some(SqlValue::OptText(s)) => qb.push_bind(s.as_ref().map(|s| s.to_string())),
+                    Some(SqlValue::Int(i)) => qb.push_bind(*i),
+                    Some(SqlValue::OptInt(i)) => qb.push_bind(*i),
+                    None => qb.push_bind(None::<i64>),
+                };
+            }
+        }
+    }
+}
+
+fn require(schema: &Schema, object_type: &str, relation: Option<&str>) -> psm_rebac::Result<()> {
+    let def = schema
+        .definition(object_type)
+        .ok_or_else(|| Error::UnknownType {
+            object_type: object_type.to_owned(),
+        })?;
+    if let Some(r) = relation
+        && def.relation(r).is_none()
+    {
+        return Err(Error::UnknownRelation {
+            object_type: object_type.to_owned(),
+            relation: r.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+impl SqlTupleStore {
+    /// The ids of `resource_type` objects on which `subject` has `permission` under `schema`,
+    /// as a subquery to compose into your own SQL (see [`SqlFilter`] and the module docs for
+    /// what falls back to candidates plus check).
+    pub async fn lookup_resources_filter(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<SqlFilter> {
+        require(schema, resource_type, Some(permission))?;
+        require(
+            schema,
+            &subject.object.object_type,
+            subject.relation.as_deref(),
+        )?;
+        let inner = self.live().map_err(store_error)?;
+        let compiler = Compiler::new(
+            schema,
+            inner.dialect,
+            &inner.tables.tuples,
+            subject,
+            now_millis(),
+            (resource_type.to_owned(), permission.to_owned()),
+        );
+        match compiler.compile() {
+            Ok(frag) => Ok(SqlFilter {
+                dialect: inner.dialect,
+                frag,
+                strategy: FilterStrategy::Sql,
+            }),
+            Err(why) => {
+                let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+                let ids = engine
+                    .lookup_resources(resource_type, permission, subject)
+                    .await?;
+                if ids.len() > MAX_FALLBACK_IDS {
+                    return Err(Error::Store(format!(
+                        "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({})",
+                        ids.len(),
+                        why.0
+                    )));
+                }
+                Ok(SqlFilter {
+                    dialect: inner.dialect,
+                    frag: id_list(inner.dialect, &inner.tables.tuples, ids),
+                    strategy: FilterStrategy::Candidates(why.0),
+                })
+            }
+        }
+    }
+
+    /// Runs a lookup filter: the ids, sorted (as the engine's `lookup_resources` returns them).
+    pub async fn lookup_resources_sql(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<Vec<String>> {
+        let filter = self
+            .lookup_resources_filter(schema, resource_type, permission, subject)
+            .await?;
+        let mut sql = filter.frag.sql.clone();
+        sql.insert_str(0, "SELECT DISTINCT f.id FROM (");
+        sql.push_str(") f");
+        let mut ids = self.texts(&sql, &filter.frag.binds).await?;
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    /// Whether `subject` has `permission` on `resource`, in one SQL statement whatever the
+    /// depth (the lookup filter restricted to one id). Schemas the filter cannot express fall
+    /// back to the engine's check over this store (one statement per relation visited).
+    pub async fn check_sql(
+        &self,
+        schema: &Schema,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<bool> {
+        let filter = self
+            .lookup_resources_filter(schema, &resource.object_type, permission, subject)
+            .await?;
+        if filter.strategy != FilterStrategy::Sql {
+            return Engine::new(schema.clone(), Arc::new(self.clone()))
+                .check(resource, permission, subject)
+                .await;
+        }
+        let mut sql = filter.frag.sql.clone();
+        sql.push_str(" AND s.id = ?");
+        let mut binds = filter.frag.binds.clone();
+        binds.push(SqlValue::Text(resource.object_id.clone()));
+        Ok(!self.texts(&sql, &binds).await?.is_empty())
+    }
+
+    /// Runs a `?`-placeholder query returning one text column, on a read lane.
+    async fn texts(&self, sql: &str, binds: &[SqlValue]) -> psm_rebac::Result<Vec<String>> {
+        let inner = self.live().map_err(store_error)?;
+        let sql = inner.dialect.sql(sql);
+        let run = || -> crate::exec::BoxFut<'_, Vec<String>> {
+            Box::pin(async {
+                dispatch!(&inner.conns, h => read_fast!(h, "rebac_lookup_sql", conn => {
+                    match bind_values!(sqlx::query(&sql), binds.iter()).fetch_all(&mut *conn).await {
+                        Ok(rows) => rows.iter().map(|r| r.text(0)).collect::<Result<Vec<_>, _>>(),
+                        Err(e) => Err(e),
+                    }
+                }))
+            })
+        };
+        run().await.map_err(store_error)
+    }
+}
+
+/// A fallback filter: the ids as bound values.
+fn id_list(dialect: Dialect, tuples: &str, ids: Vec<String>) -> Frag {
+    if ids.is_empty() {
+        return Frag {
+            sql: format!("SELECT x.resource_id AS id FROM {tuples} x WHERE 1 = 0"),
+            binds: Vec::new(),
+        };
+    }
+    let one = match dialect {
+        Dialect::Postgres => "SELECT CAST(? AS TEXT) COLLATE \"C\" AS id",
+        Dialect::MySql => "SELECT CAST(? AS CHAR(1024)) AS id",
+        Dialect::Sqlite => "SELECT ? AS id",
+    };
+    let mut sql = String::from("SELECT v.id AS id FROM (");
+    for i in 0..ids.len() {
+        if i > 0 {
+            sql.push_str(" UNION ALL ");
+        }
+        sql.push_str(one);
+    }
+    sql.push_str(") v");
+    Frag {
+        sql,
+        binds: ids
+            .into_iter()
+            .map(|id| SqlValue::Text(Arc::from(id)))
+            .collect(),
+    }
+}
