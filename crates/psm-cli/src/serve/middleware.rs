@@ -83,3 +83,52 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
 pub async fn not_found() -> ApiError {
     ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::time::Duration;
+
+    use axum::Router;
+    use axum::routing::get;
+
+    use super::deadline;
+
+    /// A handler slower than the deadline gets 503 `timeout`; a fast one its own answer.
+    #[tokio::test]
+    async fn a_request_past_its_deadline_gets_503() {
+        let app = Router::new()
+            .route(
+                "/slow",
+                get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            )
+            .route("/fast", get(|| async { "fast" }))
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(200),
+                deadline,
+            ));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let server = tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let slow = client
+            .get(format!("http://{addr}/slow"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(slow.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+        let body: serde_json::Value = slow.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "timeout");
+        let fast = client
+            .get(format!("http://{addr}/fast"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(fast.text().await.unwrap(), "fast");
+        server.abort();
+    }
+}
