@@ -611,9 +611,15 @@ impl<'a> Compiler<'a> {
             out.push(")");
         }
         let root = &self.graph.nodes[0];
+        // MySQL: a binary string compares with any column whatever its collation.
+        let id = if self.dialect == Dialect::MySql {
+            "CAST(s.id AS BINARY)"
+        } else {
+            "s.id"
+        };
         let _ = write!(
             out.sql,
-            " SELECT s.id AS id FROM s{} s WHERE s.t = {} AND s.r = {}",
+            " SELECT {id} AS id FROM s{} s WHERE s.t = {} AND s.r = {}",
             self.graph.comp[0],
             lit(&root.0)?,
             lit(&root.1)?

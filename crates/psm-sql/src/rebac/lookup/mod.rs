@@ -278,7 +278,7 @@ fn id_list(dialect: Dialect, tuples: &str, ids: Vec<String>) -> Frag {
     }
     let one = match dialect {
         Dialect::Postgres => "SELECT CAST(? AS TEXT) COLLATE \"C\" AS id",
-        Dialect::MySql => "SELECT CAST(? AS CHAR(1024)) AS id",
+        Dialect::MySql => "SELECT CAST(? AS BINARY) AS id",
         Dialect::Sqlite => "SELECT ? AS id",
     };
     let mut sql = String::from("SELECT v.id AS id FROM (");
