@@ -2,7 +2,8 @@
 //! `check_any` over 5 roles, `which(role)`, and casbin's `Enforcer::enforce` on the equivalent
 //! RBAC model loaded with the same 1M policy lines (plus both at 10k, casbin's comfortable size).
 //!
-//! Run: `CARGO_TARGET_DIR=/work/targets/acl cargo bench -p psm-benches --bench acl`
+//! Run: `cargo bench -p psm-benches --bench acl` (`-- psm-acl` for psm-acl alone). For
+//! load-independent instruction counts of `check`, see `crates/psm-acl/examples/check_profile.rs`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;

@@ -253,6 +253,28 @@ per_database!(
     crate::write_through_keeps_tables_equal_to_memory
 );
 
+/// A write the database refuses is undone in memory, and the copy stays marked dirty.
+async fn failed_writes_are_undone_in_memory(url: String) {
+    let store = SqlAclStore::connect(&url).await.unwrap();
+    let mut acl = SqlAcl::load(store.clone()).await.unwrap();
+    assert!(acl.grant("kept", "blog", "read").await.unwrap());
+    store.close().await;
+    assert!(matches!(
+        acl.grant("lost", "wiki", "edit").await,
+        Err(Error::Closed)
+    ));
+    assert!(acl.is_dirty());
+    assert!(!acl.has_role("lost") && !acl.has_resource("wiki"));
+    assert!(acl.check("kept", "blog", "read"));
+    // the next call tries to reload first, and fails closed while the store is gone
+    assert!(matches!(
+        acl.revoke("kept", "blog", "read").await,
+        Err(Error::Closed)
+    ));
+    assert!(acl.check("kept", "blog", "read"));
+}
+per_database!(failed_writes, crate::failed_writes_are_undone_in_memory);
+
 async fn migrations_rerun_and_refuse_bad_prefixes(url: String) {
     let first = SqlAclStore::connect(&url).await.unwrap();
     let mut acl = Acl::new();

@@ -3,8 +3,9 @@
 //! Additions (grant, roles, resources, permissions, parents) are validated and applied in
 //! memory first (grammar, cycles, limits: a refusal touches neither side), then written; if
 //! the write fails they are undone in memory. Removals are written first and applied in memory
-//! once the database has them. A call cancelled half-way marks the copy dirty, and the next
-//! call reloads it from the tables before doing anything.
+//! once the database has them. A call that failed or was cancelled half-way marks the copy
+//! dirty (a COMMIT whose answer was lost may still have landed), and the next call reloads it
+//! from the tables before doing anything.
 
 use std::ops::Deref;
 
@@ -50,6 +51,12 @@ impl SqlAcl {
         &self.acl
     }
 
+    /// True after a write failed or was cancelled: the in-memory copy may differ from the
+    /// tables until the next call (or [`reload`](Self::reload)) reloads it.
+    pub fn is_dirty(&self) -> bool {
+        self.dirty
+    }
+
     /// Replaces the in-memory copy with the tables' current content.
     pub async fn reload(&mut self) -> Result<()> {
         self.dirty = true;
@@ -85,10 +92,11 @@ impl SqlAcl {
     ) -> Result<Vec<u64>> {
         self.dirty = true;
         let result = self.store.write(op, statements).await;
-        if result.is_err() {
-            undo(&mut self.acl);
+        match result {
+            Ok(_) => self.dirty = false,
+            // stays dirty: a COMMIT whose answer was lost may have landed; the next call reloads
+            Err(_) => undo(&mut self.acl),
         }
-        self.dirty = false;
         result
     }
 
