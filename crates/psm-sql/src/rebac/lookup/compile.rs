@@ -36,13 +36,13 @@ pub(crate) struct Frag {
 }
 
 impl Frag {
-    fn text(sql: impl Into<String>) -> Self {
+    pub(crate) fn text(sql: impl Into<String>) -> Self {
         Frag {
             sql: sql.into(),
             binds: Vec::new(),
         }
     }
-    fn push(&mut self, sql: &str) {
+    pub(crate) fn push(&mut self, sql: &str) {
         self.sql.push_str(sql);
     }
     fn append(&mut self, other: Frag) {
@@ -52,7 +52,7 @@ impl Frag {
 }
 
 /// Quotes a schema name as a SQL string literal, refusing anything outside the name alphabet.
-fn lit(name: &str) -> Result<String, Unsupported> {
+pub(crate) fn lit(name: &str) -> Result<String, Unsupported> {
     if name.is_empty()
         || !name
             .bytes()
@@ -61,6 +61,16 @@ fn lit(name: &str) -> Result<String, Unsupported> {
         return Err(Unsupported(format!("name `{name}` is not a schema name")));
     }
     Ok(format!("'{name}'"))
+}
+
+/// `CAST(expr AS <text type>)`: one type and collation for every CTE column (MySQL takes a
+/// recursive CTE's column types from its first term, so they must be wide enough).
+pub(crate) fn cast(dialect: Dialect, expr: &str, len: usize) -> String {
+    match dialect {
+        Dialect::Postgres => format!("CAST({expr} AS TEXT) COLLATE \"C\""),
+        Dialect::MySql => format!("CAST({expr} AS CHAR({len}))"),
+        Dialect::Sqlite => expr.to_owned(),
+    }
 }
 
 /// The compiler state for one lookup.
@@ -95,11 +105,7 @@ impl<'a> Compiler<'a> {
 
     /// `CAST(expr AS <text type>)` so that every CTE column has one type and collation.
     fn cast(&self, expr: &str, len: usize) -> String {
-        match self.dialect {
-            Dialect::Postgres => format!("CAST({expr} AS TEXT) COLLATE \"C\""),
-            Dialect::MySql => format!("CAST({expr} AS CHAR({len}))"),
-            Dialect::Sqlite => expr.to_owned(),
-        }
+        cast(self.dialect, expr, len)
     }
 
     /// The live, uncaveated condition on relationship alias `x` (binds now).

@@ -17,6 +17,7 @@
 //! point, which always exists).
 
 mod compile;
+mod forward;
 mod graph;
 
 use std::sync::Arc;
@@ -226,8 +227,10 @@ impl SqlTupleStore {
     }
 
     /// Whether `subject` has `permission` on `resource`, in one SQL statement whatever the
-    /// depth (the lookup filter restricted to one id). Schemas the filter cannot express fall
-    /// back to the engine's check over this store (one statement per relation visited).
+    /// depth: a forward walk from the resource when every relation reached is a union (see
+    /// `forward.rs`), else the lookup filter restricted to the id. Schemas the filter cannot
+    /// express fall back to the engine's check over this store (one statement per relation
+    /// visited).
     pub async fn check_sql(
         &self,
         schema: &Schema,
@@ -235,6 +238,27 @@ impl SqlTupleStore {
         permission: &str,
         subject: &SubjectRef,
     ) -> psm_rebac::Result<bool> {
+        require(schema, &resource.object_type, Some(permission))?;
+        require(
+            schema,
+            &subject.object.object_type,
+            subject.relation.as_deref(),
+        )?;
+        {
+            let inner = self.live().map_err(store_error)?;
+            let forward = forward::check(
+                schema,
+                inner.dialect,
+                &inner.tables.tuples,
+                subject,
+                now_millis(),
+                resource,
+                permission,
+            );
+            if let Ok(frag) = forward {
+                return Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty());
+            }
+        }
         let filter = self
             .lookup_resources_filter(schema, &resource.object_type, permission, subject)
             .await?;
