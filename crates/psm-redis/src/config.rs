@@ -1,6 +1,7 @@
 //! `RedisConfig`: where to connect and how (URL options and the programmatic builder).
 
 use std::fmt;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use psm_core::{DEFAULT_TTL, Error, Field, Limits, Result, Rule, StoreUrl};
@@ -54,6 +55,7 @@ pub struct RedisConfig {
     pub(crate) connections: usize,
     pub(crate) connect_timeout: Duration,
     pub(crate) timeout: Duration,
+    pub(crate) tls_ca_file: Option<PathBuf>,
 }
 
 impl fmt::Debug for RedisConfig {
@@ -72,6 +74,7 @@ impl fmt::Debug for RedisConfig {
             .field("connections", &self.connections)
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("tls_ca_file", &self.tls_ca_file)
             .finish()
     }
 }
@@ -105,6 +108,7 @@ impl RedisConfig {
             connections: DEFAULT_CONNECTIONS,
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             timeout: DEFAULT_TIMEOUT,
+            tls_ca_file: None,
         }
     }
 
@@ -150,6 +154,14 @@ impl RedisConfig {
         }
         if let Some(d) = url.take_duration("timeout")? {
             config.timeout = d;
+        }
+        if let Some(path) = url.take_string("tls_ca_file")? {
+            if !tls {
+                return Err(
+                    url.invalid("option tls_ca_file needs a rediss:// or rediss+cluster:// URL")
+                );
+            }
+            config.tls_ca_file = Some(PathBuf::from(path));
         }
         url.finish()?;
         config.validate()?;
@@ -198,6 +210,17 @@ impl RedisConfig {
         self
     }
 
+    /// Trust only the CA certificate(s) in this PEM file for `rediss://` connections, instead of
+    /// the built-in web PKI roots: for servers whose certificate a private CA issued (the usual
+    /// case for Redis). The server's certificate must still name the host of the URL (a DNS
+    /// name or an IP address subject alternative name). The file is read when the store
+    /// connects; a file that cannot be read or holds no certificate is an error then. Needs
+    /// the `tls-rustls` feature and a `rediss://` URL.
+    pub fn tls_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.tls_ca_file = Some(path.into());
+        self
+    }
+
     /// True for a Redis Cluster.
     pub fn is_cluster(&self) -> bool {
         matches!(self.servers, Servers::Cluster(_))
@@ -242,6 +265,13 @@ impl RedisConfig {
                     max: MAX_KEY_PREFIX_LEN,
                 },
             ));
+        }
+        if self
+            .tls_ca_file
+            .as_ref()
+            .is_some_and(|p| p.as_os_str().is_empty())
+        {
+            return Err(Error::invalid(Field::Option("tls_ca_file"), Rule::Empty));
         }
         if matches!(&self.servers, Servers::Cluster(nodes) if nodes.is_empty()) {
             return Err(Error::invalid(Field::Option("cluster nodes"), Rule::Empty));
@@ -332,6 +362,25 @@ mod tests {
             Servers::Cluster(vec!["rediss://h1:7001".into(), "rediss://h2:7002".into()])
         );
         assert!(parse("rediss://h:6380").is_ok());
+    }
+
+    #[cfg(feature = "tls-rustls")]
+    #[test]
+    fn tls_ca_file_is_taken_only_for_rediss_urls() {
+        let c = parse("rediss://h:6380?tls_ca_file=/etc/psm/ca.pem").unwrap();
+        assert_eq!(c.tls_ca_file, Some(PathBuf::from("/etc/psm/ca.pem")));
+        assert_eq!(c.servers, Servers::Single("rediss://h:6380".into()));
+        let err = parse("redis://h:6379?tls_ca_file=/etc/psm/ca.pem")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("tls_ca_file") && err.contains("rediss"),
+            "{err}"
+        );
+        let err = parse("rediss://h:6380?tls_ca_file=")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("tls_ca_file"), "{err}");
     }
 
     #[cfg(not(feature = "tls-rustls"))]

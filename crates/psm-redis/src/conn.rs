@@ -63,20 +63,25 @@ pub(crate) enum Target {
 pub(crate) enum Pool {
     Single(deadpool_redis::Pool),
     Cluster(deadpool_redis::cluster::Pool),
+    /// No pool: maintenance uses the hot-path connections (a TLS cluster with a private CA,
+    /// which deadpool-redis's cluster manager cannot be given).
+    Hot,
 }
 
 /// A pooled connection, usable like any other connection.
 pub(crate) enum Pooled {
     Single(deadpool_redis::Connection),
     Cluster(deadpool_redis::cluster::Connection),
+    Hot(Conn),
 }
 
 impl Pooled {
     /// The cluster connection, when this is one (cluster SCAN routes by node address).
     pub(crate) fn cluster(&mut self) -> Option<&mut ClusterConnection> {
         match self {
-            Pooled::Single(_) => None,
+            Pooled::Single(_) | Pooled::Hot(Conn::Single(_)) => None,
             Pooled::Cluster(c) => Some(c),
+            Pooled::Hot(Conn::Cluster(c)) => Some(c),
         }
     }
 }
@@ -86,6 +91,7 @@ impl ConnectionLike for Pooled {
         match self {
             Pooled::Single(c) => c.req_packed_command(cmd),
             Pooled::Cluster(c) => c.req_packed_command(cmd),
+            Pooled::Hot(c) => c.req_packed_command(cmd),
         }
     }
 
@@ -98,6 +104,7 @@ impl ConnectionLike for Pooled {
         match self {
             Pooled::Single(c) => c.req_packed_commands(pipeline, offset, count),
             Pooled::Cluster(c) => c.req_packed_commands(pipeline, offset, count),
+            Pooled::Hot(c) => c.req_packed_commands(pipeline, offset, count),
         }
     }
 
@@ -105,6 +112,7 @@ impl ConnectionLike for Pooled {
         match self {
             Pooled::Single(c) => c.get_db(),
             Pooled::Cluster(c) => c.get_db(),
+            Pooled::Hot(c) => c.get_db(),
         }
     }
 }
@@ -252,6 +260,12 @@ impl Link {
                 .await
                 .map(Pooled::Cluster)
                 .map_err(|e| pool_error(&e)),
+            Pool::Hot => {
+                let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+                self.slot_conn(index)
+                    .await
+                    .map(|(_, conn)| Pooled::Hot(conn))
+            }
         }
     }
 
@@ -307,6 +321,7 @@ impl Link {
         match &self.pool {
             Pool::Single(p) => p.close(),
             Pool::Cluster(p) => p.close(),
+            Pool::Hot => {}
         }
     }
 }

@@ -43,6 +43,7 @@
 //! | `max_connections` | `8` | size of the deadpool-redis pool used for SCAN-based maintenance |
 //! | `connect_timeout` | `5s` | limit on opening a connection |
 //! | `timeout` | `2s` | limit on every call, reconnect included |
+//! | `tls_ca_file` | none | `rediss://` only: PEM file of the CA(s) to trust instead of the built-in web PKI roots (a private CA, as Redis servers usually have); the server certificate must name the URL's host |
 //!
 //! Durations are written `250ms`, `5s`, `2m`, `1h`. [`RedisConfig`] is the typed equivalent.
 //!
@@ -140,6 +141,7 @@ mod scan;
 mod scripts;
 mod sessions;
 mod store;
+mod tls;
 
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_KEY_PREFIX, DEFAULT_MAX_CONNECTIONS,

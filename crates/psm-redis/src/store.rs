@@ -19,6 +19,7 @@ use crate::record::{encode_check_field, encode_grants_tail};
 use crate::scan;
 use crate::scripts::LIST_SCRIPT;
 use crate::sessions::{self, Outcome, Write, removed_and_ids};
+use crate::tls;
 
 /// A `SessionStore` on Redis or Redis Cluster. Cheap to clone (clones share connections).
 #[derive(Debug, Clone)]
@@ -130,14 +131,24 @@ pub(crate) async fn open_link(config: &RedisConfig) -> Result<Link> {
         reason: format!("pool: {e}"),
     };
     let runtime = deadpool_redis::Runtime::Tokio1;
+    let ca = tls::ca_pem(config)?;
     let (target, pool) = match &config.servers {
         Servers::Single(url) => {
-            let client = redis::Client::open(url.as_str()).map_err(invalid)?;
+            let client = match &ca {
+                #[cfg(feature = "tls-rustls")]
+                Some(pem) => redis::Client::build_with_tls(url.as_str(), tls::certificates(pem)),
+                _ => redis::Client::open(url.as_str()),
+            }
+            .map_err(invalid)?;
             let conn_config = redis::AsyncConnectionConfig::new()
                 .set_connection_timeout(Some(config.connect_timeout))
                 .set_response_timeout(Some(config.timeout));
-            let manager = deadpool_redis::Manager::new_with_config(url.as_str(), conn_config)
-                .map_err(invalid)?;
+            // the client's connection info carries its TLS settings (the CA) to the pool too
+            let manager = deadpool_redis::Manager::new_with_config(
+                client.get_connection_info().clone(),
+                conn_config,
+            )
+            .map_err(invalid)?;
             let pool = deadpool_redis::Pool::builder(manager)
                 .max_size(config.max_connections)
                 .wait_timeout(Some(config.timeout))
@@ -149,13 +160,30 @@ pub(crate) async fn open_link(config: &RedisConfig) -> Result<Link> {
             (Target::Single(client), Pool::Single(pool))
         }
         Servers::Cluster(nodes) => {
-            let client =
+            let builder =
                 redis::cluster::ClusterClientBuilder::new(nodes.iter().map(String::as_str))
                     .connection_timeout(config.connect_timeout)
                     .response_timeout(config.timeout)
-                    .retries(2)
-                    .build()
-                    .map_err(invalid)?;
+                    .retries(2);
+            #[cfg(feature = "tls-rustls")]
+            let builder = match &ca {
+                Some(pem) => builder.certs(tls::certificates(pem)),
+                None => builder,
+            };
+            let client = builder.build().map_err(invalid)?;
+            if ca.is_some() {
+                // deadpool-redis cannot hand a CA to its cluster connections: maintenance then
+                // runs on the hot-path cluster connections (multiplexed, so nothing queues)
+                let link = Link::new(
+                    Target::Cluster(client),
+                    Pool::Hot,
+                    config.connections,
+                    config.connect_timeout,
+                    config.timeout,
+                );
+                link.connect_all().await?;
+                return Ok(link);
+            }
             let manager =
                 deadpool_redis::cluster::Manager::new(nodes.clone(), false).map_err(invalid)?;
             let pool = deadpool_redis::cluster::Pool::builder(manager)
