@@ -18,6 +18,7 @@ use crate::journal::{Changes, Journal};
 use crate::layout::{FORMAT_VERSION, Layout, is_record_name, record_stem};
 use crate::lock::StoreLock;
 use crate::record::{Entry, decode};
+use crate::spares::Spares;
 
 /// Everything one open `FileStore` shares between its handles and its commit worker.
 #[derive(Debug)]
@@ -39,6 +40,8 @@ pub(crate) struct Shared {
 pub(crate) struct Disk {
     pub lock: StoreLock,
     pub journal: Journal,
+    /// Inodes of replaced records, rewritten by later writes (used under the exclusive lock).
+    pub spares: Spares,
 }
 
 /// Counters reported in `StoreStats::extra`.
@@ -198,7 +201,11 @@ impl Shared {
             config,
             closed: AtomicBool::new(false),
             cache: RwLock::new(cache),
-            disk: Arc::new(tokio::sync::Mutex::new(Disk { lock, journal })),
+            disk: Arc::new(tokio::sync::Mutex::new(Disk {
+                lock,
+                journal,
+                spares: Spares::default(),
+            })),
             next_refresh: AtomicU64::new(0),
             queue: Mutex::new(Queue::default()),
             counters,

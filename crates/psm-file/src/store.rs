@@ -142,7 +142,7 @@ impl FileStore {
         let shared = Arc::clone(&self.shared);
         blocking::run(move || {
             let mut disk = disk;
-            let Disk { lock, journal } = &mut *disk;
+            let Disk { lock, journal, .. } = &mut *disk;
             let _guard = lock.shared()?;
             shared.catch_up(journal)
         })

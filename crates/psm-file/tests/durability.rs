@@ -31,11 +31,13 @@ async fn put(store: &FileStore, sid: &str, user: &str, perms: &[&str]) {
         .unwrap();
 }
 
-/// Every record file, across the shard directories of `sessions/`.
+/// Every record file, across the shard directories of `sessions/` (temp files and spares,
+/// `.tmp-*`, are not records).
 fn records(root: &Path) -> Vec<PathBuf> {
     let mut out: Vec<PathBuf> = files_in(&root.join("sessions"))
         .iter()
         .flat_map(|shard| files_in(shard))
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     out.sort();
     out
@@ -314,6 +316,68 @@ async fn stale_temp_files_are_never_read_and_are_removed_on_open() {
     assert_eq!(records(tmp.path()).len(), 1);
     assert_eq!(store.count_sessions().await.unwrap(), 1);
     assert_eq!(store.stats().await.unwrap().extra["stale_temps_removed"], 1);
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_records_become_spares_that_later_writes_rewrite_in_place() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = scratch();
+    let store = open(tmp.path()).await;
+    let inode = |store: &FileStore| {
+        std::fs::metadata(store.record_path("s").unwrap())
+            .unwrap()
+            .ino()
+    };
+    put(&store, "s", "u", &["v1"]).await;
+    let first = inode(&store);
+    put(&store, "s", "u", &["v2"]).await; // no spare yet: a fresh file; the first becomes one
+    let second = inode(&store);
+    assert_ne!(first, second);
+    let shard = store
+        .record_path("s")
+        .unwrap()
+        .parent()
+        .unwrap()
+        .to_path_buf();
+    let spares = || {
+        files_in(&shard)
+            .into_iter()
+            .filter(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(".tmp-")
+            })
+            .count()
+    };
+    assert_eq!(spares(), 1, "the replaced record is kept as a spare");
+    put(&store, "s", "u", &["v3", "longer:than:before"]).await;
+    assert_eq!(inode(&store), first, "the spare was rewritten in place");
+    assert_eq!(spares(), 1, "and the record it replaced is the next spare");
+    store.invalidate_session("s").await.unwrap();
+    assert_eq!(spares(), 2, "a deleted record is a spare too");
+    put(&store, "t", "u", &["w"]).await;
+    assert_eq!(
+        store.get_session("t").await.unwrap().unwrap().permissions,
+        ["w"]
+    );
+    drop(store);
+    let again = open(tmp.path()).await;
+    assert!(again.get_session("s").await.unwrap().is_none());
+    assert_eq!(
+        again.get_session("t").await.unwrap().unwrap().permissions,
+        ["w"]
+    );
+    let left: Vec<PathBuf> = files_in(&tmp.path().join("sessions"))
+        .iter()
+        .flat_map(|d| files_in(d))
+        .collect();
+    assert_eq!(
+        left,
+        [again.record_path("t").unwrap()],
+        "reopening removed every spare; only t's record is left"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
