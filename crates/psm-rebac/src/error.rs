@@ -137,6 +137,22 @@ pub enum Error {
         /// What used it.
         detail: String,
     },
+    /// A caveat (condition) could not be evaluated: undefined, a parameter of the wrong type, a
+    /// stored context that is not a JSON object, or an expression that is not boolean.
+    #[error("caveat `{caveat}`: {reason}")]
+    CaveatEvaluation {
+        /// The caveat's name.
+        caveat: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// The answer depends on caveat parameters nobody supplied, and the request asked for a
+    /// definite answer (OpenFGA's behaviour; SpiceDB answers "conditional" instead).
+    #[error("missing context parameters: {}", .parameters.join(", "))]
+    MissingContext {
+        /// The parameters that were needed.
+        parameters: Vec<String>,
+    },
     /// A lookup cursor was not produced by this engine for this request.
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),

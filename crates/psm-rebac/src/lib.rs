@@ -40,6 +40,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod caveat;
 pub mod engine;
 pub mod error;
 pub mod filter;
@@ -49,8 +50,10 @@ pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use caveat::CaveatContext;
 pub use engine::{
-    CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundSubject, LookupPage, Scope,
+    CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundSubject, LookupPage,
+    Permissionship, Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat};
 pub use filter::{

@@ -6,11 +6,15 @@
 //! that table: such a file PASSES exactly when loading it fails with an error of the expected
 //! kind, and FAILS if it loads or fails for another reason. Every other file is positive; a
 //! positive file whose `schemaFile` is absent (not shipped with the conformance data) is SKIPPED.
-//! A file whose schema or relationships use caveats or expiration is SKIPPED (not yet supported).
+//! Caveats and expiration are evaluated: `assertTrue` / `assertFalse` may carry a context
+//! (`... with {"param": value}`), and `assertCaveated` expects a conditional answer.
 
 use std::path::{Component, Path};
 
-use psm_rebac::{Engine, Error, IdRules, ObjectRef, Relationship, Schema, SubjectRef};
+use psm_rebac::{
+    CaveatContext, Engine, Error, IdRules, ObjectRef, Permissionship, Relationship, Schema,
+    SubjectRef,
+};
 use serde_norway::Value;
 
 use super::agreement;
@@ -122,7 +126,11 @@ pub async fn run(path: &Path, doc: &Value, report: &mut Report) {
     };
     report.case(path, "load", Outcome::Pass);
     let assertions = doc.get("assertions");
-    for (key, expect) in [("assertTrue", true), ("assertFalse", false)] {
+    for (key, expect) in [
+        ("assertTrue", Expect::True),
+        ("assertFalse", Expect::False),
+        ("assertCaveated", Expect::Caveated),
+    ] {
         for a in assertions.map(|a| list_field(a, key)).unwrap_or(&[]) {
             let text = a.as_str().unwrap_or_default();
             let outcome = assert_one(&loaded.engine, text, expect).await;
@@ -229,9 +237,6 @@ async fn load(path: &Path, doc: &Value) -> Load {
             Err(e) => return Load::Err(LoadError::RelationshipInvalid, e.to_string()),
         }
     }
-    if let Some(why) = caveat_use(engine.schema(), doc) {
-        return Load::Skip(why);
-    }
     if let Err(why) = fresh.load(&relationships).await {
         return Load::Err(LoadError::Store, why);
     }
@@ -239,25 +244,6 @@ async fn load(path: &Path, doc: &Value) -> Load {
         engine,
         relationships,
     }))
-}
-
-/// Why a file needs caveats or expiration, if it does.
-fn caveat_use(schema: &Schema, doc: &Value) -> Option<String> {
-    if schema.uses_caveats() {
-        return Some("caveats not yet supported (the schema defines or uses caveats)".to_owned());
-    }
-    if schema.uses_expiration_anywhere() {
-        return Some("expiration not yet supported (the schema uses expiration)".to_owned());
-    }
-    let a = doc.get("assertions")?;
-    if !list_field(a, "assertCaveated").is_empty() {
-        return Some("caveats not yet supported (assertCaveated)".to_owned());
-    }
-    let with_context = ["assertTrue", "assertFalse"]
-        .iter()
-        .flat_map(|k| list_field(a, k))
-        .any(|x| x.as_str().is_some_and(|s| s.contains(" with ")));
-    with_context.then(|| "caveats not yet supported (assertion with caveat context)".to_owned())
 }
 
 /// Reads a `schemaFile` relative to the validation file; it must stay inside that directory.
@@ -278,15 +264,41 @@ fn read_schema_file(path: &Path, name: &str) -> Result<String, String> {
     std::fs::read_to_string(full).map_err(|e| format!("schemaFile `{name}`: {e}"))
 }
 
-async fn assert_one(engine: &Engine, text: &str, expect: bool) -> Outcome {
-    let (resource, permission, subject) = match parse_check(text) {
+/// What an assertion expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    True,
+    False,
+    /// Conditional on caveat parameters the assertion does not supply.
+    Caveated,
+}
+
+/// Checks `res:id#permission@subject` or `res:id#permission@subject with {context}`.
+async fn assert_one(engine: &Engine, text: &str, expect: Expect) -> Outcome {
+    let (check, context) = match text.split_once(" with ") {
+        Some((c, ctx)) => match serde_json::from_str::<CaveatContext>(ctx.trim()) {
+            Ok(ctx) => (c, ctx),
+            Err(e) => return Outcome::Fail(format!("bad caveat context `{ctx}`: {e}")),
+        },
+        None => (text, CaveatContext::new()),
+    };
+    let (resource, permission, subject) = match parse_check(check) {
         Ok(x) => x,
         Err(e) => return Outcome::Fail(e),
     };
-    match engine.check(&resource, &permission, &subject).await {
-        Ok(got) if got == expect => Outcome::Pass,
-        Ok(got) => Outcome::Fail(format!("expected {expect}, got {got}")),
-        Err(e) => Outcome::Fail(e.to_string()),
+    let got = match engine
+        .check_with_context(&resource, &permission, &subject, context)
+        .await
+    {
+        Ok(Permissionship::HasPermission) => Expect::True,
+        Ok(Permissionship::NoPermission) => Expect::False,
+        Ok(_) => Expect::Caveated,
+        Err(e) => return Outcome::Fail(e.to_string()),
+    };
+    if got == expect {
+        Outcome::Pass
+    } else {
+        Outcome::Fail(format!("expected {expect:?}, got {got:?}"))
     }
 }
 

@@ -15,16 +15,19 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use std::collections::BTreeSet;
+
 use foldhash::HashMap;
 
-use super::Scope;
 use super::fast::{FastChecker, Syms};
 use super::membership::Memberships;
 use super::reader::Reader;
 use super::reverse::ReverseIndex;
 use super::tri::{Fold, Res, Tri};
+use super::{Permissionship, Scope};
+use crate::caveat::{CaveatContext, Caveats, Outcome};
 use crate::error::{Error, Result};
-use crate::relationship::{ObjectRef, SubjectRef};
+use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
 
 type BoxFut<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
@@ -50,6 +53,18 @@ pub(crate) struct Checker<'a> {
     path: Vec<(ObjectRef, &'a str)>,
     memo: HashMap<(ObjectRef, &'a str), (bool, u32)>,
     members: Option<Memberships>,
+    /// Caveats, the request context and the clock, when the schema has caveats or expiration.
+    cond: Option<Conditions<'a>>,
+    /// Caveat parameters that were needed and missing.
+    pub(crate) missing: BTreeSet<String>,
+}
+
+/// What a conditional check needs: the compiled caveats, the request context, and "now".
+#[derive(Clone, Copy)]
+pub(crate) struct Conditions<'a> {
+    pub caveats: &'a Caveats,
+    pub context: &'a CaveatContext,
+    pub now: chrono::DateTime<chrono::Utc>,
 }
 
 impl<'a> Checker<'a> {
@@ -69,12 +84,57 @@ impl<'a> Checker<'a> {
             path: Vec::new(),
             memo: HashMap::default(),
             members: None,
+            cond: None,
+            missing: BTreeSet::new(),
         }
+    }
+
+    /// Evaluates relationships' caveats and expiration with these conditions.
+    pub(crate) fn with_conditions(mut self, cond: Option<Conditions<'a>>) -> Self {
+        self.cond = cond;
+        self
+    }
+
+    /// Whether a relationship has expired (one with an unreadable expiration counts as expired).
+    fn expired(&self, r: &Relationship) -> bool {
+        match (&self.cond, &r.expiration) {
+            (Some(c), Some(e)) => {
+                !matches!(chrono::DateTime::parse_from_rfc3339(e), Ok(t) if t > c.now)
+            }
+            _ => false,
+        }
+    }
+
+    /// Whether a relationship holds: false once expired, its caveat's outcome otherwise.
+    fn holds(&mut self, r: &Relationship) -> Result<Tri> {
+        let Some(c) = self.cond else {
+            return Ok(Tri::True);
+        };
+        if self.expired(r) {
+            return Ok(Tri::False);
+        }
+        let Some(cv) = &r.caveat else {
+            return Ok(Tri::True);
+        };
+        Ok(
+            match c.caveats.eval(&cv.name, cv.context.as_deref(), c.context)? {
+                Outcome::True => Tri::True,
+                Outcome::False => Tri::False,
+                Outcome::Missing(m) => {
+                    self.missing.extend(m);
+                    Tri::Conditional
+                }
+            },
+        )
     }
 
     /// What the backward walk knows about `obj#rel`: `Some(Some(d))` a member at distance `d`,
     /// `Some(None)` certainly not a member (closed relation, complete walk), `None` unknown.
     async fn membership(&mut self, obj: &ObjectRef, rel: &str) -> Option<Option<u32>> {
+        if self.cond.is_some() {
+            // Reachability is not membership once relationships carry conditions.
+            return None;
+        }
         if self.members.is_none() {
             let m = Memberships::compute(
                 self.schema,
@@ -104,11 +164,12 @@ impl<'a> Checker<'a> {
 
     /// Answers one root question. Reuses the memo; redoes the evaluation from scratch if
     /// the memoised run met a cycle cut or an error.
-    pub(crate) async fn check_root(&mut self, obj: &ObjectRef, rel: &'a str) -> Result<bool> {
+    pub(crate) async fn check_root_tri(&mut self, obj: &ObjectRef, rel: &'a str) -> Result<Tri> {
         let had_memo = !self.memo.is_empty();
+        self.missing.clear();
         let r = self.node(obj.clone(), rel, 0).await;
         if r.clean || !had_memo {
-            return r.val.map(|t| t == Tri::True);
+            return r.val;
         }
         let mut fresh = Checker::new(
             self.schema,
@@ -116,9 +177,11 @@ impl<'a> Checker<'a> {
             self.reader,
             self.subject,
             self.max_depth,
-        );
+        )
+        .with_conditions(self.cond);
         let r = fresh.node(obj.clone(), rel, 0).await;
-        r.val.map(|t| t == Tri::True)
+        self.missing = fresh.missing;
+        r.val
     }
 
     fn node(&mut self, obj: ObjectRef, rel: &'a str, depth: u32) -> BoxFut<'_, Res> {
@@ -216,8 +279,7 @@ impl<'a> Checker<'a> {
                     let val = match (b.val, s.val) {
                         (_, Ok(Tri::True)) => Ok(Tri::False),
                         (Err(e), _) | (_, Err(e)) => Err(e),
-                        (Ok(Tri::Unknown), _) | (_, Ok(Tri::Unknown)) => Ok(Tri::Unknown),
-                        (Ok(x), Ok(_)) => Ok(x),
+                        (Ok(b), Ok(s)) => Ok(Tri::and(b, Tri::not(s))),
                     };
                     Res { val, height, clean }
                 }
@@ -228,6 +290,9 @@ impl<'a> Checker<'a> {
     /// Stored relationships on `obj#relation`: a direct match, a matching wildcard, or a userset
     /// that (recursively) contains the subject. Subjects the schema no longer allows are ignored.
     async fn this(&mut self, obj: &ObjectRef, relation: &'a Relation, depth: u32) -> Res {
+        if self.cond.is_some() {
+            return self.this_conditional(obj, relation, depth).await;
+        }
         let s = self.subject;
         let mut f = Fold::new(Tri::True);
         for a in &relation.allowed {
@@ -298,6 +363,109 @@ impl<'a> Checker<'a> {
         f.finish()
     }
 
+    /// [`Checker::this`] when relationships carry caveats or expiration: each relationship
+    /// counts as its condition, and a userset through it as the condition ∧ the membership.
+    async fn this_conditional(
+        &mut self,
+        obj: &ObjectRef,
+        relation: &'a Relation,
+        depth: u32,
+    ) -> Res {
+        let s = self.subject;
+        let mut f = Fold::new(Tri::True);
+        let mut probes: Vec<SubjectRef> = Vec::new();
+        for a in &relation.allowed {
+            if a.object_type != *s.object.object_type {
+                continue;
+            }
+            let probe = if a.wildcard {
+                (s.relation.is_none()).then(|| SubjectRef::wildcard(s.object.object_type.clone()))
+            } else if a.relation.as_deref() == s.relation.as_deref() && !s.is_wildcard() {
+                Some(s.clone())
+            } else {
+                None
+            };
+            if let Some(p) = probe
+                && !probes.contains(&p)
+            {
+                probes.push(p);
+            }
+        }
+        for p in probes {
+            let found = self.reader.find(obj, &relation.name, &p).await;
+            let r = match found {
+                Ok(Some(rel)) => self.holds(&rel).map(Res::of),
+                Ok(None) => Ok(Res::of(Tri::False)),
+                Err(e) => Err(e),
+            };
+            let r = r.unwrap_or_else(|e| Res {
+                val: Err(e),
+                height: 0,
+                clean: false,
+            });
+            if let Some(done) = f.add(r) {
+                return done;
+            }
+        }
+        let mut kinds: Vec<(&str, &str)> = Vec::new();
+        for a in &relation.allowed {
+            if let Some(sr) = a.relation.as_deref()
+                && !kinds.contains(&(a.object_type.as_str(), sr))
+            {
+                kinds.push((a.object_type.as_str(), sr));
+            }
+        }
+        for (t, sr) in kinds {
+            let rels = match self
+                .reader
+                .subject_relationships(obj, &relation.name, t, Some(sr))
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    f.add(Res {
+                        val: Err(e),
+                        height: 0,
+                        clean: false,
+                    });
+                    continue;
+                }
+            };
+            for rel in rels {
+                if rel.subject == *s {
+                    continue;
+                }
+                let r = self.through(&rel, sr, depth).await;
+                if let Some(done) = f.add(r) {
+                    return done;
+                }
+            }
+        }
+        f.finish()
+    }
+
+    /// `condition(rel) ∧ rel.subject.object#computed`.
+    async fn through(&mut self, rel: &Relationship, computed: &'a str, depth: u32) -> Res {
+        let held = match self.holds(rel) {
+            Ok(Tri::False) => return Res::of(Tri::False),
+            Ok(t) => t,
+            Err(e) => {
+                return Res {
+                    val: Err(e),
+                    height: 0,
+                    clean: false,
+                };
+            }
+        };
+        let mut r = self
+            .node(rel.subject.object.clone(), computed, depth + 1)
+            .await;
+        if let Ok(t) = r.val {
+            r.val = Ok(Tri::and(held, t));
+        }
+        r
+    }
+
     async fn arrow(
         &mut self,
         obj: &ObjectRef,
@@ -306,6 +474,11 @@ impl<'a> Checker<'a> {
         kind: ArrowKind,
         depth: u32,
     ) -> Res {
+        if self.cond.is_some() {
+            return self
+                .arrow_conditional(obj, tupleset, computed, kind, depth)
+                .await;
+        }
         let Some(ts) = self.schema.relation(&obj.object_type, tupleset) else {
             return Res::of(Tri::False);
         };
@@ -351,6 +524,69 @@ impl<'a> Checker<'a> {
         }
         f.finish()
     }
+
+    /// [`Checker::arrow`] when relationships carry caveats or expiration.
+    async fn arrow_conditional(
+        &mut self,
+        obj: &ObjectRef,
+        tupleset: &'a str,
+        computed: &'a str,
+        kind: ArrowKind,
+        depth: u32,
+    ) -> Res {
+        let Some(ts) = self.schema.relation(&obj.object_type, tupleset) else {
+            return Res::of(Tri::False);
+        };
+        let mut f = Fold::new(match kind {
+            ArrowKind::Any => Tri::True,
+            ArrowKind::All => Tri::False,
+        });
+        let mut any = false;
+        let mut kinds: Vec<(&str, Option<&str>)> = Vec::new();
+        for a in ts.allowed.iter().filter(|a| !a.wildcard) {
+            let k = (a.object_type.as_str(), a.relation.as_deref());
+            if !kinds.contains(&k) {
+                kinds.push(k);
+            }
+        }
+        for (t, sr) in kinds {
+            let rels = match self
+                .reader
+                .subject_relationships(obj, tupleset, t, sr)
+                .await
+            {
+                Ok(v) => v,
+                Err(e) => {
+                    f.add(Res {
+                        val: Err(e),
+                        height: 0,
+                        clean: false,
+                    });
+                    continue;
+                }
+            };
+            for rel in rels {
+                // An expired relationship is absent; one whose caveat is false still counts
+                // (as false) for `.all()`.
+                if self.expired(&rel) {
+                    continue;
+                }
+                any = true;
+                let r = if self.schema.relation(t, computed).is_some() {
+                    self.through(&rel, computed, depth).await
+                } else {
+                    Res::of(Tri::False)
+                };
+                if let Some(done) = f.add(r) {
+                    return done;
+                }
+            }
+        }
+        if kind == ArrowKind::All && !any {
+            return Res::of(Tri::False);
+        }
+        f.finish()
+    }
 }
 
 impl Scope<'_> {
@@ -361,18 +597,34 @@ impl Scope<'_> {
         }
     }
 
-    /// Whether `subject` has `permission` on `resource` (an unknown, cyclic answer is `false`).
+    /// Whether `subject` has `permission` on `resource` (an unknown, cyclic answer is `false`;
+    /// so is one conditional on caveat parameters the request did not supply, unless the scope
+    /// [requires context](Scope::require_context), which makes it an error).
     pub async fn check(
         &self,
         resource: &ObjectRef,
         permission: &str,
         subject: &SubjectRef,
     ) -> Result<bool> {
+        Ok(self
+            .check_permissionship(resource, permission, subject)
+            .await?
+            == Permissionship::HasPermission)
+    }
+
+    /// Whether `subject` has `permission` on `resource`: yes, no, or conditional on caveat
+    /// parameters the request did not supply.
+    pub async fn check_permissionship(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<Permissionship> {
         self.require_relation(&resource.object_type, permission)?;
         self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
         let schema = &*self.engine.schema;
         let Some(rel) = schema.relation(&resource.object_type, permission) else {
-            return Ok(false);
+            return Ok(Permissionship::NoPermission);
         };
         if let Some(m) = self.fast_store() {
             let g = m.snapshot();
@@ -384,7 +636,11 @@ impl Scope<'_> {
             let fresh = c.syms.into_fresh();
             drop(cache);
             self.engine.schema_syms.learn(&g, fresh);
-            return r;
+            return Ok(if r? {
+                Permissionship::HasPermission
+            } else {
+                Permissionship::NoPermission
+            });
         }
         let mut c = Checker::new(
             schema,
@@ -392,8 +648,10 @@ impl Scope<'_> {
             self.reader(),
             subject,
             self.engine.config.max_depth,
-        );
-        c.check_root(resource, &rel.name).await
+        )
+        .with_conditions(self.conditions());
+        let t = c.check_root_tri(resource, &rel.name).await?;
+        self.answer(t, &c.missing)
     }
 
     /// Answers many checks, in order; checks for the same subject share a memo.
@@ -432,11 +690,13 @@ impl Scope<'_> {
                 self.reader(),
                 subject,
                 self.engine.config.max_depth,
-            );
+            )
+            .with_conditions(self.conditions());
             for i in idxs {
                 let it = &items[i];
                 if let Some(rel) = schema.relation(&it.resource.object_type, &it.permission) {
-                    out[i] = c.check_root(&it.resource, &rel.name).await?;
+                    let t = c.check_root_tri(&it.resource, &rel.name).await?;
+                    out[i] = self.answer(t, &c.missing)? == Permissionship::HasPermission;
                 }
             }
         }
@@ -458,10 +718,14 @@ impl Scope<'_> {
             self.reader(),
             subject,
             self.engine.config.max_depth,
-        );
+        )
+        .with_conditions(self.conditions());
         for r in resources {
             match schema.relation(&r.object_type, permission) {
-                Some(rel) => out.push(c.check_root(r, &rel.name).await?),
+                Some(rel) => {
+                    let t = c.check_root_tri(r, &rel.name).await?;
+                    out.push(self.answer(t, &c.missing)? == Permissionship::HasPermission);
+                }
                 None => out.push(false),
             }
         }

@@ -83,7 +83,7 @@ impl Scope<'_> {
             .resource_candidates(resource_type, permission, subject)
             .await?;
         let key = (resource_type.to_owned(), permission.to_owned());
-        if self.engine.reverse.monotone.contains(&key) {
+        if !self.engine.conditional && self.engine.reverse.monotone.contains(&key) {
             // Union-only all the way down: `check` is true exactly when the resource is reachable
             // within the depth limit, which the breadth-first distances tell directly.
             // A resource reachable only beyond the limit is one `check` fails on with the depth
@@ -226,8 +226,10 @@ impl Scope<'_> {
         let mut denied = Vec::new();
         let mut wildcard = None;
         for s in &candidates {
-            let mut c = Checker::new(schema, &self.engine.reverse, self.reader(), s, max);
-            let ok = c.check_root(resource, &rel.name).await?;
+            let mut c = Checker::new(schema, &self.engine.reverse, self.reader(), s, max)
+                .with_conditions(self.conditions());
+            let t = c.check_root_tri(resource, &rel.name).await?;
+            let ok = self.answer(t, &c.missing)? == super::Permissionship::HasPermission;
             if s.is_wildcard() {
                 wildcard = Some(ok);
             } else if ok {

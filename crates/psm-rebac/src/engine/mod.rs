@@ -15,6 +15,7 @@ pub use check::CheckItem;
 pub use expand::{ExpandNode, Expansion};
 pub use lookup::{FoundSubject, LookupPage};
 
+use crate::caveat::{CaveatContext, Caveats};
 use crate::error::{Error, Result};
 use crate::filter::{Precondition, RelationshipFilter, RelationshipUpdate, UpdateOp};
 use crate::relationship::{IdRules, ObjectRef, Relationship, SubjectRef, check_type_name};
@@ -51,6 +52,25 @@ pub struct Engine {
     fast_ok: bool,
     /// The memory store's symbols for schema names, shared by fast-path requests.
     schema_syms: Arc<fast::SchemaSyms>,
+    /// The schema's caveats, compiled.
+    caveats: Arc<Caveats>,
+    /// Whether relationships may carry caveats or expiration (then every check evaluates them).
+    conditional: bool,
+}
+
+/// The answer to a check whose relationships may carry caveats.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Permissionship {
+    /// The subject does not have the permission.
+    NoPermission,
+    /// The subject has the permission.
+    HasPermission,
+    /// The subject has it if caveats whose parameters were not supplied allow it
+    /// (SpiceDB's `CONDITIONAL_PERMISSION`).
+    Conditional {
+        /// The caveat parameters that were missing, sorted.
+        missing: Vec<String>,
+    },
 }
 
 /// One request's view: the engine plus contextual relationships that exist only for it.
@@ -58,6 +78,10 @@ pub struct Engine {
 pub struct Scope<'e> {
     engine: &'e Engine,
     contextual: Vec<Relationship>,
+    /// Caveat parameters supplied with the request.
+    context: CaveatContext,
+    /// Whether an answer that depends on missing caveat parameters is an error (OpenFGA).
+    require_context: bool,
 }
 
 impl Engine {
@@ -69,7 +93,10 @@ impl Engine {
     /// An engine with explicit settings.
     pub fn with_config(schema: Schema, store: Arc<dyn TupleStore>, config: EngineConfig) -> Self {
         let reverse = Arc::new(ReverseIndex::build(&schema));
-        let fast_ok = fast::fits_stack(&schema, config.max_depth);
+        let caveats = Caveats::compile(&schema);
+        let conditional =
+            !caveats.is_empty() || schema.uses_caveats() || schema.uses_expiration_anywhere();
+        let fast_ok = !conditional && fast::fits_stack(&schema, config.max_depth);
         Self {
             schema: Arc::new(schema),
             store,
@@ -77,6 +104,8 @@ impl Engine {
             reverse,
             fast_ok,
             schema_syms: Arc::default(),
+            caveats: Arc::new(caveats),
+            conditional,
         }
     }
 
@@ -96,8 +125,8 @@ impl Engine {
     }
 
     /// Checks a relationship against the schema: known type and relation, a relation (not a
-    /// permission), an allowed subject type (caveat and expiration included), valid ids; a
-    /// caveated or expiring relationship that fits is still refused as not yet supported.
+    /// permission), an allowed subject type (caveat and expiration included), valid ids, a
+    /// defined caveat and an RFC 3339 expiration.
     pub fn validate_relationship(&self, r: &Relationship) -> Result<()> {
         check_type_name(&r.resource.object_type)?;
         self.config
@@ -160,16 +189,17 @@ impl Engine {
                 def.name, rel.name
             )));
         }
-        if let Some(c) = &r.caveat {
-            return Err(Error::Unsupported {
-                feature: "caveats",
-                detail: format!("relationship `{r}` uses caveat `{}`", c.name),
-            });
+        if let Some(c) = &r.caveat
+            && !self.schema.caveats.iter().any(|d| d.name == c.name)
+        {
+            return Err(not_allowed(format!("caveat `{}` is not defined", c.name)));
         }
-        if r.expiration.is_some() {
-            return Err(Error::Unsupported {
-                feature: "expiration",
-                detail: format!("relationship `{r}` has an expiration"),
+        if let Some(e) = &r.expiration
+            && chrono::DateTime::parse_from_rfc3339(e).is_err()
+        {
+            return Err(Error::RelationshipSyntax {
+                input: crate::error::clip(&r.to_string()),
+                reason: format!("expiration `{e}` is not an RFC 3339 timestamp"),
             });
         }
         Ok(())
@@ -209,6 +239,8 @@ impl Engine {
         Scope {
             engine: self,
             contextual: Vec::new(),
+            context: CaveatContext::new(),
+            require_context: false,
         }
     }
 
@@ -220,7 +252,24 @@ impl Engine {
         Ok(Scope {
             engine: self,
             contextual,
+            context: CaveatContext::new(),
+            require_context: false,
         })
+    }
+
+    /// Whether `subject` has `permission` on `resource` given caveat parameters `context`:
+    /// yes, no, or conditional on parameters that were not supplied.
+    pub async fn check_with_context(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+        context: CaveatContext,
+    ) -> Result<Permissionship> {
+        self.scope()
+            .with_context(context)
+            .check_permissionship(resource, permission, subject)
+            .await
     }
 
     /// Whether `subject` has `permission` on `resource`.
@@ -265,6 +314,54 @@ impl Engine {
 }
 
 impl Scope<'_> {
+    /// Supplies caveat parameters for this request; a relationship's stored context wins over
+    /// them for the same parameter.
+    pub fn with_context(mut self, context: CaveatContext) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Makes an answer that depends on missing caveat parameters an [`Error::MissingContext`]
+    /// (OpenFGA's behaviour) instead of `false` / [`Permissionship::Conditional`].
+    pub fn require_context(mut self) -> Self {
+        self.require_context = true;
+        self
+    }
+
+    /// The caveat parameters of this request.
+    pub fn context(&self) -> &CaveatContext {
+        &self.context
+    }
+
+    /// What checks need to evaluate caveats and expiration, when the schema has them.
+    pub(crate) fn conditions(&self) -> Option<check::Conditions<'_>> {
+        self.engine.conditional.then(|| check::Conditions {
+            caveats: &self.engine.caveats,
+            context: &self.context,
+            now: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
+        })
+    }
+
+    /// Turns a root result into a permissionship (unknown, from a cycle, is no permission).
+    pub(crate) fn answer(
+        &self,
+        t: tri::Tri,
+        missing: &std::collections::BTreeSet<String>,
+    ) -> Result<Permissionship> {
+        Ok(match t {
+            tri::Tri::True => Permissionship::HasPermission,
+            tri::Tri::False | tri::Tri::Unknown => Permissionship::NoPermission,
+            tri::Tri::Conditional if self.require_context => {
+                return Err(Error::MissingContext {
+                    parameters: missing.iter().cloned().collect(),
+                });
+            }
+            tri::Tri::Conditional => Permissionship::Conditional {
+                missing: missing.iter().cloned().collect(),
+            },
+        })
+    }
+
     /// The contextual relationships of this scope.
     pub fn contextual(&self) -> &[Relationship] {
         &self.contextual
@@ -275,7 +372,9 @@ impl Scope<'_> {
         if !self.contextual.is_empty() || !self.engine.fast_ok {
             return None;
         }
-        self.engine.store.as_memory()
+        let m = self.engine.store.as_memory()?;
+        // Relationships with caveats or expiration written past the schema: not for the fast path.
+        (!m.has_conditions()).then_some(m)
     }
 
     /// Checks that a resource type and permission exist.

@@ -28,6 +28,62 @@ impl Reader<'_> {
         self.store.contains(&r).await
     }
 
+    /// The relationship `obj#rel@subject` with its caveat and expiration, if it exists
+    /// (a contextual one first).
+    pub async fn find(
+        &self,
+        obj: &ObjectRef,
+        rel: &str,
+        subject: &SubjectRef,
+    ) -> Result<Option<Relationship>> {
+        if let Some(r) = self
+            .contextual
+            .iter()
+            .find(|r| r.resource == *obj && *r.relation == *rel && r.subject == *subject)
+        {
+            return Ok(Some(r.clone()));
+        }
+        let filter = RelationshipFilter {
+            resource_type: Some(obj.object_type.clone()),
+            resource_id: Some(obj.object_id.clone()),
+            relation: Some(Arc::from(rel)),
+            subject: Some(SubjectFilter::exact(subject)),
+        };
+        Ok(self.store.read(&filter, Some(1)).await?.into_iter().next())
+    }
+
+    /// Relationships on `obj#rel` whose subjects have the given type and relation, with their
+    /// caveats and expirations; a contextual relationship replaces a stored one with its key.
+    pub async fn subject_relationships(
+        &self,
+        obj: &ObjectRef,
+        rel: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<Vec<Relationship>> {
+        let filter = RelationshipFilter {
+            resource_type: Some(obj.object_type.clone()),
+            resource_id: Some(obj.object_id.clone()),
+            relation: Some(Arc::from(rel)),
+            subject: Some(SubjectFilter {
+                subject_type: Arc::from(subject_type),
+                subject_id: None,
+                relation: match subject_relation {
+                    Some(r) => SubjectRelationFilter::Relation(Arc::from(r)),
+                    None => SubjectRelationFilter::None,
+                },
+            }),
+        };
+        let mut out = self.store.read(&filter, None).await?;
+        for r in self.contextual {
+            if filter.matches(r) {
+                out.retain(|x| x.subject != r.subject);
+                out.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+
     /// Subjects of `obj#rel` with the given subject type and relation (`None`: plain objects and wildcards).
     pub async fn subjects(
         &self,

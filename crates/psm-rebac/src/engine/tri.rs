@@ -1,5 +1,7 @@
-//! Three-valued results (true, false, unknown-by-cycle, or an error) and how union and
-//! intersection fold them: the dominant value wins, otherwise an error, otherwise unknown.
+//! Results (true, false, unknown-by-cycle, conditional-on-missing-caveat-context, or an error)
+//! and how union and intersection fold them: the dominant value wins, otherwise an error,
+//! otherwise the "maybe" values ordered false < unknown < conditional < true (a union takes the
+//! largest, an intersection the smallest).
 
 use crate::error::{Error, Result};
 
@@ -9,6 +11,30 @@ pub(crate) enum Tri {
     True,
     False,
     Unknown,
+    /// True if caveat parameters nobody supplied turn out to allow it.
+    Conditional,
+}
+
+impl Tri {
+    /// `a ∧ b` in the order false < unknown < conditional < true.
+    pub fn and(a: Tri, b: Tri) -> Tri {
+        let rank = |t: Tri| match t {
+            Tri::False => 0,
+            Tri::Unknown => 1,
+            Tri::Conditional => 2,
+            Tri::True => 3,
+        };
+        if rank(a) <= rank(b) { a } else { b }
+    }
+
+    /// `¬a`: conditional and unknown stay what they are.
+    pub fn not(a: Tri) -> Tri {
+        match a {
+            Tri::True => Tri::False,
+            Tri::False => Tri::True,
+            x => x,
+        }
+    }
 }
 
 /// One node's evaluation with the facts the memo needs.
@@ -38,6 +64,7 @@ pub(crate) struct Fold {
     dominant: Tri,
     err: Option<Error>,
     unknown: bool,
+    conditional: bool,
     height: u32,
     clean: bool,
 }
@@ -48,6 +75,7 @@ impl Fold {
             dominant,
             err: None,
             unknown: false,
+            conditional: false,
             height: 0,
             clean: true,
         }
@@ -61,6 +89,10 @@ impl Fold {
             Ok(t) if t == self.dominant => Some(self.finish_with(t)),
             Ok(Tri::Unknown) => {
                 self.unknown = true;
+                None
+            }
+            Ok(Tri::Conditional) => {
+                self.conditional = true;
                 None
             }
             Ok(_) => None,
@@ -80,14 +112,13 @@ impl Fold {
     }
 
     pub fn finish(self) -> Res {
-        let val = match (self.err, self.unknown) {
-            (Some(e), _) => Err(e),
-            (None, true) => Ok(Tri::Unknown),
-            (None, false) => Ok(if self.dominant == Tri::True {
-                Tri::False
-            } else {
-                Tri::True
-            }),
+        let union = self.dominant == Tri::True;
+        let val = match (self.err, self.unknown, self.conditional) {
+            (Some(e), _, _) => Err(e),
+            (None, _, true) if union => Ok(Tri::Conditional),
+            (None, true, _) => Ok(Tri::Unknown),
+            (None, false, true) => Ok(Tri::Conditional),
+            (None, false, false) => Ok(if union { Tri::False } else { Tri::True }),
         };
         Res {
             val,

@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::filter::{
     Precondition, RelationshipFilter, RelationshipUpdate, SubjectRelationFilter, UpdateOp,
 };
-use crate::relationship::{ObjectRef, Relationship, SubjectRef};
+use crate::relationship::{CaveatRef, ObjectRef, Relationship, SubjectRef};
 
 /// An interned string: an index into the store's symbol table.
 pub(crate) type Sym = u32;
@@ -39,7 +39,25 @@ pub(crate) struct Inner {
     reverse: HashMap<[Sym; 3], Vec<[Sym; 3]>>,
     /// (subject type, id) -> the subject relations present (`NONE` for plain subjects).
     subject_rels: HashMap<[Sym; 2], Vec<Sym>>,
+    /// Caveat and expiration of the tuples that have one.
+    extras: HashMap<Tuple, Extra>,
     revision: Revision,
+}
+
+/// What a relationship carries beyond its key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Extra {
+    caveat: Option<CaveatRef>,
+    expiration: Option<String>,
+}
+
+impl Extra {
+    fn of(r: &Relationship) -> Option<Self> {
+        (r.caveat.is_some() || r.expiration.is_some()).then(|| Self {
+            caveat: r.caveat.clone(),
+            expiration: r.expiration.clone(),
+        })
+    }
 }
 
 impl MemoryStore {
@@ -58,6 +76,11 @@ impl MemoryStore {
         self.len() == 0
     }
 
+    /// Whether some stored relationship has a caveat or an expiration.
+    pub fn has_conditions(&self) -> bool {
+        !self.inner.read().extras.is_empty()
+    }
+
     /// A read guard over the interned indexes, for the engine's synchronous fast path.
     pub(crate) fn snapshot(&self) -> parking_lot::RwLockReadGuard<'_, Inner> {
         self.inner.read()
@@ -69,6 +92,7 @@ impl MemoryStore {
         for r in rels {
             let t = g.intern_tuple(&r);
             g.insert(t);
+            g.set_extra(t, &r);
         }
         g.revision += 1;
         g.revision
@@ -171,7 +195,20 @@ impl Inner {
         }
     }
 
+    /// Records (or clears) the caveat and expiration of a stored tuple.
+    fn set_extra(&mut self, t: Tuple, r: &Relationship) {
+        match Extra::of(r) {
+            Some(e) => {
+                self.extras.insert(t, e);
+            }
+            None => {
+                self.extras.remove(&t);
+            }
+        }
+    }
+
     fn remove(&mut self, t: Tuple) {
+        self.extras.remove(&t);
         if self.tuples.remove(&t) {
             let key = [t[0], t[1], t[2], t[3], t[5]];
             if remove_from(&mut self.forward, key, t[4]) {
@@ -191,6 +228,15 @@ impl Inner {
     }
 
     fn relationship(&self, t: Tuple) -> Relationship {
+        let mut r = self.bare_relationship(t);
+        if let Some(e) = self.extras.get(&t) {
+            r.caveat.clone_from(&e.caveat);
+            r.expiration.clone_from(&e.expiration);
+        }
+        r
+    }
+
+    fn bare_relationship(&self, t: Tuple) -> Relationship {
         Relationship::new(
             ObjectRef {
                 object_type: self.sym(t[0]),
@@ -356,6 +402,7 @@ impl TupleStore for MemoryStore {
                 UpdateOp::Create | UpdateOp::Touch => {
                     let t = g.intern_tuple(&u.relationship);
                     g.insert(t);
+                    g.set_extra(t, &u.relationship);
                 }
                 UpdateOp::Delete => {
                     if let Some(t) = g.find_tuple(&u.relationship) {
