@@ -13,7 +13,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use psm_rebac::{
-    Engine, EngineConfig, Error, IdRules, ObjectRef, Relationship, Schema, SubjectRef, TupleStore,
+    CaveatContext, CaveatRef, Engine, EngineConfig, Error, IdRules, ObjectRef, Relationship,
+    Schema, SubjectRef, TupleStore,
 };
 use serde_norway::Value;
 
@@ -29,30 +30,7 @@ pub async fn run(path: &Path, doc: &Value, report: &mut Report) {
     }
 }
 
-fn uses_conditions(test: &Value) -> bool {
-    list_field(test, "stages").iter().any(|st| {
-        str_field(st, "model").is_some_and(|m| m.contains("condition ") || m.contains(" with "))
-            || list_field(st, "tuples")
-                .iter()
-                .any(|t| t.get("condition").is_some())
-            || [
-                "checkAssertions",
-                "listObjectsAssertions",
-                "listUsersAssertions",
-            ]
-            .iter()
-            .flat_map(|k| list_field(st, k))
-            .any(|a| {
-                a.get("context").is_some()
-                    || list_field(a, "contextualTuples")
-                        .iter()
-                        .any(|t| t.get("condition").is_some())
-            })
-    })
-}
-
 async fn run_test(path: &Path, name: &str, test: &Value, report: &mut Report) {
-    let skip = uses_conditions(test);
     let store = match super::store::fresh().await {
         Ok(fresh) => fresh.store,
         Err(why) => return report.case(path, name, Outcome::Fail(why)),
@@ -72,16 +50,6 @@ async fn run_test(path: &Path, name: &str, test: &Value, report: &mut Report) {
                 .map(move |(i, a)| (*k, i, a))
         })
         .collect();
-        if skip {
-            for (k, i, _) in &cases {
-                report.case(
-                    path,
-                    &label(k, *i),
-                    Outcome::Skip("conditions not yet supported".to_owned()),
-                );
-            }
-            continue;
-        }
         let engine = match setup_stage(stage, store.clone()).await {
             Ok(e) => e,
             Err(why) => {
@@ -126,7 +94,34 @@ fn tuple(t: &Value) -> Result<Relationship, Error> {
         ObjectRef::parse_with(str_field(t, "object").unwrap_or_default(), IdRules::OpenFga)?;
     let relation = str_field(t, "relation").unwrap_or_default();
     let user = SubjectRef::parse_with(str_field(t, "user").unwrap_or_default(), IdRules::OpenFga)?;
-    Ok(Relationship::new(object, relation, user))
+    let mut r = Relationship::new(object, relation, user);
+    if let Some(c) = t.get("condition") {
+        let name = str_field(c, "name").unwrap_or_default().to_owned();
+        let context = match c.get("context") {
+            Some(v) if !v.is_null() => {
+                Some(
+                    serde_json::to_string(v).map_err(|e| Error::RelationshipSyntax {
+                        input: name.clone(),
+                        reason: format!("condition context: {e}"),
+                    })?,
+                )
+            }
+            _ => None,
+        };
+        r.caveat = Some(CaveatRef { name, context });
+    }
+    Ok(r)
+}
+
+/// The assertion's `context` (condition parameters), or the validation code.
+fn context(a: &Value) -> Result<CaveatContext, u32> {
+    match a.get("context") {
+        None | Some(Value::Null) => Ok(CaveatContext::new()),
+        Some(v) => match serde_json::to_value(v) {
+            Ok(serde_json::Value::Object(m)) => Ok(m),
+            _ => Err(2000),
+        },
+    }
 }
 
 fn contextual(a: &Value) -> Result<Vec<Relationship>, Error> {
@@ -195,7 +190,11 @@ async fn check(engine: &Engine, a: &Value) -> Outcome {
         }
         let subject = user(str_field(t, "user").unwrap_or_default(), engine)?;
         let ctx = contextual(a).map_err(|_| 2027u32)?;
-        let scope = engine.with_contextual(ctx).map_err(|_| 2027u32)?;
+        let scope = engine
+            .with_contextual(ctx)
+            .map_err(|_| 2027u32)?
+            .with_context(context(a)?)
+            .require_context();
         scope
             .check(&object, relation, &subject)
             .await
@@ -229,7 +228,11 @@ async fn list_objects(engine: &Engine, a: &Value) -> Outcome {
         }
         let subject = user(str_field(req, "user").unwrap_or_default(), engine)?;
         let ctx = contextual(a).map_err(|_| 2027u32)?;
-        let scope = engine.with_contextual(ctx).map_err(|_| 2027u32)?;
+        let scope = engine
+            .with_contextual(ctx)
+            .map_err(|_| 2027u32)?
+            .with_context(context(a)?)
+            .require_context();
         let ids = scope
             .lookup_resources(ty, relation, &subject)
             .await
@@ -274,7 +277,11 @@ async fn list_users(engine: &Engine, a: &Value) -> Outcome {
             filters.push((ty, rel));
         }
         let ctx = contextual(a).map_err(|_| 2027u32)?;
-        let scope = engine.with_contextual(ctx).map_err(|_| 2027u32)?;
+        let scope = engine
+            .with_contextual(ctx)
+            .map_err(|_| 2027u32)?
+            .with_context(context(a)?)
+            .require_context();
         let mut out = BTreeSet::new();
         for (ty, rel) in filters {
             let found = scope

@@ -109,18 +109,25 @@ impl Caveats {
         }
     }
 
+    /// Whether caveat `name` is defined.
+    pub(crate) fn defines(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
     /// Whether no caveats are defined.
     pub(crate) fn is_empty(&self) -> bool {
         self.map.is_empty()
     }
 
     /// Evaluates caveat `name` with the relationship's stored context (JSON object text) over
-    /// the request context.
+    /// the request context. `strict`: any missing parameter makes the outcome missing (OpenFGA);
+    /// otherwise only when the expression cannot be decided without it (SpiceDB).
     pub(crate) fn eval(
         &self,
         name: &str,
         stored: Option<&str>,
         request: &CaveatContext,
+        strict: bool,
     ) -> Result<Outcome> {
         let c = match self.map.get(name) {
             Some(Ok(c)) => c,
@@ -167,6 +174,10 @@ impl Caveats {
                     missing.insert(p.clone());
                 }
             }
+        }
+        if strict && !missing.is_empty() {
+            // OpenFGA: every parameter must be supplied, whatever the expression would decide.
+            return Ok(Outcome::Missing(missing));
         }
         match c.program.execute(&ctx) {
             Ok(cel::Value::Bool(true)) => Ok(Outcome::True),

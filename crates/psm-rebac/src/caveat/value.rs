@@ -95,13 +95,14 @@ impl ParamType {
                 n.as_u64().map(Cel::UInt).map_or_else(|| bad("a uint"), Ok)
             }
             (Self::Uint, Json::String(s)) => s.parse().map(Cel::UInt).or_else(|_| bad("a uint")),
-            (Self::Double, Json::Number(n)) => n
-                .as_f64()
-                .map(Cel::Float)
-                .map_or_else(|| bad("a double"), Ok),
-            (Self::Double, Json::String(s)) => {
-                s.parse().map(Cel::Float).or_else(|_| bad("a double"))
-            }
+            (Self::Double, Json::Number(n)) => match n.as_f64() {
+                Some(f) if f.is_finite() => Ok(Cel::Float(f)),
+                _ => bad("a finite double"),
+            },
+            (Self::Double, Json::String(s)) => match s.parse::<f64>() {
+                Ok(f) if f.is_finite() => Ok(Cel::Float(f)),
+                _ => bad("a finite double"),
+            },
             (Self::String, Json::String(s)) => Ok(Cel::String(Arc::new(s.clone()))),
             (Self::Bytes, Json::String(s)) => Ok(Cel::Bytes(Arc::new(s.as_bytes().to_vec()))),
             (Self::Duration, Json::String(s)) => match parse_duration(s) {

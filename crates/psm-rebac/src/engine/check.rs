@@ -65,6 +65,8 @@ pub(crate) struct Conditions<'a> {
     pub caveats: &'a Caveats,
     pub context: &'a CaveatContext,
     pub now: chrono::DateTime<chrono::Utc>,
+    /// Every declared parameter must be supplied (OpenFGA).
+    pub strict: bool,
 }
 
 impl<'a> Checker<'a> {
@@ -95,6 +97,20 @@ impl<'a> Checker<'a> {
         self
     }
 
+    /// Whether the relation still allows this relationship's subject kind, caveat and expiration
+    /// (relationships written under an older schema are ignored).
+    fn fits(relation: &Relation, r: &Relationship) -> bool {
+        let s = &r.subject;
+        let caveat = r.caveat.as_ref().map(|c| c.name.as_str());
+        relation.allowed.iter().any(|a| {
+            a.object_type == *s.object.object_type
+                && a.wildcard == s.is_wildcard()
+                && a.relation.as_deref() == s.relation.as_deref()
+                && a.caveat.as_deref() == caveat
+                && (a.expiration || r.expiration.is_none())
+        })
+    }
+
     /// Whether a relationship has expired (one with an unreadable expiration counts as expired).
     fn expired(&self, r: &Relationship) -> bool {
         match (&self.cond, &r.expiration) {
@@ -116,8 +132,15 @@ impl<'a> Checker<'a> {
         let Some(cv) = &r.caveat else {
             return Ok(Tri::True);
         };
+        if !c.caveats.defines(&cv.name) {
+            // Written under an older schema whose caveat no longer exists: not a relationship.
+            return Ok(Tri::False);
+        }
         Ok(
-            match c.caveats.eval(&cv.name, cv.context.as_deref(), c.context)? {
+            match c
+                .caveats
+                .eval(&cv.name, cv.context.as_deref(), c.context, c.strict)?
+            {
                 Outcome::True => Tri::True,
                 Outcome::False => Tri::False,
                 Outcome::Missing(m) => {
@@ -394,7 +417,8 @@ impl<'a> Checker<'a> {
         for p in probes {
             let found = self.reader.find(obj, &relation.name, &p).await;
             let r = match found {
-                Ok(Some(rel)) => self.holds(&rel).map(Res::of),
+                Ok(Some(rel)) if Self::fits(relation, &rel) => self.holds(&rel).map(Res::of),
+                Ok(Some(_)) => Ok(Res::of(Tri::False)),
                 Ok(None) => Ok(Res::of(Tri::False)),
                 Err(e) => Err(e),
             };
@@ -432,7 +456,7 @@ impl<'a> Checker<'a> {
                 }
             };
             for rel in rels {
-                if rel.subject == *s {
+                if rel.subject == *s || !Self::fits(relation, &rel) {
                     continue;
                 }
                 let r = self.through(&rel, sr, depth).await;
@@ -568,7 +592,7 @@ impl<'a> Checker<'a> {
             for rel in rels {
                 // An expired relationship is absent; one whose caveat is false still counts
                 // (as false) for `.all()`.
-                if self.expired(&rel) {
+                if self.expired(&rel) || !Self::fits(ts, &rel) {
                     continue;
                 }
                 any = true;

@@ -339,6 +339,7 @@ impl Scope<'_> {
             caveats: &self.engine.caveats,
             context: &self.context,
             now: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
+            strict: self.require_context,
         })
     }
 

@@ -1,0 +1,193 @@
+//! Caveats (CEL over typed parameters) and expiring relationships, through the engine on the
+//! memory store: conditional answers, context precedence, strict (OpenFGA) mode, type errors.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use psm_rebac::{
+    CaveatContext, Engine, Error, MemoryStore, ObjectRef, Permissionship, Relationship, Schema,
+    SubjectRef,
+};
+
+const SCHEMA: &str = r#"
+use expiration
+
+definition user {}
+
+caveat limit(n int, max int) {
+    n <= max
+}
+
+caveat on_network(ip ipaddress, cidr string) {
+    ip.in_cidr(cidr)
+}
+
+definition group {
+    relation member: user | user with limit | user with expiration
+}
+
+definition doc {
+    relation viewer: user with limit | group#member | user with on_network
+    permission view = viewer
+}
+"#;
+
+fn ctx(json: &str) -> CaveatContext {
+    serde_json::from_str(json).unwrap()
+}
+
+async fn engine(rels: &[&str]) -> Engine {
+    let engine = Engine::new(
+        Schema::parse_spicedb(SCHEMA).unwrap(),
+        Arc::new(MemoryStore::new()),
+    );
+    engine
+        .touch(rels.iter().map(|r| r.parse::<Relationship>().unwrap()))
+        .await
+        .unwrap();
+    engine
+}
+
+async fn view(engine: &Engine, doc: &str, user: &str, context: &str) -> Permissionship {
+    let d: ObjectRef = doc.parse().unwrap();
+    let u: SubjectRef = user.parse().unwrap();
+    engine
+        .check_with_context(&d, "view", &u, ctx(context))
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn missing_parameters_give_a_conditional_answer_naming_them() {
+    let e = engine(&["doc:a#viewer@user:ann[limit]"]).await;
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", "{}").await,
+        Permissionship::Conditional {
+            missing: vec!["max".to_owned(), "n".to_owned()]
+        }
+    );
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", r#"{"n": 3, "max": 5}"#).await,
+        Permissionship::HasPermission
+    );
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", r#"{"n": 6, "max": 5}"#).await,
+        Permissionship::NoPermission
+    );
+    // Plain `check` never answers yes for a conditional result.
+    let d: ObjectRef = "doc:a".parse().unwrap();
+    let u: SubjectRef = "user:ann".parse().unwrap();
+    assert!(!e.check(&d, "view", &u).await.unwrap());
+}
+
+#[tokio::test]
+async fn stored_context_wins_over_the_request_context() {
+    let e = engine(&[r#"doc:a#viewer@user:ann[limit:{"max":5}]"#]).await;
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", r#"{"n": 4, "max": 100}"#).await,
+        Permissionship::HasPermission
+    );
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", r#"{"n": 50, "max": 100}"#).await,
+        Permissionship::NoPermission
+    );
+}
+
+#[tokio::test]
+async fn strict_scopes_turn_missing_parameters_into_an_error() {
+    let e = engine(&[r#"doc:a#viewer@user:ann[limit:{"max":5}]"#]).await;
+    let d: ObjectRef = "doc:a".parse().unwrap();
+    let u: SubjectRef = "user:ann".parse().unwrap();
+    let r = e.scope().require_context().check(&d, "view", &u).await;
+    assert_eq!(
+        r,
+        Err(Error::MissingContext {
+            parameters: vec!["n".to_owned()]
+        })
+    );
+    let ok = e
+        .scope()
+        .with_context(ctx(r#"{"n": 1}"#))
+        .require_context()
+        .check(&d, "view", &u)
+        .await;
+    assert_eq!(ok, Ok(true));
+}
+
+#[tokio::test]
+async fn a_parameter_of_the_wrong_type_is_a_typed_error() {
+    let e = engine(&["doc:a#viewer@user:ann[limit]"]).await;
+    let d: ObjectRef = "doc:a".parse().unwrap();
+    let u: SubjectRef = "user:ann".parse().unwrap();
+    let r = e
+        .check_with_context(&d, "view", &u, ctx(r#"{"n": "three", "max": 5}"#))
+        .await;
+    assert!(
+        matches!(&r, Err(Error::CaveatEvaluation { caveat, reason }) if caveat == "limit" && reason.contains("`n`")),
+        "{r:?}"
+    );
+}
+
+#[tokio::test]
+async fn expired_relationships_are_ignored_and_live_ones_count() {
+    let e = engine(&[
+        "group:old#member@user:ann[expiration:2020-01-01T00:00:00Z]",
+        "group:new#member@user:bob[expiration:2300-01-01T00:00:00Z]",
+        "doc:a#viewer@group:old#member",
+        "doc:a#viewer@group:new#member",
+    ])
+    .await;
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", "{}").await,
+        Permissionship::NoPermission
+    );
+    assert_eq!(
+        view(&e, "doc:a", "user:bob", "{}").await,
+        Permissionship::HasPermission
+    );
+    let d: ObjectRef = "doc:a".parse().unwrap();
+    let ann: SubjectRef = "user:ann".parse().unwrap();
+    assert_eq!(
+        e.lookup_resources("doc", "view", &ann).await.unwrap(),
+        Vec::<String>::new()
+    );
+    let found = e.lookup_subjects(&d, "view", "user", None).await.unwrap();
+    let names: Vec<String> = found.iter().map(|f| f.subject.to_string()).collect();
+    assert_eq!(names, ["user:bob"]);
+}
+
+#[tokio::test]
+async fn ip_addresses_are_matched_against_networks() {
+    let e = engine(&[r#"doc:a#viewer@user:ann[on_network:{"cidr":"10.1.0.0/16"}]"#]).await;
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", r#"{"ip": "10.1.2.3"}"#).await,
+        Permissionship::HasPermission
+    );
+    assert_eq!(
+        view(&e, "doc:a", "user:ann", r#"{"ip": "10.2.0.1"}"#).await,
+        Permissionship::NoPermission
+    );
+    let d: ObjectRef = "doc:a".parse().unwrap();
+    let u: SubjectRef = "user:ann".parse().unwrap();
+    let bad = e
+        .check_with_context(&d, "view", &u, ctx(r#"{"ip": "not-an-ip"}"#))
+        .await;
+    assert!(
+        matches!(bad, Err(Error::CaveatEvaluation { .. })),
+        "{bad:?}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_caveat_or_a_bad_expiration_is_refused_at_write() {
+    let e = engine(&[]).await;
+    let unknown: Relationship = "doc:a#viewer@user:ann[nope]".parse().unwrap();
+    assert!(e.touch([unknown]).await.is_err());
+    let bad: Relationship = "group:g#member@user:ann[expiration:tomorrow]"
+        .parse()
+        .unwrap();
+    assert!(matches!(
+        e.touch([bad]).await,
+        Err(Error::RelationshipSyntax { .. })
+    ));
+}
