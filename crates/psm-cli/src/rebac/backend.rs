@@ -80,7 +80,7 @@ impl Rebac {
                 schema: Arc::new(MemorySchema::default()),
             }),
             "sqlite" | "postgres" | "postgresql" | "mysql" | "mariadb" => {
-                let store = SqlTupleStore::connect(url).await?;
+                let store = SqlTupleStore::connect(&without_session_options(url)).await?;
                 Ok(Self {
                     tuples: Arc::new(store.clone()),
                     schema: Arc::new(SqlSchema(store)),
@@ -129,4 +129,53 @@ impl Rebac {
 /// The scheme of a store URL (`sqlite` in `sqlite://psm.db`).
 fn scheme(url: &str) -> &str {
     url.split_once(':').map_or(url, |(s, _)| s)
+}
+
+/// Options of the SQL session store that the tuple store does not take; the same URL serves both.
+const SESSION_ONLY_OPTIONS: [&str; 3] = ["default_ttl", "max_permissions", "cleanup_batch"];
+
+/// `url` without the session-only query options.
+fn without_session_options(url: &str) -> String {
+    let Some((base, query)) = url.split_once('?') else {
+        return url.to_owned();
+    };
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| {
+            let key = pair.split_once('=').map_or(*pair, |(k, _)| k);
+            !SESSION_ONLY_OPTIONS.contains(&key)
+        })
+        .collect();
+    if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_session_options;
+
+    #[test]
+    fn session_only_options_are_dropped_and_the_rest_kept() {
+        assert_eq!(
+            without_session_options(
+                "sqlite://a.db?default_ttl=2h&table_prefix=x_&max_permissions=5"
+            ),
+            "sqlite://a.db?table_prefix=x_"
+        );
+        assert_eq!(
+            without_session_options("sqlite://a.db?default_ttl=2h"),
+            "sqlite://a.db"
+        );
+        assert_eq!(
+            without_session_options("postgres://u@h/db"),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            without_session_options("mysql://h/db?statement_timeout=2s"),
+            "mysql://h/db?statement_timeout=2s"
+        );
+    }
 }

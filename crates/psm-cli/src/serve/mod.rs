@@ -11,8 +11,10 @@ mod rebac_routes;
 mod session_routes;
 mod state;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,6 +90,7 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         .await?,
     );
     let app = router(state.clone(), args.max_body_bytes, args.request_timeout);
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::input(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -99,7 +102,7 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         || format!("psm serve: listening on http://{addr}"),
     );
     let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
     let closed = manager.close().await;
@@ -171,24 +174,29 @@ fn load_token(file: Option<&std::path::Path>) -> Result<Option<String>, CliError
     }
 }
 
-/// Resolves on ctrl-c or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Installs the SIGTERM and SIGINT (ctrl-c) handlers now, before the address is printed, so a
+/// signal sent right after cannot kill the process; the future resolves on either.
+fn shutdown_signal() -> Result<Pin<Box<dyn Future<Output = ()> + Send>>, CliError> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let install = |kind| {
+            signal(kind)
+                .map_err(|e| CliError::Backend(format!("cannot install a signal handler: {e}")))
+        };
+        let mut term = install(SignalKind::terminate())?;
+        let mut int = install(SignalKind::interrupt())?;
+        Ok(Box::pin(async move {
+            tokio::select! {
+                _ = term.recv() => {},
+                _ = int.recv() => {},
             }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
+        }))
+    }
     #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {},
-        () = term => {},
+    {
+        Ok(Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        }))
     }
 }
