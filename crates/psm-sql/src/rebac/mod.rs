@@ -56,6 +56,7 @@
 //! everything back.
 
 mod bulk;
+mod changes;
 mod config;
 mod lookup;
 mod read;
@@ -65,6 +66,7 @@ mod tables;
 mod time;
 mod write;
 
+pub use changes::{Change, ChangeOp, MAX_CHANGES};
 pub use config::TupleStoreConfig;
 pub use lookup::{FilterStrategy, MAX_FALLBACK_IDS, SqlFilter};
 pub use psm_rebac::TupleStore;

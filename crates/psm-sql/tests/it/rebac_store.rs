@@ -164,6 +164,73 @@ async fn sql_looking_values_stay_values(url: String) {
     store.close().await;
 }
 
+async fn change_log_orders_writes_and_watch_sees_new_ones(url: String) {
+    use psm_sql::rebac::ChangeOp;
+    use std::time::Duration;
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    let a = rel("document:d#viewer@user:a");
+    let r1 = store
+        .write(
+            &[
+                RelationshipUpdate::touch(a.clone()),
+                RelationshipUpdate::touch(rel("document:d#owner@user:b[c]")),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    let r2 = store
+        .write(
+            &[
+                RelationshipUpdate::delete(a.clone()),
+                RelationshipUpdate::delete(rel("document:zz#viewer@user:none")),
+            ],
+            &[],
+        )
+        .await
+        .unwrap();
+    let all = store.changes_since(0, 100).await.unwrap();
+    let seen: Vec<(u64, ChangeOp, String)> = all
+        .iter()
+        .map(|c| (c.revision, c.op, c.relationship.to_string()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (r1, ChangeOp::Touch, a.to_string()),
+            (r1, ChangeOp::Touch, "document:d#owner@user:b[c]".to_owned()),
+            (r2, ChangeOp::Delete, a.to_string()),
+        ],
+        "a delete of a missing relationship is not a change"
+    );
+    assert_eq!(store.changes_since(r2, 100).await.unwrap(), []);
+    // a watcher polling after r2 sees the next write, and only it
+    let watcher = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .watch_next(r2, Duration::from_millis(20), Duration::from_secs(10))
+                .await
+                .unwrap()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let r3 = store
+        .write(&[RelationshipUpdate::touch(a.clone())], &[])
+        .await
+        .unwrap();
+    let got = watcher.await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!((got[0].revision, got[0].op), (r3, ChangeOp::Touch));
+    assert_eq!(store.prune_changes(r2).await.unwrap(), 3);
+    assert_eq!(store.changes_since(0, 100).await.unwrap().len(), 1);
+    store.close().await;
+}
+
+per_database!(
+    change_log,
+    crate::rebac_store::change_log_orders_writes_and_watch_sees_new_ones
+);
 per_database!(
     caveats_and_expirations,
     crate::rebac_store::caveats_and_expirations_round_trip
