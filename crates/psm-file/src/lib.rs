@@ -123,6 +123,12 @@
 //! backend costs; a write costs two fsyncs on its own, and shares them with the other writes of
 //! its group commit under concurrency.
 //!
+//! Measured with `cargo bench -p psm-benches --bench file` on a 2-core VM whose disk other
+//! builds were using (fdatasync of a new file 2–6 ms), fsync on, 64 tasks: before spares and
+//! full batches 1,117 stores/s (load 6), after 2,663 stores/s (load 5); the two builds run
+//! alternately at load 10–11: 170–803 before, 1,337–1,739 after. One task: 55–100 stores/s
+//! either way (two journal commits per write). Fsync off, 64 tasks: 1,493 → 7,627 stores/s.
+//!
 //! Supported on Unix (Linux, macOS); the lock is `flock(2)`, which NFS may not honour: keep the
 //! directory on a local filesystem.
 #![forbid(unsafe_code)]
