@@ -124,6 +124,8 @@
 //!
 //! `sqlite` (default), `postgres`, `mysql`: one driver each; at least one is required.
 //! `acl`: the ACL of psm-acl in SQL tables ([`acl::SqlAclStore`], [`acl::SqlAcl`]).
+//! `rebac`: psm-rebac's tuple store in SQL ([`rebac::SqlTupleStore`]), lookups as composable
+//! SQL subqueries ([`rebac::SqlFilter`]), one-statement checks and the change log.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
