@@ -70,6 +70,25 @@ pub(crate) fn run<'a>(
 }
 
 async fn run_inner(conns: &Conns, dialect: Dialect, set: &MigrationSet) -> Result<()> {
+    // SQLite can answer SQLITE_BUSY at once instead of waiting out its busy timeout (seen when
+    // several processes or pools open one new file together and race to switch it to WAL). A
+    // failed attempt has dropped its connection, so nothing is held: try again, bounded by the
+    // same wait the other dialects' locks get.
+    let lock_wait = conns.ctx().acquire_timeout.max(Duration::from_secs(30));
+    let started = std::time::Instant::now();
+    loop {
+        match run_attempt(conns, dialect, set).await {
+            Err(Error::Timeout { .. })
+                if dialect == Dialect::Sqlite && started.elapsed() < lock_wait =>
+            {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn run_attempt(conns: &Conns, dialect: Dialect, set: &MigrationSet) -> Result<()> {
     const OP: &str = "migrate";
     let lock_wait = conns.ctx().acquire_timeout.max(Duration::from_secs(30));
     let key = set.lock_key();
