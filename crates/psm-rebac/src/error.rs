@@ -129,10 +129,11 @@ pub enum Error {
         /// The limit that was hit.
         limit: u32,
     },
-    /// A feature that is parsed but not evaluated yet (caveats, conditions, expiration).
+    /// A feature that is parsed but not evaluated yet, or a store operation the tuple store
+    /// does not implement (`change log`: revision, changes, pruning).
     #[error("{feature} not yet supported: {detail}")]
     Unsupported {
-        /// `caveats`, `conditions` or `expiration`.
+        /// `caveats`, `conditions`, `expiration` or `change log`.
         feature: &'static str,
         /// What used it.
         detail: String,
@@ -156,6 +157,27 @@ pub enum Error {
     /// A lookup cursor was not produced by this engine for this request.
     #[error("invalid cursor: {0}")]
     InvalidCursor(String),
+    /// A read asked to be at least as fresh as a revision newer than the store's head: the
+    /// store never issued it (a token from another store, or a client's own invention).
+    #[error("revision {requested} was never issued by this store (its head is {head})")]
+    RevisionNotIssued {
+        /// The revision asked for.
+        requested: u64,
+        /// The store's head revision when the request was made.
+        head: u64,
+    },
+    /// Changes after `after` are no longer all in the change log (pruned, or made by an
+    /// unlogged bulk load or reset up to `horizon`): the watcher must resync — read the
+    /// current state at the store's head and watch from that revision.
+    #[error(
+        "changes after revision {after} were pruned up to revision {horizon}: resync (read the current state) and watch from the head revision"
+    )]
+    ChangesPruned {
+        /// The revision the watcher asked for changes after.
+        after: u64,
+        /// The newest revision whose changes may be missing from the log.
+        horizon: u64,
+    },
     /// The tuple store failed.
     #[error("tuple store error: {0}")]
     Store(String),

@@ -37,6 +37,50 @@
 //! # Ok::<(), psm_rebac::Error>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # Consistency and watch
+//!
+//! Every write returns a [`Revision`]; [`TupleStore::revision`] is the store's head. A read
+//! can demand freshness with a [`Consistency`] on its [`Scope`]:
+//! `AtLeastAsFresh(r)` fails with [`Error::RevisionNotIssued`] when `r` is newer than the
+//! head (never a silently stale answer), `FullyConsistent` reads at the head. Both stores of
+//! psm read at their head (memory under its lock, SQL on the primary), from any handle.
+//!
+//! [`TupleStore::changes_since`] lists what writes applied after a revision,
+//! [`TupleStore::watch_next`] waits (bounded) for the next ones and [`watch`] turns that into
+//! a `Stream`, for cache invalidation. The change log is bounded: a watcher behind what was
+//! pruned gets [`Error::ChangesPruned`] and must resync (read at the head, watch from it).
+//!
+//! ```
+//! # tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap().block_on(async {
+//! use std::{sync::Arc, time::Duration};
+//! use psm_rebac::{ChangeOp, Consistency, Engine, Error, MemoryStore, Relationship, Schema};
+//! use psm_rebac::TupleStore as _;
+//!
+//! let schema = Schema::parse_spicedb(
+//!     "definition user {} definition doc { relation reader: user permission read = reader }",
+//! )?;
+//! let store = Arc::new(MemoryStore::new());
+//! let engine = Engine::new(schema, store.clone());
+//! let seen = engine.revision().await?;
+//!
+//! let written = engine.touch(["doc:a#reader@user:ann".parse::<Relationship>()?]).await?;
+//! let fresh = engine.with_consistency(Consistency::at_least_as_fresh(written));
+//! assert!(fresh.check(&"doc:a".parse()?, "read", &"user:ann".parse()?).await?);
+//!
+//! // a revision the store never issued is an error, not a stale answer
+//! let future = engine.with_consistency(Consistency::AtLeastAsFresh(written + 1));
+//! let err = future.check(&"doc:a".parse()?, "read", &"user:ann".parse()?).await;
+//! assert!(matches!(err, Err(Error::RevisionNotIssued { .. })));
+//!
+//! // what changed since `seen`, waiting at most a second for it
+//! let changes = store.watch_next(seen, Duration::from_secs(1)).await?;
+//! assert_eq!(changes[0].revision, written);
+//! assert_eq!(changes[0].op, ChangeOp::Touch);
+//! assert_eq!(changes[0].relationship.to_string(), "doc:a#reader@user:ann");
+//! # Ok::<(), psm_rebac::Error>(())
+//! # }).unwrap();
+//! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -63,4 +107,5 @@ pub use filter::{
 pub use relationship::{CaveatRef, IdRules, ObjectRef, Relationship, SubjectRef};
 pub use schema::Schema;
 pub use store::memory::MemoryStore;
-pub use store::{Revision, TupleStore};
+pub use store::watch::watch;
+pub use store::{Change, ChangeOp, Consistency, MAX_CHANGES, Revision, TupleStore};

@@ -10,4 +10,10 @@ async fn store() -> Arc<dyn TupleStore> {
     Arc::new(MemoryStore::new())
 }
 
-psm_rebac::tuple_store_tests!(store);
+/// Two clones of one memory store: state is shared, as two SQL connections share tables.
+async fn handles() -> [Arc<dyn TupleStore>; 2] {
+    let store = MemoryStore::new();
+    [Arc::new(store.clone()), Arc::new(store)]
+}
+
+psm_rebac::tuple_store_tests!(store, handles);

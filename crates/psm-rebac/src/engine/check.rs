@@ -646,6 +646,7 @@ impl Scope<'_> {
     ) -> Result<Permissionship> {
         self.require_relation(&resource.object_type, permission)?;
         self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        self.require_consistency().await?;
         let schema = &*self.engine.schema;
         let Some(rel) = schema.relation(&resource.object_type, permission) else {
             return Ok(Permissionship::NoPermission);
@@ -691,6 +692,7 @@ impl Scope<'_> {
             )?;
             by_subject.entry(&it.subject).or_default().push(i);
         }
+        self.require_consistency().await?;
         if let Some(m) = self.fast_store() {
             let g = m.snapshot();
             let max = self.engine.config.max_depth;

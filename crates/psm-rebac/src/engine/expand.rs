@@ -203,6 +203,7 @@ impl Scope<'_> {
     /// The userset tree of `resource#permission`, fully expanded down to stored subjects.
     pub async fn expand(&self, resource: &ObjectRef, permission: &str) -> Result<ExpandNode> {
         self.require_relation(&resource.object_type, permission)?;
+        self.require_consistency().await?;
         let mut e = Expander {
             schema: &self.engine.schema,
             reader: self.reader(),

@@ -63,6 +63,7 @@ impl Scope<'_> {
     ) -> Result<Vec<String>> {
         self.require_relation(resource_type, permission)?;
         self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        self.require_consistency().await?;
         if let Some(m) = self.fast_store() {
             let g = m.snapshot();
             let cache = self.engine.schema_syms.read();
@@ -214,6 +215,7 @@ impl Scope<'_> {
     ) -> Result<Vec<FoundSubject>> {
         self.require_relation(&resource.object_type, permission)?;
         self.require_subject(subject_type, subject_relation)?;
+        self.require_consistency().await?;
         let candidates = self
             .subject_candidates(resource, permission, subject_type, subject_relation)
             .await?;

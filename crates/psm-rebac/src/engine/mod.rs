@@ -20,7 +20,7 @@ use crate::error::{Error, Result};
 use crate::filter::{Precondition, RelationshipFilter, RelationshipUpdate, UpdateOp};
 use crate::relationship::{IdRules, ObjectRef, Relationship, SubjectRef, check_type_name};
 use crate::schema::Schema;
-use crate::store::{Revision, TupleStore};
+use crate::store::{Consistency, Revision, TupleStore};
 use reverse::ReverseIndex;
 
 /// Engine settings.
@@ -82,6 +82,8 @@ pub struct Scope<'e> {
     context: CaveatContext,
     /// Whether an answer that depends on missing caveat parameters is an error (OpenFGA).
     require_context: bool,
+    /// How fresh the relationships behind this request's reads must be.
+    consistency: Consistency,
 }
 
 impl Engine {
@@ -241,7 +243,19 @@ impl Engine {
             contextual: Vec::new(),
             context: CaveatContext::new(),
             require_context: false,
+            consistency: Consistency::default(),
         }
+    }
+
+    /// A request scope whose reads meet `consistency` (see [`Consistency`]); the same as
+    /// `engine.scope().with_consistency(consistency)`.
+    pub fn with_consistency(&self, consistency: Consistency) -> Scope<'_> {
+        self.scope().with_consistency(consistency)
+    }
+
+    /// The store's head revision (that of the last write).
+    pub async fn revision(&self) -> Result<Revision> {
+        self.store.revision().await
     }
 
     /// A request scope with contextual relationships (validated like writes, never stored).
@@ -254,6 +268,7 @@ impl Engine {
             contextual,
             context: CaveatContext::new(),
             require_context: false,
+            consistency: Consistency::default(),
         })
     }
 
@@ -331,6 +346,36 @@ impl Scope<'_> {
     /// The caveat parameters of this request.
     pub fn context(&self) -> &CaveatContext {
         &self.context
+    }
+
+    /// Sets how fresh this request's reads must be (default
+    /// [`Consistency::MinimizeLatency`]). With [`Consistency::AtLeastAsFresh`] every read of
+    /// this scope first checks the revision against the store's head and fails with
+    /// [`Error::RevisionNotIssued`] when the store never issued it.
+    pub fn with_consistency(mut self, consistency: Consistency) -> Self {
+        self.consistency = consistency;
+        self
+    }
+
+    /// The consistency this request's reads meet.
+    pub fn consistency(&self) -> Consistency {
+        self.consistency
+    }
+
+    /// Checks the request's consistency against the store before it reads.
+    pub(crate) async fn require_consistency(&self) -> Result<()> {
+        self.consistency.require(&*self.engine.store).await
+    }
+
+    /// Reads stored relationships by filter (contextual ones are not included), at this
+    /// scope's consistency.
+    pub async fn read(
+        &self,
+        filter: &RelationshipFilter,
+        limit: Option<usize>,
+    ) -> Result<Vec<Relationship>> {
+        self.require_consistency().await?;
+        self.engine.store.read(filter, limit).await
     }
 
     /// What checks need to evaluate caveats and expiration, when the schema has them.

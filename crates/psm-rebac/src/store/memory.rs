@@ -1,11 +1,14 @@
-//! In-memory `TupleStore`: interned strings, a forward index by resource and a reverse index by subject.
+//! In-memory `TupleStore`: interned strings, a forward index by resource and a reverse index by
+//! subject, and a bounded change log whose watchers are woken by every write.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use foldhash::{HashMap, HashSet};
 use parking_lot::RwLock;
 
+use super::change::{Change, ChangeLog, ChangeOp, MAX_CHANGES};
 use super::{Revision, TupleStore};
 use crate::error::{Error, Result};
 use crate::filter::{
@@ -21,9 +24,17 @@ pub(crate) const NONE: Sym = u32::MAX;
 pub(crate) type Tuple = [Sym; 6];
 
 /// An in-memory relationship store. Cloning the handle is cheap; state is shared.
+///
+/// Every write is logged for watchers in a bounded change log
+/// ([`DEFAULT_CHANGE_LOG_CAPACITY`](super::change::DEFAULT_CHANGE_LOG_CAPACITY) changes unless
+/// set with [`MemoryStore::with_change_log_capacity`]); the oldest changes are pruned past the
+/// cap, and a watcher asking for changes older than that gets
+/// [`Error::ChangesPruned`]. `watch_next` sleeps until a write wakes it (no polling).
 #[derive(Debug, Default, Clone)]
 pub struct MemoryStore {
     inner: Arc<RwLock<Inner>>,
+    /// The head revision, sent after every write to wake watchers.
+    head: Arc<tokio::sync::watch::Sender<Revision>>,
 }
 
 #[derive(Debug, Default)]
@@ -42,6 +53,8 @@ pub(crate) struct Inner {
     /// Caveat and expiration of the tuples that have one.
     extras: HashMap<Tuple, Extra>,
     revision: Revision,
+    /// What writes applied, for watchers.
+    log: ChangeLog,
 }
 
 /// What a relationship carries beyond its key.
@@ -66,6 +79,14 @@ impl MemoryStore {
         Self::default()
     }
 
+    /// An empty store whose change log keeps at most `capacity` changes (0: none; every
+    /// watcher behind the head then gets [`Error::ChangesPruned`]).
+    pub fn with_change_log_capacity(capacity: usize) -> Self {
+        let store = Self::default();
+        store.inner.write().log = ChangeLog::with_capacity(capacity);
+        store
+    }
+
     /// How many relationships are stored.
     pub fn len(&self) -> usize {
         self.inner.read().tuples.len()
@@ -86,7 +107,8 @@ impl MemoryStore {
         self.inner.read()
     }
 
-    /// Inserts relationships without preconditions or duplicate errors (bulk loading).
+    /// Inserts relationships without preconditions or duplicate errors (bulk loading). The
+    /// changes are not logged: watchers behind the returned revision must resync.
     pub fn extend<I: IntoIterator<Item = Relationship>>(&self, rels: I) -> Revision {
         let mut g = self.inner.write();
         for r in rels {
@@ -95,7 +117,11 @@ impl MemoryStore {
             g.set_extra(t, &r);
         }
         g.revision += 1;
-        g.revision
+        let rev = g.revision;
+        g.log.mark_unlogged(rev);
+        drop(g);
+        self.head.send_replace(rev);
+        rev
     }
 }
 
@@ -397,22 +423,70 @@ impl TupleStore for MemoryStore {
                 });
             }
         }
+        let revision = g.revision + 1;
         for u in updates {
             match u.op {
                 UpdateOp::Create | UpdateOp::Touch => {
                     let t = g.intern_tuple(&u.relationship);
                     g.insert(t);
                     g.set_extra(t, &u.relationship);
+                    g.log.push(Change {
+                        revision,
+                        op: ChangeOp::Touch,
+                        relationship: u.relationship.clone(),
+                    });
                 }
                 UpdateOp::Delete => {
-                    if let Some(t) = g.find_tuple(&u.relationship) {
+                    if let Some(t) = g.find_tuple(&u.relationship)
+                        && g.tuples.contains(&t)
+                    {
                         g.remove(t);
+                        g.log.push(Change {
+                            revision,
+                            op: ChangeOp::Delete,
+                            relationship: u.relationship.key(),
+                        });
                     }
                 }
             }
         }
-        g.revision += 1;
-        Ok(g.revision)
+        g.revision = revision;
+        drop(g);
+        self.head.send_replace(revision);
+        Ok(revision)
+    }
+
+    async fn revision(&self) -> Result<Revision> {
+        Ok(self.inner.read().revision)
+    }
+
+    async fn changes_since(&self, after: Revision, limit: usize) -> Result<Vec<Change>> {
+        let g = self.inner.read();
+        g.log.since(after, limit, g.revision)
+    }
+
+    /// Waits for a write (no polling): subscribes to the head before reading the log, so a
+    /// write landing in between still wakes it.
+    async fn watch_next(&self, after: Revision, wait: Duration) -> Result<Vec<Change>> {
+        let mut head = self.head.subscribe();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let changes = self.changes_since(after, MAX_CHANGES).await?;
+            if !changes.is_empty() {
+                return Ok(changes);
+            }
+            match tokio::time::timeout_at(deadline, head.changed()).await {
+                Ok(Ok(())) => {}
+                // the wait ran out (or the sender went, which `self` keeps from happening)
+                Ok(Err(_)) | Err(_) => return Ok(Vec::new()),
+            }
+        }
+    }
+
+    async fn prune_changes(&self, through: Revision) -> Result<u64> {
+        let mut g = self.inner.write();
+        let through = through.min(g.revision);
+        Ok(g.log.prune(through))
     }
 
     async fn read(

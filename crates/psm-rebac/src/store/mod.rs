@@ -1,8 +1,17 @@
-//! The `TupleStore` trait: where relationships live (memory here, SQL in psm-sql).
+//! The `TupleStore` trait: where relationships live (memory here, SQL in psm-sql), its
+//! revisions, change log and watch.
 
+pub mod change;
+pub mod consistency;
 pub mod memory;
+pub mod watch;
+
+use std::time::Duration;
 
 use async_trait::async_trait;
+
+pub use change::{Change, ChangeOp, MAX_CHANGES};
+pub use consistency::Consistency;
 
 use crate::error::Result;
 use crate::filter::{Precondition, RelationshipFilter, RelationshipUpdate};
@@ -11,10 +20,17 @@ use crate::relationship::Relationship;
 /// A monotonically increasing store version, returned by writes.
 pub type Revision = u64;
 
-/// Storage for relationships. Object-safe; the engine only needs these two operations.
+/// Storage for relationships. Object-safe; the engine needs `write` and `read`.
 ///
 /// Implementations must apply a write atomically: either every precondition holds and every
-/// update is applied, or nothing changes and an error is returned.
+/// update is applied, or nothing changes and an error is returned. Writes return increasing
+/// revisions; `read` answers at the store's head (every write whose revision was returned is
+/// visible), which is what [`Consistency`] relies on.
+///
+/// Watching: `changes_since` lists what writes applied, `watch_next` waits for it. The
+/// defaults of `revision`, `changes_since` and `prune_changes` return
+/// [`Error::Unsupported`](crate::Error::Unsupported): a store without a change log cannot
+/// answer them honestly.
 #[async_trait]
 pub trait TupleStore: Send + Sync + std::fmt::Debug {
     /// Checks `preconditions`, then applies `updates` (create / touch / delete) atomically.
@@ -53,5 +69,46 @@ pub trait TupleStore: Send + Sync + std::fmt::Debug {
     /// its interned indexes instead of through `read`. Other stores keep the default `None`.
     fn as_memory(&self) -> Option<&memory::MemoryStore> {
         None
+    }
+
+    /// The store's head revision: that of the last write (0 before any).
+    async fn revision(&self) -> Result<Revision> {
+        Err(unsupported("revision"))
+    }
+
+    /// The changes of writes after revision `after`, oldest first (by revision, then in the
+    /// order the write applied them): at most `limit` (capped at [`MAX_CHANGES`]), except that
+    /// one write is never split. Creates and touches are [`ChangeOp::Touch`]; a delete is
+    /// listed only when the relationship was there.
+    ///
+    /// Errors: [`Error::RevisionNotIssued`](crate::Error::RevisionNotIssued) when `after` is
+    /// newer than the head, [`Error::ChangesPruned`](crate::Error::ChangesPruned) when changes
+    /// after `after` are no longer all logged (the watcher must resync).
+    async fn changes_since(&self, after: Revision, limit: usize) -> Result<Vec<Change>> {
+        let _ = (after, limit);
+        Err(unsupported("changes_since"))
+    }
+
+    /// Waits at most `wait` for changes after `after` and returns them (empty when the wait
+    /// ran out). A watch is a loop over this, passing the revision of the last change seen;
+    /// [`watch::watch`] wraps it as a `Stream`. The default polls `changes_since` with a
+    /// backoff bounded by the wait ([`watch::poll_changes`]); it needs Tokio's time driver.
+    async fn watch_next(&self, after: Revision, wait: Duration) -> Result<Vec<Change>> {
+        watch::poll_changes(self, after, wait).await
+    }
+
+    /// Drops the change-log entries of revisions up to `through` (at most the head); returns
+    /// how many went. Watchers behind `through` then get
+    /// [`Error::ChangesPruned`](crate::Error::ChangesPruned).
+    async fn prune_changes(&self, through: Revision) -> Result<u64> {
+        let _ = through;
+        Err(unsupported("prune_changes"))
+    }
+}
+
+fn unsupported(what: &'static str) -> crate::Error {
+    crate::Error::Unsupported {
+        feature: "change log",
+        detail: format!("this tuple store does not implement `{what}`"),
     }
 }
