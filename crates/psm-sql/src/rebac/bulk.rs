@@ -18,7 +18,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 impl SqlTupleStore {
     /// Inserts relationships that are not yet stored (existing ones are kept unchanged), in
     /// multi-row statements; every `batch` rows are committed together. Bumps the revision once
-    /// and returns it. Changes made this way are not in the change log (an import, not a write).
+    /// and returns it. Changes made this way are not in the change log (an import, not a write):
+    /// the pruned horizon moves to the returned revision, so watchers behind it must resync.
     pub async fn bulk_load<I>(&self, relationships: I, batch: usize) -> Result<Revision>
     where
         I: IntoIterator<Item = Relationship>,
@@ -51,9 +52,29 @@ impl SqlTupleStore {
             }
             self.insert_rows(&pending).await?;
         }
-        let sql = &inner.sql.bump_revision;
-        crate::exec::write(&inner.conns, "rebac_bulk_load", sql, &[]).await?;
-        self.current_revision().await
+        let revision = self.bump_unlogged("rebac_bulk_load").await?;
+        self.analyze().await?;
+        Ok(revision)
+    }
+
+    /// Refreshes the planner statistics of the relationship table (`ANALYZE`; `bulk_load` does
+    /// it at the end). Lookups and checks do not need exact statistics, but plans over tables
+    /// whose statistics predate a large load (or have none) can pick full scans.
+    pub async fn analyze(&self) -> Result<()> {
+        let inner = self.live()?;
+        let t = &inner.tables.tuples;
+        let sql = match inner.dialect {
+            Dialect::MySql => format!("ANALYZE TABLE {t}"),
+            _ => format!("ANALYZE {t}"),
+        };
+        let op = "rebac_analyze";
+        dispatch!(&inner.conns, h => {
+            sqlx::query(&sql)
+                .execute(&h.pool)
+                .await
+                .map(|_| ())
+                .map_err(|e| h.ctx.map(op, e))
+        })
     }
 
     /// Inserts rows (ten values each) in one transaction, `ROWS_PER_STATEMENT` a statement.

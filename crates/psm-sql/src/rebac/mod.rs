@@ -66,9 +66,9 @@ mod tables;
 mod time;
 mod write;
 
-pub use changes::{Change, ChangeOp, MAX_CHANGES};
 pub use config::TupleStoreConfig;
 pub use lookup::{FilterStrategy, MAX_FALLBACK_IDS, SqlFilter};
 pub use psm_rebac::TupleStore;
+pub use psm_rebac::{Change, ChangeOp, Consistency, MAX_CHANGES};
 pub use rows::SqlValue;
 pub use store::SqlTupleStore;

@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use psm_core::{Error, Result, StoreUrl};
 use psm_rebac::{
-    Precondition, Relationship, RelationshipFilter, RelationshipUpdate, Revision, TupleStore,
+    Change, Precondition, Relationship, RelationshipFilter, RelationshipUpdate, Revision,
+    TupleStore,
 };
 
 use super::config::TupleStoreConfig;
@@ -172,12 +173,18 @@ impl SqlTupleStore {
 
     /// Deletes every relationship (expired ones too) in one statement and bumps the revision;
     /// returns how many rows went. An administrative reset (tests, imports): the deletions are
-    /// not written to the change log.
+    /// not written to the change log, so the pruned horizon moves to the new revision and
+    /// watchers behind it get `ChangesPruned` (they must resync).
     pub async fn delete_all(&self) -> Result<u64> {
         let inner = self.live()?;
         let delete = format!("DELETE FROM {}", inner.tables.tuples);
-        let statements: [(&str, &[crate::exec::Bind<'_>]); 2] =
-            [(&delete, &[]), (&inner.sql.bump_revision, &[])];
+        let (row, raise) = (self.horizon_row_sql()?, self.horizon_to_head_sql()?);
+        let statements: [(&str, &[crate::exec::Bind<'_>]); 4] = [
+            (&delete, &[]),
+            (&inner.sql.bump_revision, &[]),
+            (&row, &[]),
+            (&raise, &[]),
+        ];
         let touched = crate::exec::write_all(&inner.conns, "rebac_delete_all", &statements).await?;
         Ok(touched.first().copied().unwrap_or(0))
     }
@@ -198,7 +205,8 @@ impl SqlTupleStore {
         Ok(())
     }
 
-    /// The store's current revision (that of the last write).
+    /// The store's current revision (that of the last write); also
+    /// [`TupleStore::revision`], with psm-rebac's error type.
     pub async fn revision(&self) -> Result<Revision> {
         self.current_revision().await
     }
@@ -235,5 +243,20 @@ impl TupleStore for SqlTupleStore {
 
     async fn contains(&self, relationship: &Relationship) -> psm_rebac::Result<bool> {
         self.contains_key(relationship).await.map_err(store_error)
+    }
+
+    /// The head, read from the primary (one statement).
+    async fn revision(&self) -> psm_rebac::Result<Revision> {
+        self.current_revision().await.map_err(store_error)
+    }
+
+    async fn changes_since(&self, after: Revision, limit: usize) -> psm_rebac::Result<Vec<Change>> {
+        self.read_changes(after, limit).await
+    }
+
+    // `watch_next`: psm-rebac's default, polling `changes_since` with a backoff bounded by the wait.
+
+    async fn prune_changes(&self, through: Revision) -> psm_rebac::Result<u64> {
+        self.prune_log(through).await
     }
 }

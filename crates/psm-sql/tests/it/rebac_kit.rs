@@ -1,6 +1,8 @@
 //! The shared tuple-store suite of psm-rebac (the same cases and model equivalence the memory
 //! store passes) on SQLite (memory and file), PostgreSQL and MySQL/MariaDB, each store with
-//! tables of its own.
+//! tables of its own. The consistency and watch cases get two handles onto one store: two
+//! connections (pools) to the same tables, except for `sqlite::memory:`, whose database lives
+//! in one pool (two clones of the store there).
 
 use std::sync::Arc;
 
@@ -27,7 +29,11 @@ mod sqlite_memory {
     async fn store() -> Arc<dyn TupleStore> {
         Arc::new(open("sqlite", "sqlite::memory:").await)
     }
-    psm_rebac::tuple_store_tests!(store);
+    async fn handles() -> [Arc<dyn TupleStore>; 2] {
+        let store = open("sqlite", "sqlite::memory:").await;
+        [Arc::new(store.clone()), Arc::new(store)]
+    }
+    psm_rebac::tuple_store_tests!(store, handles);
 }
 
 #[cfg(feature = "sqlite")]
@@ -36,7 +42,14 @@ mod sqlite_file {
     async fn store() -> Arc<dyn TupleStore> {
         Arc::new(open("sqlite", &crate::common::sqlite_file_url()).await)
     }
-    psm_rebac::tuple_store_tests!(store);
+    async fn handles() -> [Arc<dyn TupleStore>; 2] {
+        let url = crate::common::sqlite_file_url();
+        [
+            Arc::new(open("sqlite", &url).await),
+            Arc::new(open("sqlite", &url).await),
+        ]
+    }
+    psm_rebac::tuple_store_tests!(store, handles);
 }
 
 #[cfg(feature = "postgres")]
@@ -48,7 +61,16 @@ mod postgres {
         let url = with_options(&base, &format!("table_prefix={}", unique_prefix()));
         Arc::new(open("postgres", &url).await)
     }
-    psm_rebac::tuple_store_tests!(store);
+    async fn handles() -> [Arc<dyn TupleStore>; 2] {
+        let base = crate::common::pg_url();
+        crate::common::drop_stale_tables(&base).await;
+        let url = with_options(&base, &format!("table_prefix={}", unique_prefix()));
+        [
+            Arc::new(open("postgres", &url).await),
+            Arc::new(open("postgres", &url).await),
+        ]
+    }
+    psm_rebac::tuple_store_tests!(store, handles);
 }
 
 #[cfg(feature = "mysql")]
@@ -60,5 +82,14 @@ mod mysql {
         let url = with_options(&base, &format!("table_prefix={}", unique_prefix()));
         Arc::new(open("mysql", &url).await)
     }
-    psm_rebac::tuple_store_tests!(store);
+    async fn handles() -> [Arc<dyn TupleStore>; 2] {
+        let base = crate::common::mysql_url();
+        crate::common::drop_stale_tables(&base).await;
+        let url = with_options(&base, &format!("table_prefix={}", unique_prefix()));
+        [
+            Arc::new(open("mysql", &url).await),
+            Arc::new(open("mysql", &url).await),
+        ]
+    }
+    psm_rebac::tuple_store_tests!(store, handles);
 }

@@ -207,12 +207,7 @@ async fn change_log_orders_writes_and_watch_sees_new_ones(url: String) {
     // a watcher polling after r2 sees the next write, and only it
     let watcher = {
         let store = store.clone();
-        tokio::spawn(async move {
-            store
-                .watch_next(r2, Duration::from_millis(20), Duration::from_secs(10))
-                .await
-                .unwrap()
-        })
+        tokio::spawn(async move { store.watch_next(r2, Duration::from_secs(10)).await.unwrap() })
     };
     tokio::time::sleep(Duration::from_millis(100)).await;
     let r3 = store
@@ -223,13 +218,61 @@ async fn change_log_orders_writes_and_watch_sees_new_ones(url: String) {
     assert_eq!(got.len(), 1);
     assert_eq!((got[0].revision, got[0].op), (r3, ChangeOp::Touch));
     assert_eq!(store.prune_changes(r2).await.unwrap(), 3);
-    assert_eq!(store.changes_since(0, 100).await.unwrap().len(), 1);
+    assert_eq!(store.changes_since(r2, 100).await.unwrap().len(), 1);
+    assert!(matches!(
+        store.changes_since(0, 100).await,
+        Err(Error::ChangesPruned { after: 0, horizon }) if horizon == r2
+    ));
+    store.close().await;
+}
+
+async fn unlogged_resets_and_bulk_loads_make_earlier_watchers_resync(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    let r1 = store
+        .write(
+            &[RelationshipUpdate::touch(rel("document:d#viewer@user:a"))],
+            &[],
+        )
+        .await
+        .unwrap();
+    let r2 = store
+        .bulk_load([rel("document:d#viewer@user:b")], 1000)
+        .await
+        .unwrap();
+    assert!(r2 > r1);
+    assert!(matches!(
+        store.changes_since(r1, 100).await,
+        Err(Error::ChangesPruned { horizon, .. }) if horizon == r2
+    ));
+    assert_eq!(store.changes_since(r2, 100).await.unwrap(), []);
+    store.delete_all().await.unwrap();
+    let r3 = TupleStore::revision(&store).await.unwrap();
+    assert!(r3 > r2);
+    assert!(matches!(
+        store.changes_since(r2, 100).await,
+        Err(Error::ChangesPruned { horizon, .. }) if horizon == r3
+    ));
+    // writes after the reset are logged again
+    let r4 = store
+        .write(
+            &[RelationshipUpdate::touch(rel("document:d#viewer@user:c"))],
+            &[],
+        )
+        .await
+        .unwrap();
+    let got = store.changes_since(r3, 100).await.unwrap();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].revision, r4);
     store.close().await;
 }
 
 per_database!(
     change_log,
     crate::rebac_store::change_log_orders_writes_and_watch_sees_new_ones
+);
+per_database!(
+    unlogged_changes_move_the_horizon,
+    crate::rebac_store::unlogged_resets_and_bulk_loads_make_earlier_watchers_resync
 );
 per_database!(
     caveats_and_expirations,
