@@ -54,6 +54,41 @@
 //! in order — create (fails with `AlreadyExists` on a live relationship), touch (insert or
 //! replace caveat and expiration), delete (if present) — and logs it. Any failure rolls
 //! everything back.
+//!
+//! # Consistency and watch
+//!
+//! The revision row is bumped inside every write's transaction and holds its lock until the
+//! commit, so revisions are monotonic across processes and commit in revision order. Reads go
+//! to the primary database (there are no replicas), so they are at the head: every
+//! psm-rebac [`Consistency`] level sees every acknowledged write, from any connection or
+//! process; `AtLeastAsFresh(r)` costs one `SELECT` of the head and fails with
+//! `RevisionNotIssued` when `r` is newer.
+//!
+//! The change log (`{prefix}rebac_changes`) is read through [`TupleStore::changes_since`];
+//! [`TupleStore::watch_next`] polls it (5 ms doubling to 200 ms, never past the wait) and
+//! `psm_rebac::watch` makes a `Stream` of it. Entries stay until
+//! [`TupleStore::prune_changes`]; pruning, [`SqlTupleStore::delete_all`] and
+//! [`SqlTupleStore::bulk_load`] (both unlogged) raise the pruned horizon (row `id = 2` of the
+//! revision table) in their transaction, and a watcher behind it gets `ChangesPruned`.
+//!
+//! ```
+//! # #[cfg(feature = "sqlite")]
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! use std::time::Duration;
+//! use psm_rebac::{ChangeOp, RelationshipUpdate, TupleStore};
+//! use psm_sql::rebac::SqlTupleStore;
+//!
+//! let store = SqlTupleStore::connect("sqlite::memory:").await?;
+//! let start = TupleStore::revision(&store).await?;
+//! let update = RelationshipUpdate::touch("doc:a#reader@user:ann".parse()?);
+//! let written = store.write(&[update], &[]).await?;
+//! let changes = store.watch_next(start, Duration::from_secs(1)).await?;
+//! assert_eq!((changes[0].revision, changes[0].op), (written, ChangeOp::Touch));
+//! store.prune_changes(written).await?;
+//! assert!(store.changes_since(start, 100).await.is_err()); // fell behind: resync
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! # }).unwrap();
+//! ```
 
 mod bulk;
 mod changes;
