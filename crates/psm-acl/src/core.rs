@@ -110,7 +110,8 @@ where
                 table.patterns.insert(idx);
             }
             let global = table.global(idx)?;
-            self.pairs.insert(hash, res, idx, global);
+            self.pairs
+                .insert(&self.resources, &self.perm_names, hash, (res, idx, global));
         }
         Some(idx)
     }

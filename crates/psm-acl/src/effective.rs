@@ -1,31 +1,82 @@
 //! `Effective`: what one role holds, inheritance folded in — per resource a bitset of
 //! permission indexes, the compiled pattern grants, and (for roles holding something on a good
-//! share of all resources) a dense array indexed by resource id, so that a check of one of a
-//! resource's first 64 permissions is an array load and a bit test instead of a hash probe.
+//! share of all resources) a dense mirror indexed by resource id, so that a check of one of a
+//! resource's first permissions is an array load and a bit test instead of a hash probe.
+//!
+//! The mirror is narrow (16 bits a resource) while every first word it mirrors fits in 16 bits
+//! — resources with up to 16 permissions, the common case — and widens to 64 bits when one does
+//! not. Narrow, 100 roles x 1,000 resources take 200 KB instead of 800 KB, which keeps the
+//! checks' working set in the CPU caches.
 
 use psm_core::PermissionSet;
 
 use crate::bits::Bits;
 use crate::interner::FastMap;
 
-/// Fewest resources a role must hold something on before it gets a dense array.
+/// Fewest resources a role must hold something on before it gets a dense mirror.
 const DENSE_MIN: usize = 64;
-/// The dense array is built when at least 1 in `DENSE_ON` of its slots would be used ...
-const DENSE_ON: usize = 4;
+/// The mirror is built when at least 1 in `DENSE_ON` of its slots would be used ...
+const DENSE_ON: usize = 8;
 /// ... and dropped when fewer than 1 in `DENSE_OFF` are (hysteresis: no rebuild churn).
-const DENSE_OFF: usize = 8;
+const DENSE_OFF: usize = 16;
+
+/// The dense mirror of the first word of every resource's bitset, by resource id.
+#[derive(Clone, Debug, Default)]
+enum Dense {
+    /// No mirror: the role is sparse.
+    #[default]
+    Off,
+    /// Bits 0..16 of each first word (every mirrored word fits).
+    Narrow(Vec<u16>),
+    /// Bits 0..64 of each first word.
+    Wide(Vec<u64>),
+}
+
+impl Dense {
+    fn len(&self) -> usize {
+        match self {
+            Dense::Off => 0,
+            Dense::Narrow(v) => v.len(),
+            Dense::Wide(v) => v.len(),
+        }
+    }
+
+    /// Builds a mirror of `len` slots from the map (narrow when every word fits).
+    fn build(bits: &FastMap<u32, Bits>, len: usize) -> Dense {
+        if bits.values().all(|b| b.first_word() >> 16 == 0) {
+            let mut dense = vec![0u16; len];
+            for (&res, b) in bits {
+                if let Some(w) = dense.get_mut(res as usize) {
+                    // every word fits in 16 bits (checked above)
+                    *w = u16::try_from(b.first_word()).unwrap_or(u16::MAX);
+                }
+            }
+            Dense::Narrow(dense)
+        } else {
+            let mut dense = vec![0u64; len];
+            for (&res, b) in bits {
+                if let Some(w) = dense.get_mut(res as usize) {
+                    *w = b.first_word();
+                }
+            }
+            Dense::Wide(dense)
+        }
+    }
+}
 
 /// What one role holds, inheritance included.
 ///
-/// Invariant: when `dense` is not empty, it is longer than every resource id in `bits`, and
-/// `dense[res]` is the first word (permissions 0..64) of `bits[res]`, 0 when absent. Its memory
-/// is at most 8 × `DENSE_OFF` bytes per entry of `bits`, the order of the map's own.
+/// Invariant: when `dense` is not `Off`, it is longer than every resource id in `bits`, and
+/// slot `res` holds the first word (permissions 0..64) of `bits[res]` — all of it when wide,
+/// and when narrow its bits 0..16, which are then all its bits — 0 when absent. Its memory is
+/// at most 8 × `DENSE_OFF` bytes per entry of `bits` (2 × `DENSE_OFF` when narrow), the order
+/// of the map's own.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Effective {
     bits: FastMap<u32, Bits>,
     /// Pattern grants per resource, compiled; only resources where the role holds a pattern.
     pub(crate) patterns: FastMap<u32, PermissionSet>,
-    dense: Vec<u64>,
+    dense: Dense,
     /// An upper bound of the resource ids in `bits`.
     max_res: u32,
 }
@@ -36,7 +87,7 @@ impl Effective {
         let mut eff = Effective {
             bits,
             patterns,
-            dense: Vec::new(),
+            dense: Dense::Off,
             max_res,
         };
         eff.rebalance();
@@ -58,12 +109,21 @@ impl Effective {
     /// Is permission index `i` held on `res`?
     #[inline]
     pub(crate) fn holds(&self, res: u32, i: u32) -> bool {
-        if i < 64 && !self.dense.is_empty() {
-            return self
-                .dense
-                .get(res as usize)
-                .is_some_and(|w| (w >> i) & 1 == 1);
+        match &self.dense {
+            Dense::Narrow(d) if i < 16 => {
+                return d.get(res as usize).is_some_and(|w| (w >> i) & 1 == 1);
+            }
+            Dense::Wide(d) if i < 64 => {
+                return d.get(res as usize).is_some_and(|w| (w >> i) & 1 == 1);
+            }
+            _ => {}
         }
+        self.holds_in_map(res, i)
+    }
+
+    /// `holds` for a sparse role or an index beyond the mirror.
+    #[inline(never)]
+    fn holds_in_map(&self, res: u32, i: u32) -> bool {
         self.bits.get(&res).is_some_and(|b| b.contains(i))
     }
 
@@ -89,59 +149,83 @@ impl Effective {
     /// Drops everything held on `res`.
     pub(crate) fn remove(&mut self, res: u32) {
         self.bits.remove(&res);
-        if let Some(w) = self.dense.get_mut(res as usize) {
-            *w = 0;
-        } else if res == self.max_res {
+        let cleared = match &mut self.dense {
+            Dense::Narrow(d) => d.get_mut(res as usize).map(|w| *w = 0).is_some(),
+            Dense::Wide(d) => d.get_mut(res as usize).map(|w| *w = 0).is_some(),
+            Dense::Off => false,
+        };
+        if !cleared && res == self.max_res {
             // keep the bound tight, or a role that shrank back could never turn dense again
             self.max_res = self.bits.keys().copied().max().unwrap_or(0);
         }
         self.rebalance();
     }
 
-    /// Mirrors a new first word of `res` in the dense array (growing or dropping it).
+    /// Mirrors a new first word of `res` in the dense array (growing, widening or dropping it).
     fn track(&mut self, res: u32, first: u64) {
         self.max_res = self.max_res.max(res);
-        if self.dense.is_empty() {
+        let slot = res as usize;
+        let len = self.dense.len();
+        if len == 0 {
             self.rebalance();
             return;
         }
-        let slot = res as usize;
-        if slot >= self.dense.len() {
-            if self.bits.len().saturating_mul(DENSE_OFF) < slot + 1 {
-                self.dense = Vec::new();
-                return;
-            }
-            self.dense.resize(slot + 1, 0);
+        if slot >= len && self.bits.len().saturating_mul(DENSE_OFF) < slot + 1 {
+            self.dense = Dense::Off;
+            return;
         }
-        if let Some(w) = self.dense.get_mut(slot) {
-            *w = first;
+        if first >> 16 != 0 && matches!(self.dense, Dense::Narrow(_)) {
+            // the map already holds `first`: rebuild wide from it
+            self.dense = Dense::build(&self.bits, len.max(slot + 1));
+            return;
+        }
+        match &mut self.dense {
+            Dense::Narrow(d) => {
+                if slot >= d.len() {
+                    d.resize(slot + 1, 0);
+                }
+                if let Some(w) = d.get_mut(slot) {
+                    // fits: checked above
+                    *w = u16::try_from(first).unwrap_or(u16::MAX);
+                }
+            }
+            Dense::Wide(d) => {
+                if slot >= d.len() {
+                    d.resize(slot + 1, 0);
+                }
+                if let Some(w) = d.get_mut(slot) {
+                    *w = first;
+                }
+            }
+            Dense::Off => {}
         }
     }
 
-    /// Builds or drops the dense array after the number of entries changed.
+    /// Builds or drops the dense mirror after the number of entries changed.
     fn rebalance(&mut self) {
         let n = self.bits.len();
-        if self.dense.is_empty() {
+        let len = self.dense.len();
+        if len == 0 {
             let len = self.max_res as usize + 1;
             if n >= DENSE_MIN && n.saturating_mul(DENSE_ON) >= len {
-                let mut dense = vec![0u64; len];
-                for (&res, b) in &self.bits {
-                    if let Some(w) = dense.get_mut(res as usize) {
-                        *w = b.first_word();
-                    }
-                }
-                self.dense = dense;
+                self.dense = Dense::build(&self.bits, len);
             }
-        } else if n < DENSE_MIN || n.saturating_mul(DENSE_OFF) < self.dense.len() {
-            self.dense = Vec::new();
+        } else if n < DENSE_MIN || n.saturating_mul(DENSE_OFF) < len {
+            self.dense = Dense::Off;
             self.max_res = self.bits.keys().copied().max().unwrap_or(0);
         }
     }
 
-    /// True when the dense array is in use (for tests).
+    /// True when the dense mirror is in use (for tests).
     #[cfg(test)]
     pub(crate) fn is_dense(&self) -> bool {
-        !self.dense.is_empty()
+        !matches!(self.dense, Dense::Off)
+    }
+
+    /// True when the dense mirror is narrow (for tests).
+    #[cfg(test)]
+    pub(crate) fn is_narrow(&self) -> bool {
+        matches!(self.dense, Dense::Narrow(_))
     }
 }
 
@@ -151,7 +235,7 @@ mod tests {
 
     fn agrees(eff: &Effective) {
         for res in 0..(eff.max_res + 70) {
-            for i in [0, 1, 5, 63, 64, 100] {
+            for i in [0, 1, 5, 15, 16, 40, 63, 64, 100] {
                 assert_eq!(
                     eff.holds(res, i),
                     eff.get(res).is_some_and(|b| b.contains(i)),
@@ -193,6 +277,28 @@ mod tests {
         agrees(&eff2);
     }
 
+    #[test]
+    fn the_mirror_is_narrow_until_a_word_needs_more_than_16_bits() {
+        let mut eff = Effective::default();
+        for res in 0..100 {
+            eff.insert(res, res % 16);
+        }
+        assert!(eff.is_dense() && eff.is_narrow());
+        agrees(&eff);
+        eff.insert(7, 16); // index 16 does not fit: the mirror widens, keeping every word
+        assert!(eff.is_dense() && !eff.is_narrow());
+        agrees(&eff);
+        eff.insert(150, 40); // grows while wide
+        assert!(eff.holds(150, 40) && eff.holds(7, 16) && eff.holds(7, 7));
+        agrees(&eff);
+        let rebuilt = Effective::new(eff.map().clone(), FastMap::default());
+        assert!(rebuilt.is_dense() && !rebuilt.is_narrow());
+        let mut narrow_again = eff.map().clone();
+        narrow_again.remove(&7);
+        narrow_again.remove(&150);
+        assert!(Effective::new(narrow_again, FastMap::default()).is_narrow());
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u32, u32),
@@ -203,8 +309,10 @@ mod tests {
     fn op() -> impl proptest::strategy::Strategy<Value = Op> {
         use proptest::prelude::*;
         prop_oneof![
-            6 => (0u32..300, 0u32..70).prop_map(|(r, i)| Op::Insert(r, i)),
+            6 => (0u32..300, 0u32..20).prop_map(|(r, i)| Op::Insert(r, i)),
+            1 => (0u32..300, 0u32..70).prop_map(|(r, i)| Op::Insert(r, i)),
             1 => (0u32..300, any::<u64>()).prop_map(|(r, w)| Op::Set(r, w)),
+            1 => (0u32..300, any::<u16>()).prop_map(|(r, w)| Op::Set(r, u64::from(w))),
             2 => (0u32..300).prop_map(Op::Remove),
             1 => (0u32..5_000).prop_map(Op::Remove),
         ]

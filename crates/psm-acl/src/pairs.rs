@@ -10,10 +10,11 @@ use hashbrown::HashTable;
 use crate::interner::{FastState, Interner};
 use crate::perm_table::PermNames;
 
-/// One defined pair: its hash, the resource id, the local index and the global permission id.
+/// One defined pair: the resource id, the local index and the global permission id. Twelve
+/// bytes: the hash is not stored (the table's control bytes hold 7 bits of it, and a resize
+/// recomputes it from the values), which halves the table a check probes.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Pair {
-    hash: u64,
     pub(crate) res: u32,
     pub(crate) local: u32,
     global: u32,
@@ -34,7 +35,16 @@ impl PairIndex {
         Q2: Hash + ?Sized,
         Q3: Hash + ?Sized,
     {
-        let mut h = self.state.build_hasher();
+        Self::hash_with(&self.state, resource, permission)
+    }
+
+    #[inline]
+    fn hash_with<Q2, Q3>(state: &FastState, resource: &Q2, permission: &Q3) -> u64
+    where
+        Q2: Hash + ?Sized,
+        Q3: Hash + ?Sized,
+    {
+        let mut h = state.build_hasher();
         resource.hash(&mut h);
         permission.hash(&mut h);
         h.finish()
@@ -57,23 +67,34 @@ impl PairIndex {
     {
         let hash = self.hash(resource, permission);
         self.table.find(hash, |e| {
-            e.hash == hash
-                && names
-                    .name(e.global)
-                    .is_some_and(|p| p.borrow() == permission)
+            names
+                .name(e.global)
+                .is_some_and(|p| p.borrow() == permission)
                 && resources.get(e.res).is_some_and(|r| r.borrow() == resource)
         })
     }
 
-    /// Records a newly defined pair (`hash` from [`hash`](Self::hash) of its values).
-    pub(crate) fn insert(&mut self, hash: u64, res: u32, local: u32, global: u32) {
-        let pair = Pair {
-            hash,
-            res,
-            local,
-            global,
-        };
-        self.table.insert_unique(hash, pair, |e| e.hash);
+    /// Records a newly defined pair (`hash` from [`hash`](Self::hash) of its values, which
+    /// `resources` and `names` must already hold: a resize rehashes every pair from them).
+    pub(crate) fn insert<Res, P>(
+        &mut self,
+        resources: &Interner<Res>,
+        names: &PermNames<P>,
+        hash: u64,
+        (res, local, global): (u32, u32, u32),
+    ) where
+        Res: Hash + Eq + Clone,
+        P: Hash + Eq + Clone,
+    {
+        let pair = Pair { res, local, global };
+        let state = &self.state;
+        self.table.insert_unique(hash, pair, |e| {
+            match (resources.get(e.res), names.name(e.global)) {
+                (Some(r), Some(p)) => Self::hash_with(state, r, p),
+                // cannot happen (pairs are removed before their values); fails closed
+                _ => 0,
+            }
+        });
     }
 
     /// Forgets the pair (`res`, `local`) whose values hash to `hash`.
