@@ -72,7 +72,7 @@ async fn a_waiting_watcher_is_woken_by_a_write() {
     let store = MemoryStore::new();
     let watcher = {
         let store = store.clone();
-        tokio::spawn(async move { store.watch_next(0, Duration::from_secs(30)).await })
+        tokio::spawn(async move { store.watch_next(0, Duration::from_secs(60)).await })
     };
     // give the watcher a chance to be waiting (it also works if the write lands first)
     tokio::task::yield_now().await;
@@ -83,4 +83,22 @@ async fn a_waiting_watcher_is_woken_by_a_write() {
     let got = watcher.await.unwrap().unwrap();
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].revision, r1);
+}
+
+#[tokio::test]
+async fn an_endless_wait_is_accepted() {
+    let store = MemoryStore::new();
+    let r1 = store
+        .write(&[touch("document:d#viewer@user:a")], &[])
+        .await
+        .unwrap();
+    // the deadline of `Duration::MAX` does not overflow; the answer is there at once
+    let got = store.watch_next(0, Duration::MAX).await.unwrap();
+    assert_eq!(got[0].revision, r1);
+    let err = store.watch_next(r1 + 1, Duration::MAX).await.unwrap_err();
+    assert!(matches!(err, Error::RevisionNotIssued { .. }), "{err:?}");
+    let err = psm_rebac::store::watch::poll_changes(&store, r1 + 1, Duration::MAX)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::RevisionNotIssued { .. }), "{err:?}");
 }

@@ -469,7 +469,7 @@ impl TupleStore for MemoryStore {
     /// write landing in between still wakes it.
     async fn watch_next(&self, after: Revision, wait: Duration) -> Result<Vec<Change>> {
         let mut head = self.head.subscribe();
-        let deadline = tokio::time::Instant::now() + wait;
+        let deadline = super::watch::deadline(wait);
         loop {
             let changes = self.changes_since(after, MAX_CHANGES).await?;
             if !changes.is_empty() {

@@ -18,6 +18,13 @@ pub const POLL_MAX: Duration = Duration::from_millis(200);
 /// How long each `watch_next` of a [`watch`] stream waits before polling again.
 pub const STREAM_WAIT: Duration = Duration::from_secs(30);
 
+/// When a wait of `wait` from now ends (a wait too long to represent ends in a year).
+pub(crate) fn deadline(wait: Duration) -> tokio::time::Instant {
+    let now = tokio::time::Instant::now();
+    now.checked_add(wait)
+        .unwrap_or_else(|| now + Duration::from_secs(365 * 24 * 3600))
+}
+
 /// Polls `changes_since(after)` until it returns something or `wait` runs out, pausing
 /// [`POLL_MIN`] doubling to [`POLL_MAX`] between polls. Needs Tokio's time driver.
 pub async fn poll_changes<S: TupleStore + ?Sized>(
@@ -25,7 +32,7 @@ pub async fn poll_changes<S: TupleStore + ?Sized>(
     after: Revision,
     wait: Duration,
 ) -> Result<Vec<Change>> {
-    let deadline = tokio::time::Instant::now() + wait;
+    let deadline = deadline(wait);
     let mut pause = POLL_MIN;
     loop {
         let changes = store.changes_since(after, MAX_CHANGES).await?;
