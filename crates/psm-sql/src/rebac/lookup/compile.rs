@@ -139,10 +139,13 @@ impl<'a> Compiler<'a> {
         let c = self
             .comp_of(node)
             .ok_or_else(|| Unsupported(format!("node {}#{} not in graph", node.0, node.1)))?;
+        // `CROSS JOIN` keeps the CTE outer on SQLite (one reverse-index probe per member);
+        // SQLite 3.46 otherwise scans every relationship of the subject type and builds an
+        // automatic index on the CTE. PostgreSQL and MySQL treat it as an inner join.
         let mut f = Frag::text(format!(
-            "SELECT x.resource_id AS id FROM {tuples} x JOIN s{c} n ON n.t = {nt} AND n.r = {nr} \
-             AND n.id = x.subject_id WHERE x.resource_type = {t} AND x.relation = {via} \
-             AND x.subject_type = {nt} AND x.subject_relation = {srel} AND ",
+            "SELECT x.resource_id AS id FROM s{c} n CROSS JOIN {tuples} x WHERE n.t = {nt} \
+             AND n.r = {nr} AND n.id = x.subject_id AND x.resource_type = {t} \
+             AND x.relation = {via} AND x.subject_type = {nt} AND x.subject_relation = {srel} AND ",
             tuples = self.tuples,
             nt = lit(&node.0)?,
             nr = lit(&node.1)?,
@@ -534,8 +537,9 @@ impl<'a> Compiler<'a> {
         Ok(())
     }
 
-    /// The whole lookup: `WITH RECURSIVE s0 AS (...), ... SELECT id FROM s{root}`.
-    pub(crate) fn compile(&self) -> Result<Frag, Unsupported> {
+    /// The whole lookup: `WITH RECURSIVE s0 AS (...), ... SELECT id FROM s{root}`; with `only`,
+    /// restricted to that one resource id (a check).
+    pub(crate) fn compile(&self, only: Option<&str>) -> Result<Frag, Unsupported> {
         let mut out = Frag::text("WITH RECURSIVE ");
         let seed = self
             .subject
@@ -618,18 +622,31 @@ impl<'a> Compiler<'a> {
         }
         let root = &self.graph.nodes[0];
         // MySQL: a binary string compares with any column whatever its collation.
-        let id = if self.dialect == Dialect::MySql {
-            "CAST(s.id AS BINARY)"
-        } else {
-            "s.id"
+        // PostgreSQL: the ids leave a subquery in the default collation, so their derivation
+        // is implicit and the caller's column decides the comparison's collation: an index on
+        // that column stays usable (the CTEs' "C" collation would otherwise win over the
+        // default one, and an index on a default-collation column could not be used).
+        let (head, id, tail) = match self.dialect {
+            Dialect::MySql => ("", "CAST(s.id AS BINARY)", ""),
+            Dialect::Postgres => (
+                " SELECT f.id AS id FROM (",
+                "s.id COLLATE \"default\"",
+                ") f",
+            ),
+            Dialect::Sqlite => ("", "s.id", ""),
         };
         let _ = write!(
             out.sql,
-            " SELECT {id} AS id FROM s{} s WHERE s.t = {} AND s.r = {}",
+            "{head} SELECT {id} AS id FROM s{} s WHERE s.t = {} AND s.r = {}",
             self.graph.comp[0],
             lit(&root.0)?,
             lit(&root.1)?
         );
+        if let Some(only) = only {
+            out.push(" AND s.id = ?");
+            out.binds.push(SqlValue::Text(only.into()));
+        }
+        out.push(tail);
         Ok(out)
     }
 

@@ -51,6 +51,11 @@ pub enum FilterStrategy {
 /// Compose it into your own query with [`SqlFilter::push_in`] (sqlx `QueryBuilder`, binds
 /// included) or take the text ([`SqlFilter::sql`], placeholders in the database's syntax) and
 /// bind [`SqlFilter::binds`] in order.
+///
+/// Column types: on PostgreSQL the ids are `TEXT` in the database's default collation, left
+/// implicit (they come out of a subquery), so the comparison takes your column's collation and
+/// an index on it is used; on MySQL/MariaDB they are binary strings (no collation clash); on
+/// SQLite plain `TEXT`.
 #[derive(Debug, Clone)]
 pub struct SqlFilter {
     dialect: Dialect,
@@ -179,7 +184,7 @@ impl SqlTupleStore {
             now_millis(),
             (resource_type.to_owned(), permission.to_owned()),
         );
-        match compiler.compile() {
+        match compiler.compile(None) {
             Ok(frag) => Ok(SqlFilter {
                 dialect: inner.dialect,
                 frag,
@@ -259,19 +264,26 @@ impl SqlTupleStore {
                 return Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty());
             }
         }
-        let filter = self
-            .lookup_resources_filter(schema, &resource.object_type, permission, subject)
-            .await?;
-        if filter.strategy != FilterStrategy::Sql {
-            return Engine::new(schema.clone(), Arc::new(self.clone()))
-                .check(resource, permission, subject)
-                .await;
+        let restricted = {
+            let inner = self.live().map_err(store_error)?;
+            Compiler::new(
+                schema,
+                inner.dialect,
+                &inner.tables.tuples,
+                subject,
+                now_millis(),
+                (resource.object_type.to_string(), permission.to_owned()),
+            )
+            .compile(Some(&resource.object_id))
+        };
+        match restricted {
+            Ok(frag) => Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty()),
+            Err(_) => {
+                Engine::new(schema.clone(), Arc::new(self.clone()))
+                    .check(resource, permission, subject)
+                    .await
+            }
         }
-        let mut sql = filter.frag.sql.clone();
-        sql.push_str(" AND s.id = ?");
-        let mut binds = filter.frag.binds.clone();
-        binds.push(SqlValue::Text(resource.object_id.clone()));
-        Ok(!self.texts(&sql, &binds).await?.is_empty())
     }
 
     /// Runs a `?`-placeholder query returning one text column, on a read lane.
@@ -301,7 +313,8 @@ fn id_list(dialect: Dialect, tuples: &str, ids: Vec<String>) -> Frag {
         };
     }
     let one = match dialect {
-        Dialect::Postgres => "SELECT CAST(? AS TEXT) COLLATE \"C\" AS id",
+        // the default collation, as the compiled filters yield (see `Compiler::compile`)
+        Dialect::Postgres => "SELECT CAST(? AS TEXT) AS id",
         Dialect::MySql => "SELECT CAST(? AS BINARY) AS id",
         Dialect::Sqlite => "SELECT ? AS id",
     };
