@@ -15,10 +15,13 @@ use crate::interner::FastMap;
 
 /// Fewest resources a role must hold something on before it gets a dense mirror.
 const DENSE_MIN: usize = 64;
-/// The mirror is built when at least 1 in `DENSE_ON` of its slots would be used ...
-const DENSE_ON: usize = 8;
-/// ... and dropped when fewer than 1 in `DENSE_OFF` are (hysteresis: no rebuild churn).
-const DENSE_OFF: usize = 16;
+/// A narrow mirror is built when at least 1 in `NARROW_ON` of its slots would be used ...
+const NARROW_ON: usize = 8;
+/// ... and dropped when fewer than 1 in `NARROW_OFF` are (hysteresis: no rebuild churn).
+const NARROW_OFF: usize = 16;
+/// The same for a wide mirror (4 times the bytes a slot).
+const WIDE_ON: usize = 4;
+const WIDE_OFF: usize = 8;
 
 /// The dense mirror of the first word of every resource's bitset, by resource id.
 #[derive(Clone, Debug, Default)]
@@ -41,9 +44,22 @@ impl Dense {
         }
     }
 
-    /// Builds a mirror of `len` slots from the map (narrow when every word fits).
-    fn build(bits: &FastMap<u32, Bits>, len: usize) -> Dense {
-        if bits.values().all(|b| b.first_word() >> 16 == 0) {
+    /// Fewer than 1 used slot in this many drops the mirror.
+    fn off_ratio(&self) -> usize {
+        match self {
+            Dense::Narrow(_) => NARROW_OFF,
+            _ => WIDE_OFF,
+        }
+    }
+
+    /// A mirror of `len` slots built from the map (`narrow`: every first word fits in 16
+    /// bits), or `Off` when the map has too few entries for that many slots.
+    fn build(bits: &FastMap<u32, Bits>, len: usize, narrow: bool) -> Dense {
+        let on = if narrow { NARROW_ON } else { WIDE_ON };
+        if bits.len() < DENSE_MIN || bits.len().saturating_mul(on) < len {
+            return Dense::Off;
+        }
+        if narrow {
             let mut dense = vec![0u16; len];
             for (&res, b) in bits {
                 if let Some(w) = dense.get_mut(res as usize) {
@@ -69,8 +85,8 @@ impl Dense {
 /// Invariant: when `dense` is not `Off`, it is longer than every resource id in `bits`, and
 /// slot `res` holds the first word (permissions 0..64) of `bits[res]` — all of it when wide,
 /// and when narrow its bits 0..16, which are then all its bits — 0 when absent. Its memory is
-/// at most 8 × `DENSE_OFF` bytes per entry of `bits` (2 × `DENSE_OFF` when narrow), the order
-/// of the map's own.
+/// at most 2 × `NARROW_OFF` = 32 bytes per entry of `bits` when narrow, 8 × `WIDE_OFF` = 64
+/// when wide: the order of the map's own.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Effective {
     bits: FastMap<u32, Bits>,
@@ -79,16 +95,26 @@ pub(crate) struct Effective {
     dense: Dense,
     /// An upper bound of the resource ids in `bits`.
     max_res: u32,
+    /// How many entries of `bits` have a first word that does not fit in 16 bits.
+    wide: usize,
+}
+
+/// Does the first word `w` need more than 16 bits?
+#[inline]
+fn is_wide(w: u64) -> bool {
+    w >> 16 != 0
 }
 
 impl Effective {
     pub(crate) fn new(bits: FastMap<u32, Bits>, patterns: FastMap<u32, PermissionSet>) -> Self {
         let max_res = bits.keys().copied().max().unwrap_or(0);
+        let wide = bits.values().filter(|b| is_wide(b.first_word())).count();
         let mut eff = Effective {
             bits,
             patterns,
             dense: Dense::Off,
             max_res,
+            wide,
         };
         eff.rebalance();
         eff
@@ -130,8 +156,10 @@ impl Effective {
     /// Adds permission index `i` on `res`.
     pub(crate) fn insert(&mut self, res: u32, i: u32) {
         let bits = self.bits.entry(res).or_default();
+        let before = bits.first_word();
         bits.insert(i);
         let first = bits.first_word();
+        self.count_wide(before, first);
         self.track(res, first);
     }
 
@@ -142,13 +170,15 @@ impl Effective {
             return;
         }
         let first = bits.first_word();
-        self.bits.insert(res, bits);
+        let before = self.bits.insert(res, bits).map_or(0, |b| b.first_word());
+        self.count_wide(before, first);
         self.track(res, first);
     }
 
     /// Drops everything held on `res`.
     pub(crate) fn remove(&mut self, res: u32) {
-        self.bits.remove(&res);
+        let before = self.bits.remove(&res).map_or(0, |b| b.first_word());
+        self.count_wide(before, 0);
         let cleared = match &mut self.dense {
             Dense::Narrow(d) => d.get_mut(res as usize).map(|w| *w = 0).is_some(),
             Dense::Wide(d) => d.get_mut(res as usize).map(|w| *w = 0).is_some(),
@@ -161,6 +191,15 @@ impl Effective {
         self.rebalance();
     }
 
+    /// Keeps `wide` counting after an entry's first word went from `before` to `after`.
+    fn count_wide(&mut self, before: u64, after: u64) {
+        match (is_wide(before), is_wide(after)) {
+            (false, true) => self.wide += 1,
+            (true, false) => self.wide = self.wide.saturating_sub(1),
+            _ => {}
+        }
+    }
+
     /// Mirrors a new first word of `res` in the dense array (growing, widening or dropping it).
     fn track(&mut self, res: u32, first: u64) {
         self.max_res = self.max_res.max(res);
@@ -170,13 +209,16 @@ impl Effective {
             self.rebalance();
             return;
         }
-        if slot >= len && self.bits.len().saturating_mul(DENSE_OFF) < slot + 1 {
+        if slot >= len && self.bits.len().saturating_mul(self.dense.off_ratio()) < slot + 1 {
             self.dense = Dense::Off;
             return;
         }
-        if first >> 16 != 0 && matches!(self.dense, Dense::Narrow(_)) {
-            // the map already holds `first`: rebuild wide from it
-            self.dense = Dense::build(&self.bits, len.max(slot + 1));
+        if is_wide(first) && matches!(self.dense, Dense::Narrow(_)) {
+            // the map already holds `first`: rebuild wide from it (or drop it, too sparse)
+            self.dense = Dense::build(&self.bits, len.max(slot + 1), false);
+            if matches!(self.dense, Dense::Off) {
+                self.max_res = self.bits.keys().copied().max().unwrap_or(0);
+            }
             return;
         }
         match &mut self.dense {
@@ -206,11 +248,9 @@ impl Effective {
         let n = self.bits.len();
         let len = self.dense.len();
         if len == 0 {
-            let len = self.max_res as usize + 1;
-            if n >= DENSE_MIN && n.saturating_mul(DENSE_ON) >= len {
-                self.dense = Dense::build(&self.bits, len);
-            }
-        } else if n < DENSE_MIN || n.saturating_mul(DENSE_OFF) < len {
+            let narrow = self.wide == 0;
+            self.dense = Dense::build(&self.bits, self.max_res as usize + 1, narrow);
+        } else if n < DENSE_MIN || n.saturating_mul(self.dense.off_ratio()) < len {
             self.dense = Dense::Off;
             self.max_res = self.bits.keys().copied().max().unwrap_or(0);
         }
@@ -234,6 +274,12 @@ mod tests {
     use super::*;
 
     fn agrees(eff: &Effective) {
+        let wide = eff
+            .map()
+            .values()
+            .filter(|b| is_wide(b.first_word()))
+            .count();
+        assert_eq!(eff.wide, wide, "count of wide entries");
         for res in 0..(eff.max_res + 70) {
             for i in [0, 1, 5, 15, 16, 40, 63, 64, 100] {
                 assert_eq!(
@@ -297,6 +343,22 @@ mod tests {
         narrow_again.remove(&7);
         narrow_again.remove(&150);
         assert!(Effective::new(narrow_again, FastMap::default()).is_narrow());
+
+        // 64 entries over 505 slots: dense enough narrow (1 in 8), not wide (1 in 4)
+        let mut sparse = Effective::default();
+        for k in 0..64 {
+            sparse.insert(k * 8, 3);
+        }
+        assert!(sparse.is_narrow());
+        sparse.insert(0, 20);
+        assert!(!sparse.is_dense());
+        agrees(&sparse);
+        sparse.set(0, Bits::single(3));
+        assert!(
+            sparse.is_narrow(),
+            "narrow again once no word needs more than 16 bits"
+        );
+        agrees(&sparse);
     }
 
     #[derive(Debug, Clone)]
