@@ -146,6 +146,7 @@ mod parallel;
 mod permissions_file;
 mod plan;
 mod provider;
+mod read_mostly;
 mod record;
 mod spares;
 mod state;

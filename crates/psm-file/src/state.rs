@@ -6,7 +6,7 @@ use std::io;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::Mutex;
 use psm_core::{Error, Result};
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +17,7 @@ use crate::fsio::{create_private_dir, io_error, remove_stale_temps, write_atomic
 use crate::journal::{Changes, Journal};
 use crate::layout::{FORMAT_VERSION, Layout, is_record_name, record_stem};
 use crate::lock::StoreLock;
+use crate::read_mostly::ReadMostly;
 use crate::record::{Entry, decode};
 use crate::spares::Spares;
 
@@ -26,7 +27,7 @@ pub(crate) struct Shared {
     pub layout: Layout,
     pub config: FileConfig,
     pub closed: AtomicBool,
-    pub cache: RwLock<Cache>,
+    pub cache: ReadMostly<Cache>,
     /// The lock file and journal; held by a commit or a catch-up, in this process.
     pub disk: Arc<tokio::sync::Mutex<Disk>>,
     /// Milliseconds timestamp before which reads do not look for other processes' writes.
@@ -200,7 +201,7 @@ impl Shared {
             layout,
             config,
             closed: AtomicBool::new(false),
-            cache: RwLock::new(cache),
+            cache: ReadMostly::new(cache),
             disk: Arc::new(tokio::sync::Mutex::new(Disk {
                 lock,
                 journal,
