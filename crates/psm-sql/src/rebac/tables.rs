@@ -8,7 +8,8 @@
 //! the expiration (as written, and as milliseconds since the epoch for filtering) are stored
 //! from the first version on. `{prefix}rebac_revision` is a one-row counter bumped by every
 //! write (it also serialises writes), `{prefix}rebac_changes` the change log a watch polls,
-//! and `{prefix}rebac_schema` the schema source text.
+//! and `{prefix}rebac_schema` the schema source text. Version 2 adds `{prefix}rebac_tuples_cav`,
+//! the caveated relationships by resource type and relation (partial on PostgreSQL and SQLite).
 
 use crate::dialect::Dialect;
 use crate::migrate::{Migration, MigrationSet};
@@ -175,13 +176,32 @@ pub(crate) fn migrations(dialect: Dialect, prefix: &str) -> MigrationSet {
             ]
         }
     };
+    // Version 2: an index of the caveated relationships by resource type and relation, so a
+    // lookup filter finds out in one probe whether caveats touch it (see `lookup/caveats.rs`).
+    let cav_idx = dialect.quote(&format!("{prefix}rebac_tuples_cav"));
+    let caveat_index = match dialect {
+        Dialect::MySql => {
+            format!("CREATE INDEX {cav_idx} ON {tuples} (caveat_name, resource_type, relation)")
+        }
+        _ => format!(
+            "CREATE INDEX IF NOT EXISTS {cav_idx} ON {tuples} (resource_type, relation) \
+             WHERE caveat_name IS NOT NULL"
+        ),
+    };
     MigrationSet {
         table: format!("{prefix}rebac_migrations"),
-        migrations: vec![Migration {
-            version: 1,
-            name: "rebac tuples, changes, revision, schema",
-            statements,
-        }],
+        migrations: vec![
+            Migration {
+                version: 1,
+                name: "rebac tuples, changes, revision, schema",
+                statements,
+            },
+            Migration {
+                version: 2,
+                name: "rebac index of caveated relationships",
+                statements: vec![caveat_index],
+            },
+        ],
     }
 }
 

@@ -8,6 +8,8 @@ mod injection;
 mod migrations;
 mod provider;
 #[cfg(feature = "rebac")]
+mod rebac_caveat_filter;
+#[cfg(feature = "rebac")]
 mod rebac_example;
 #[cfg(feature = "rebac")]
 mod rebac_kit;

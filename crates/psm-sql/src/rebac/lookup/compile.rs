@@ -81,6 +81,9 @@ pub(crate) struct Compiler<'a> {
     subject: &'a SubjectRef,
     now: i64,
     graph: Graph,
+    /// Whether caveated relationships count as granting (the over-approximation a
+    /// union-only lookup takes its candidates from); by default they never grant.
+    caveated: bool,
 }
 
 impl<'a> Compiler<'a> {
@@ -100,7 +103,20 @@ impl<'a> Compiler<'a> {
             subject,
             now,
             graph,
+            caveated: false,
         }
+    }
+
+    /// Counts caveated relationships as granting (sound only for union-only lookups, where
+    /// more relationships never remove a result).
+    pub(crate) fn with_caveated(mut self) -> Self {
+        self.caveated = true;
+        self
+    }
+
+    /// The dependency graph of the lookup.
+    pub(crate) fn graph(&self) -> &Graph {
+        &self.graph
     }
 
     /// `CAST(expr AS <text type>)` so that every CTE column has one type and collation.
@@ -108,12 +124,13 @@ impl<'a> Compiler<'a> {
         cast(self.dialect, expr, len)
     }
 
-    /// The live, uncaveated condition on relationship alias `x` (binds now).
+    /// The live, uncaveated condition on relationship alias `x` (binds now); live only when
+    /// caveated relationships count.
     fn live(&self, x: &str, f: &mut Frag) {
-        let _ = write!(
-            f.sql,
-            "({x}.expires_at IS NULL OR {x}.expires_at > ?) AND {x}.caveat_name IS NULL"
-        );
+        let _ = write!(f.sql, "({x}.expires_at IS NULL OR {x}.expires_at > ?)");
+        if !self.caveated {
+            let _ = write!(f.sql, " AND {x}.caveat_name IS NULL");
+        }
         f.binds.push(SqlValue::Int(self.now));
     }
 

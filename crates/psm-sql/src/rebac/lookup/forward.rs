@@ -16,7 +16,9 @@ use super::graph::Graph;
 use crate::dialect::Dialect;
 use crate::rebac::rows::SqlValue;
 
-fn union_only(rw: &Rewrite) -> bool {
+/// Whether a rewrite is a union of `this`, computed relations and `->` arrows (monotone: more
+/// relationships never remove a result).
+pub(crate) fn union_only(rw: &Rewrite) -> bool {
     match rw {
         Rewrite::This | Rewrite::Nil | Rewrite::Computed { .. } => true,
         Rewrite::Arrow { kind, .. } => *kind == ArrowKind::Any,

@@ -11,18 +11,31 @@
 //! subtracting a relation of its own cycle, and an `.all()` arrow inside a cycle.
 //! [`SqlFilter::strategy`] says which one a filter used.
 //!
-//! Differences from the engine, by design: caveated relationships never grant through the
-//! filter (their condition cannot be evaluated in SQL: it fails closed), and the recursion has
-//! no depth limit (the engine answers `DepthExceeded` past `max_depth`; SQL stops at the fixed
-//! point, which always exists).
+//! Caveats: SQL cannot evaluate CEL, so where caveated relationships are stored on a relation
+//! a lookup reads (one index probe tells, and only when the schema allows a caveat there), the
+//! caveated part goes to the engine with the request's context: on a union-only permission the
+//! SQL keeps every grant that needs no caveat and the ids only caveated relationships could
+//! add are checked by the engine and bound as a list ([`FilterStrategy::SqlAndChecked`]); a
+//! permission with an intersection, exclusion or `.all()` arrow is looked up by the engine
+//! entirely ([`FilterStrategy::Candidates`]). `check_sql` answers from SQL unless caveated
+//! relationships are stored where it reads (and, on a union-only permission, the SQL did not
+//! already grant): then the engine's check with the context answers.
+//!
+//! Difference from the engine, by design: the recursion has no depth limit (the engine
+//! answers `DepthExceeded` past `max_depth`; SQL stops at the fixed point, which always
+//! exists).
 
+mod caveats;
 mod compile;
 mod forward;
 mod graph;
 
+use std::fmt::Write as _;
 use std::sync::Arc;
 
-use psm_rebac::{Engine, Error, ObjectRef, Schema, SubjectRef};
+use psm_rebac::{
+    CaveatContext, CheckItem, Engine, Error, ObjectRef, Permissionship, Schema, SubjectRef,
+};
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
 use super::rows::{SqlValue, bind_values};
@@ -30,7 +43,8 @@ use super::store::{SqlTupleStore, now_millis, store_error};
 use crate::conn::{dispatch, read_fast};
 use crate::dialect::Dialect;
 use crate::rows::TextColumn;
-use compile::{Compiler, Frag};
+use compile::{Compiler, Frag, Unsupported};
+use graph::Graph;
 
 /// Most ids a fallback filter binds (inside every database's bind limit).
 pub const MAX_FALLBACK_IDS: usize = 30_000;
@@ -41,9 +55,14 @@ pub const MAX_FALLBACK_IDS: usize = 30_000;
 pub enum FilterStrategy {
     /// One SQL statement over the relationship table.
     Sql,
-    /// The schema needs a rule SQL cannot express here (the reason); the ids were computed by
-    /// the engine (candidates plus check) and are bound as a list.
+    /// The schema needs a rule SQL cannot express here, or caveated relationships touch a
+    /// permission that is not union-only (the reason); the ids were computed by the engine
+    /// (candidates plus check, with the request's caveat context) and are bound as a list.
     Candidates(String),
+    /// One SQL statement for the grants that need no caveat, united with the ids only
+    /// caveated relationships could grant that the engine confirmed with the request's
+    /// context, bound as a list (the reason names the caveated relations).
+    SqlAndChecked(String),
 }
 
 /// A subquery yielding one column, `id`: the ids of the resources a subject may access.
@@ -161,13 +180,39 @@ fn require(schema: &Schema, object_type: &str, relation: Option<&str>) -> psm_re
 impl SqlTupleStore {
     /// The ids of `resource_type` objects on which `subject` has `permission` under `schema`,
     /// as a subquery to compose into your own SQL (see [`SqlFilter`] and the module docs for
-    /// what falls back to candidates plus check).
+    /// what falls back to candidates plus check). Caveats are evaluated without request
+    /// context (see [`SqlTupleStore::lookup_resources_filter_with_context`]).
     pub async fn lookup_resources_filter(
         &self,
         schema: &Schema,
         resource_type: &str,
         permission: &str,
         subject: &SubjectRef,
+    ) -> psm_rebac::Result<SqlFilter> {
+        self.lookup_resources_filter_with_context(
+            schema,
+            resource_type,
+            permission,
+            subject,
+            &CaveatContext::new(),
+        )
+        .await
+    }
+
+    /// [`SqlTupleStore::lookup_resources_filter`] with caveat parameters for relationships
+    /// whose caveat needs them. When the schema allows caveats on a relation the lookup reads,
+    /// one indexed probe first asks whether live caveated relationships are stored there; if
+    /// so, on a union-only permission the ids only caveated relationships could grant are
+    /// checked by the engine with `context` and bound as a list next to the SQL
+    /// ([`FilterStrategy::SqlAndChecked`]); on other permissions the whole lookup is the
+    /// engine's ([`FilterStrategy::Candidates`]). Both are bounded by [`MAX_FALLBACK_IDS`].
+    pub async fn lookup_resources_filter_with_context(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+        context: &CaveatContext,
     ) -> psm_rebac::Result<SqlFilter> {
         require(schema, resource_type, Some(permission))?;
         require(
@@ -176,39 +221,139 @@ impl SqlTupleStore {
             subject.relation.as_deref(),
         )?;
         let inner = self.live().map_err(store_error)?;
+        let (dialect, now) = (inner.dialect, now_millis());
+        let root = (resource_type.to_owned(), permission.to_owned());
         let compiler = Compiler::new(
             schema,
-            inner.dialect,
+            dialect,
             &inner.tables.tuples,
             subject,
-            now_millis(),
-            (resource_type.to_owned(), permission.to_owned()),
+            now,
+            root.clone(),
         );
-        match compiler.compile(None) {
-            Ok(frag) => Ok(SqlFilter {
-                dialect: inner.dialect,
-                frag,
-                strategy: FilterStrategy::Sql,
-            }),
+        let monotone = union_only_graph(schema, compiler.graph());
+        let cav = caveats::caveat_relations(schema, compiler.graph());
+        let certain = match compiler.compile(None) {
+            Ok(frag) => frag,
             Err(why) => {
-                let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
-                let ids = engine
-                    .lookup_resources(resource_type, permission, subject)
-                    .await?;
-                if ids.len() > MAX_FALLBACK_IDS {
-                    return Err(Error::Store(format!(
-                        "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({})",
-                        ids.len(),
-                        why.0
-                    )));
-                }
-                Ok(SqlFilter {
-                    dialect: inner.dialect,
-                    frag: id_list(inner.dialect, &inner.tables.tuples, ids),
-                    strategy: FilterStrategy::Candidates(why.0),
-                })
+                return self
+                    .engine_filter(schema, resource_type, permission, subject, context, why.0)
+                    .await;
             }
+        };
+        let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
+        let Some(probe) = probe else {
+            return Ok(SqlFilter {
+                dialect,
+                frag: certain,
+                strategy: FilterStrategy::Sql,
+            });
+        };
+        if self.texts(&probe.sql, &probe.binds).await?.is_empty() {
+            return Ok(SqlFilter {
+                dialect,
+                frag: certain,
+                strategy: FilterStrategy::Sql,
+            });
         }
+        let names = cav
+            .iter()
+            .map(|(t, r)| format!("{t}#{r}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !monotone {
+            let why =
+                format!("caveated relationships stored on {names}, not a union-only permission");
+            return self
+                .engine_filter(schema, resource_type, permission, subject, context, why)
+                .await;
+        }
+        // Candidates: what caveated relationships could add to the uncaveated grants.
+        let possible = Compiler::new(schema, dialect, &inner.tables.tuples, subject, now, root)
+            .with_caveated()
+            .compile(None)
+            .map_err(unsupported)?;
+        let mut q = Frag::text("SELECT p.id AS id FROM (");
+        q.sql.push_str(&possible.sql);
+        q.binds.extend(possible.binds);
+        q.push(") p WHERE p.id NOT IN (SELECT c.id FROM (");
+        q.sql.push_str(&certain.sql);
+        q.binds.extend(certain.binds.iter().cloned());
+        let _ = write!(q.sql, ") c) LIMIT {}", MAX_FALLBACK_IDS + 1);
+        let candidates = self.texts(&q.sql, &q.binds).await?;
+        if candidates.len() > MAX_FALLBACK_IDS {
+            return Err(Error::Store(format!(
+                "lookup_resources_filter: more than {MAX_FALLBACK_IDS} ids depend on caveats ({names})"
+            )));
+        }
+        let items: Vec<CheckItem> = candidates
+            .iter()
+            .map(|id| CheckItem {
+                resource: ObjectRef::new(resource_type, id.as_str()),
+                permission: permission.to_owned(),
+                subject: subject.clone(),
+            })
+            .collect();
+        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let allowed = engine
+            .scope()
+            .with_context(context.clone())
+            .check_bulk(&items)
+            .await?;
+        let granted: Vec<String> = candidates
+            .into_iter()
+            .zip(allowed)
+            .filter_map(|(id, ok)| ok.then_some(id))
+            .collect();
+        let frag = if granted.is_empty() {
+            certain
+        } else {
+            let mut u = Frag::text("SELECT u.id AS id FROM (");
+            u.sql.push_str(&certain.sql);
+            u.binds.extend(certain.binds);
+            u.push(") u UNION ");
+            let list = id_list(dialect, &inner.tables.tuples, granted);
+            u.sql.push_str(&list.sql);
+            u.binds.extend(list.binds);
+            u
+        };
+        Ok(SqlFilter {
+            dialect,
+            frag,
+            strategy: FilterStrategy::SqlAndChecked(format!(
+                "caveated relationships stored on {names}"
+            )),
+        })
+    }
+
+    /// The whole lookup by the engine (candidates plus check, with `context`), as a bound list.
+    async fn engine_filter(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+        context: &CaveatContext,
+        why: String,
+    ) -> psm_rebac::Result<SqlFilter> {
+        let inner = self.live().map_err(store_error)?;
+        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let ids = engine
+            .scope()
+            .with_context(context.clone())
+            .lookup_resources(resource_type, permission, subject)
+            .await?;
+        if ids.len() > MAX_FALLBACK_IDS {
+            return Err(Error::Store(format!(
+                "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({why})",
+                ids.len(),
+            )));
+        }
+        Ok(SqlFilter {
+            dialect: inner.dialect,
+            frag: id_list(inner.dialect, &inner.tables.tuples, ids),
+            strategy: FilterStrategy::Candidates(why),
+        })
     }
 
     /// Runs a lookup filter: the ids, sorted (as the engine's `lookup_resources` returns them).
@@ -219,8 +364,29 @@ impl SqlTupleStore {
         permission: &str,
         subject: &SubjectRef,
     ) -> psm_rebac::Result<Vec<String>> {
+        let context = CaveatContext::new();
+        self.lookup_resources_sql_with_context(schema, resource_type, permission, subject, &context)
+            .await
+    }
+
+    /// [`SqlTupleStore::lookup_resources_sql`] with caveat parameters (see
+    /// [`SqlTupleStore::lookup_resources_filter_with_context`]).
+    pub async fn lookup_resources_sql_with_context(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+        context: &CaveatContext,
+    ) -> psm_rebac::Result<Vec<String>> {
         let filter = self
-            .lookup_resources_filter(schema, resource_type, permission, subject)
+            .lookup_resources_filter_with_context(
+                schema,
+                resource_type,
+                permission,
+                subject,
+                context,
+            )
             .await?;
         let mut sql = filter.frag.sql.clone();
         sql.insert_str(0, "SELECT DISTINCT f.id FROM (");
@@ -235,7 +401,8 @@ impl SqlTupleStore {
     /// depth: a forward walk from the resource when every relation reached is a union (see
     /// `forward.rs`), else the lookup filter restricted to the id. Schemas the filter cannot
     /// express fall back to the engine's check over this store (one statement per relation
-    /// visited).
+    /// visited). Caveats are evaluated without request context (see
+    /// [`SqlTupleStore::check_sql_with_context`]).
     pub async fn check_sql(
         &self,
         schema: &Schema,
@@ -243,47 +410,80 @@ impl SqlTupleStore {
         permission: &str,
         subject: &SubjectRef,
     ) -> psm_rebac::Result<bool> {
+        self.check_sql_with_context(schema, resource, permission, subject, &CaveatContext::new())
+            .await
+    }
+
+    /// [`SqlTupleStore::check_sql`] with caveat parameters. When the schema allows caveats on a
+    /// relation the check reads (and the SQL statement did not already grant a union-only
+    /// permission), a second statement (one index probe) asks whether live caveated
+    /// relationships are stored there; if so, the answer is the engine's check with `context`.
+    pub async fn check_sql_with_context(
+        &self,
+        schema: &Schema,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+        context: &CaveatContext,
+    ) -> psm_rebac::Result<bool> {
         require(schema, &resource.object_type, Some(permission))?;
         require(
             schema,
             &subject.object.object_type,
             subject.relation.as_deref(),
         )?;
-        {
+        let (sql, probe, monotone) = {
             let inner = self.live().map_err(store_error)?;
-            let forward = forward::check(
+            let now = now_millis();
+            let compiler = Compiler::new(
                 schema,
                 inner.dialect,
                 &inner.tables.tuples,
                 subject,
-                now_millis(),
+                now,
+                (resource.object_type.to_string(), permission.to_owned()),
+            );
+            let monotone = union_only_graph(schema, compiler.graph());
+            let cav = caveats::caveat_relations(schema, compiler.graph());
+            let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
+            let sql = match forward::check(
+                schema,
+                inner.dialect,
+                &inner.tables.tuples,
+                subject,
+                now,
                 resource,
                 permission,
-            );
-            if let Ok(frag) = forward {
-                return Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty());
-            }
-        }
-        let restricted = {
-            let inner = self.live().map_err(store_error)?;
-            Compiler::new(
-                schema,
-                inner.dialect,
-                &inner.tables.tuples,
-                subject,
-                now_millis(),
-                (resource.object_type.to_string(), permission.to_owned()),
-            )
-            .compile(Some(&resource.object_id))
+            ) {
+                Ok(frag) => Ok(frag),
+                Err(_) => compiler.compile(Some(&resource.object_id)),
+            };
+            (sql, probe, monotone)
         };
-        match restricted {
-            Ok(frag) => Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty()),
-            Err(_) => {
-                Engine::new(schema.clone(), Arc::new(self.clone()))
-                    .check(resource, permission, subject)
-                    .await
-            }
+        // Without caveats in play the SQL answer is the answer; on a union-only permission a
+        // grant without caveats is one whatever the caveated relationships say.
+        let sql_first = monotone || probe.is_none();
+        if sql_first
+            && let Ok(frag) = &sql
+            && !self.texts(&frag.sql, &frag.binds).await?.is_empty()
+        {
+            return Ok(true);
         }
+        let caveated = match &probe {
+            Some(p) => !self.texts(&p.sql, &p.binds).await?.is_empty(),
+            None => false,
+        };
+        if !caveated && let Ok(frag) = &sql {
+            if sql_first {
+                return Ok(false);
+            }
+            return Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty());
+        }
+        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let answer = engine
+            .check_with_context(resource, permission, subject, context.clone())
+            .await?;
+        Ok(answer == Permissionship::HasPermission)
     }
 
     /// Runs a `?`-placeholder query returning one text column, on a read lane.
@@ -302,6 +502,20 @@ impl SqlTupleStore {
         };
         run().await.map_err(store_error)
     }
+}
+
+/// Whether every relation the lookup reaches is a union (see `forward::union_only`).
+fn union_only_graph(schema: &Schema, graph: &Graph) -> bool {
+    graph.nodes.iter().all(|(t, r)| {
+        schema
+            .relation(t, r)
+            .is_none_or(|rel| forward::union_only(&rel.rewrite))
+    })
+}
+
+/// An internal compile failure after the lookup was found expressible (a bug, not a schema).
+fn unsupported(why: Unsupported) -> Error {
+    Error::Store(format!("lookup_resources_filter: {}", why.0))
 }
 
 /// A fallback filter: the ids as bound values.
