@@ -361,6 +361,21 @@ mod tests {
         agrees(&sparse);
     }
 
+    #[test]
+    fn a_sparse_acl_gets_no_dense_mirror_and_a_dense_role_a_narrow_one() {
+        let mut acl = crate::Acl::new();
+        // 20,000 resources, one grant each, spread over 100 roles: 200 of 20,000 slots a role
+        let sparse = (0..20_000).map(|s| (format!("role{}", s % 100), format!("res{s}"), "read"));
+        acl.grant_many(sparse).unwrap();
+        assert!(acl.core().effective.iter().all(|e| !e.is_dense()));
+        let every = (0..20_000).map(|s| ("all".to_string(), format!("res{s}"), "write"));
+        acl.grant_many(every).unwrap();
+        let id = acl.core().roles.id("all").unwrap() as usize;
+        assert!(acl.core().effective[id].is_narrow());
+        assert!(acl.check("all", "res19999", "write") && !acl.check("all", "res5", "read"));
+        assert!(acl.core().effective.iter().filter(|e| e.is_dense()).count() == 1);
+    }
+
     #[derive(Debug, Clone)]
     enum Op {
         Insert(u32, u32),
