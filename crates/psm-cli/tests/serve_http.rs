@@ -583,3 +583,328 @@ fn sigterm_shuts_down_gracefully_with_exit_code_0() {
     };
     assert_eq!(status.code(), Some(0));
 }
+
+/// `POST /v1/check` for `doc#permission@subject` with extra body fields.
+fn check_body(resource: &str, permission: &str, subject: &str, extra: Value) -> Value {
+    let mut body = json!({"resource": resource, "permission": permission, "subject": subject});
+    if let (Value::Object(b), Value::Object(e)) = (&mut body, extra) {
+        b.extend(e);
+    }
+    body
+}
+
+/// Writes one relationship; returns the revision the write answered.
+async fn touch(c: &reqwest::Client, s: &Server, relationship: &str) -> u64 {
+    let (st, v) = post(
+        c,
+        s,
+        "/v1/relationships/write",
+        json!({"updates": [{"operation": "touch", "relationship": relationship}]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    v["revision"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("no revision: {v}"))
+}
+
+#[tokio::test]
+async fn write_returns_a_revision_and_a_fully_consistent_read_sees_the_write() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let r1 = touch(&c, &s, "document:spec#reader@user:alice").await;
+    let r2 = touch(&c, &s, "document:spec#owner@user:bob").await;
+    assert!(r2 > r1, "{r1} then {r2}");
+
+    for consistency in [
+        json!("fully_consistent"),
+        json!("minimize_latency"),
+        json!({"at_least_as_fresh": r2}),
+        json!({"at_least_as_fresh": r2.to_string()}),
+    ] {
+        let body = check_body(
+            "document:spec",
+            "read",
+            "user:alice",
+            json!({"consistency": consistency}),
+        );
+        let (st, v) = post(&c, &s, "/v1/check", body).await;
+        assert_eq!(st, StatusCode::OK, "{consistency}: {v}");
+        assert_eq!(v["allowed"], true, "{consistency}: {v}");
+        assert_eq!(v["permissionship"], "has_permission");
+    }
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/read",
+        json!({"resource_type": "document", "consistency": {"at_least_as_fresh": r2}}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v["relationships"],
+        json!([
+            "document:spec#owner@user:bob",
+            "document:spec#reader@user:alice"
+        ])
+    );
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/delete",
+        json!({"relationships": ["document:spec#reader@user:alice"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let r3 = v["revision"].as_u64().unwrap();
+    assert!(r3 > r2, "{r2} then {r3}");
+    let body = check_body(
+        "document:spec",
+        "read",
+        "user:alice",
+        json!({"consistency": "fully_consistent"}),
+    );
+    let (_, v) = post(&c, &s, "/v1/check", body).await;
+    assert_eq!(v["allowed"], false, "{v}");
+}
+
+#[tokio::test]
+async fn at_least_as_fresh_of_a_future_revision_is_refused_on_every_read() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let head = touch(&c, &s, "document:spec#reader@user:alice").await;
+    let future = json!({"at_least_as_fresh": head + 1});
+    let reads = [
+        (
+            "/v1/check",
+            check_body("document:spec", "read", "user:alice", json!({})),
+        ),
+        (
+            "/v1/check/bulk",
+            json!({"items": [check_body("document:spec", "read", "user:alice", json!({}))]}),
+        ),
+        (
+            "/v1/lookup/resources",
+            json!({"resource_type": "document", "permission": "read", "subject": "user:alice"}),
+        ),
+        (
+            "/v1/lookup/subjects",
+            json!({"resource": "document:spec", "permission": "read", "subject_type": "user"}),
+        ),
+        ("/v1/relationships/read", json!({})),
+    ];
+    for (path, mut body) in reads {
+        // The same request at the head answers...
+        body["consistency"] = json!({"at_least_as_fresh": head});
+        let (st, v) = post(&c, &s, path, body.clone()).await;
+        assert_eq!(st, StatusCode::OK, "{path}: {v}");
+        // ...and one revision later is refused, never answered stale.
+        body["consistency"] = future.clone();
+        let (st, v) = post(&c, &s, path, body).await;
+        assert_eq!(st, StatusCode::CONFLICT, "{path}: {v}");
+        assert_eq!(v["error"]["code"], "revision_not_issued", "{path}: {v}");
+    }
+}
+
+#[tokio::test]
+async fn a_bad_consistency_or_context_value_is_a_400_naming_the_field() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let cases = [
+        (json!({"consistency": "latest"}), "consistency: must be"),
+        (json!({"consistency": 3}), "consistency: must be"),
+        (
+            json!({"consistency": {"at_least_as_fresh": -1}}),
+            "consistency.at_least_as_fresh: must be a revision",
+        ),
+        (
+            json!({"consistency": {"at_least_as_fresh": 1, "also": 2}}),
+            "consistency: must be",
+        ),
+        (json!({"context": "n=1"}), "context: must be a JSON object"),
+    ];
+    for (extra, expected) in cases {
+        let body = check_body("document:spec", "read", "user:alice", extra.clone());
+        let (st, v) = post(&c, &s, "/v1/check", body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{extra}: {v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(expected), "{extra}: {message}");
+    }
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/lookup/resources",
+        json!({"resource_type": "document", "permission": "read", "subject": "user:alice",
+               "context": ["document:spec#reader@user:alice"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("context:"),
+        "{v}"
+    );
+}
+
+#[tokio::test]
+async fn watch_long_poll_returns_a_write_made_after_it_started() {
+    // Room for a 10,001-relationship write (to overflow the change log) and long polls.
+    let s = serve(
+        &[
+            "--url",
+            "memory://",
+            "--max-batch",
+            "20000",
+            "--max-body-bytes",
+            "4194304",
+            "--request-timeout",
+            "60s",
+        ],
+        &[],
+    );
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let r0 = touch(&c, &s, "document:spec#reader@user:alice").await;
+    let changes = |q: String| {
+        let c = c.clone();
+        let url = format!("{}/v1/relationships/changes?{q}", s.base);
+        async move { call(&c, reqwest::Method::GET, url, None).await }
+    };
+
+    let (st, v) = changes("after=0".into()).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"changes": [{"revision": r0, "op": "touch",
+                            "relationship": "document:spec#reader@user:alice"}],
+               "revision": r0})
+    );
+    // Nothing after the head yet: an answer without waiting is empty and keeps the revision.
+    let (_, v) = changes(format!("after={r0}")).await;
+    assert_eq!(v, json!({"changes": [], "revision": r0}));
+
+    // A long poll started before the write answers with it (its bound: 30 s, then empty).
+    let poll = tokio::spawn(changes(format!("after={r0}&wait_ms=30000")));
+    tokio::time::sleep(Duration::from_millis(200)).await; // lets the poll start; not asserted
+    let r1 = touch(&c, &s, "document:plan#owner@user:bob").await;
+    let (st, v) = poll.await.unwrap();
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"changes": [{"revision": r1, "op": "touch",
+                            "relationship": "document:plan#owner@user:bob"}],
+               "revision": r1})
+    );
+
+    // `limit` cuts between writes; `revision` continues where the answer stopped.
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/delete",
+        json!({"relationships": ["document:plan#owner@user:bob"]}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let r2 = v["revision"].as_u64().unwrap();
+    let (_, v) = changes("after=0&limit=1".into()).await;
+    assert_eq!(v["revision"], r0, "{v}");
+    let (_, v) = changes(format!("after={r1}&limit=1")).await;
+    assert_eq!(
+        v,
+        json!({"changes": [{"revision": r2, "op": "delete",
+                            "relationship": "document:plan#owner@user:bob"}],
+               "revision": r2})
+    );
+
+    // A revision the store never issued: 409. A bad parameter: 400 naming it.
+    let (st, v) = changes(format!("after={}", r2 + 1)).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+    assert_eq!(v["error"]["code"], "revision_not_issued");
+    for (q, field) in [
+        ("after=1&wait_ms=30001", "wait_ms:"),
+        ("limit=5", "after:"),
+        ("after=1&limit=0", "limit:"),
+    ] {
+        let (st, v) = changes(q.into()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{q}: {v}");
+        let message = v["error"]["message"].as_str().unwrap();
+        assert!(message.starts_with(field), "{q}: {message}");
+    }
+
+    // One write larger than the change log (10,000 by default) pushes its start out: a
+    // watcher from before it must resync (410).
+    let updates: Vec<Value> = (0..10_001)
+        .map(|i| json!({"operation": "touch", "relationship": format!("document:d{i}#reader@user:u")}))
+        .collect();
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/write",
+        json!({"updates": updates}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = changes(format!("after={r2}")).await;
+    assert_eq!(st, StatusCode::GONE, "{v}");
+    assert_eq!(v["error"]["code"], "changes_pruned");
+}
+
+const CAVEAT_SCHEMA: &str = "caveat within_limit(n int, max int) {\n    n <= max\n}\n\n\
+definition user {}\n\n\
+definition doc {\n    relation viewer: user with within_limit\n    permission view = viewer\n}\n";
+
+#[tokio::test]
+async fn caveat_context_grants_and_a_missing_parameter_answers_conditional() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    let (st, v) = put_schema(&c, &s, CAVEAT_SCHEMA).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    touch(&c, &s, r#"doc:a#viewer@user:alice[within_limit:{"max":5}]"#).await;
+
+    let ask = |extra: Value| check_body("doc:a", "view", "user:alice", extra);
+    let (st, v) = post(&c, &s, "/v1/check", ask(json!({}))).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"allowed": false, "permissionship": "conditional", "missing_context": ["n"]})
+    );
+    let (_, v) = post(&c, &s, "/v1/check", ask(json!({"context": {"n": 3}}))).await;
+    assert_eq!(
+        v,
+        json!({"allowed": true, "permissionship": "has_permission"})
+    );
+    let (_, v) = post(&c, &s, "/v1/check", ask(json!({"context": {"n": 9}}))).await;
+    assert_eq!(
+        v,
+        json!({"allowed": false, "permissionship": "no_permission"})
+    );
+    // The relationship's stored `max` wins over the request's.
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/check",
+        ask(json!({"context": {"n": 9, "max": 10}})),
+    )
+    .await;
+    assert_eq!(v["allowed"], false, "{v}");
+
+    let lookup = |n: i64| json!({"resource_type": "doc", "permission": "view", "subject": "user:alice", "context": {"n": n}});
+    let (st, v) = post(&c, &s, "/v1/lookup/resources", lookup(3)).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["resource_ids"], json!(["a"]));
+    let (_, v) = post(&c, &s, "/v1/lookup/resources", lookup(9)).await;
+    assert_eq!(v["resource_ids"], json!([]));
+    let (_, v) = post(
+        &c,
+        &s,
+        "/v1/check/bulk",
+        json!({"items": [ask(json!({}))], "context": {"n": 3}}),
+    )
+    .await;
+    assert_eq!(v["results"], json!([true]), "{v}");
+}

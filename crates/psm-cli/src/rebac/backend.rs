@@ -93,6 +93,11 @@ impl Rebac {
         }
     }
 
+    /// The relationship store (for revisions and the change log).
+    pub fn tuples(&self) -> &Arc<dyn TupleStore> {
+        &self.tuples
+    }
+
     /// Releases the store's connections.
     pub async fn close(&self) {
         self.schema.close().await;

@@ -1,18 +1,21 @@
 //! `psm rebac ...`: the relationship schema, writes and deletes, checks, lookups, import and
-//! export, on the store the URL names.
+//! export, and a watch of changes, on the store the URL names.
 
 mod backend;
 mod input;
+mod options;
 mod transfer;
+mod watch;
 
 use std::path::PathBuf;
 
 use clap::Subcommand;
-use psm_rebac::{ObjectRef, Relationship, RelationshipUpdate, SubjectRef};
+use psm_rebac::{ObjectRef, Permissionship, Relationship, RelationshipUpdate, SubjectRef};
 use serde_json::json;
 
 pub use backend::Rebac;
 pub use input::{Format, parse_schema, relationship_arg};
+pub use watch::op_name;
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
@@ -38,13 +41,18 @@ pub enum RebacCommand {
         #[arg(required = true)]
         relationships: Vec<String>,
     },
-    /// Check `resource#permission@subject`; exit 0 when allowed, 1 when denied.
+    /// Check `resource#permission@subject`; exit 0 when allowed, 1 when denied or conditional
+    /// (allowed only if caveat parameters that were not given allow it).
     Check {
         /// For example `document:spec#read@user:alice`.
         check: String,
-        /// Relationships that hold for this check only.
-        #[arg(long = "context", value_name = "RELATIONSHIP")]
+        /// A relationship that holds for this check only, or a JSON object of caveat
+        /// parameters (`--context '{"ip": "10.0.0.1"}'`; at most one object).
+        #[arg(long = "context", value_name = "RELATIONSHIP|JSON")]
         context: Vec<String>,
+        /// minimize_latency (default), fully_consistent or at_least_as_fresh:REVISION.
+        #[arg(long, value_name = "LEVEL")]
+        consistency: Option<String>,
     },
     /// Ids of the resources of a type on which a subject has a permission.
     LookupResources {
@@ -54,6 +62,12 @@ pub enum RebacCommand {
         permission: String,
         /// Subject, e.g. `user:alice` or `group:eng#member`.
         subject: String,
+        /// A JSON object of caveat parameters.
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+        /// minimize_latency (default), fully_consistent or at_least_as_fresh:REVISION.
+        #[arg(long, value_name = "LEVEL")]
+        consistency: Option<String>,
     },
     /// Subjects of a type that have a permission on a resource.
     LookupSubjects {
@@ -63,6 +77,12 @@ pub enum RebacCommand {
         permission: String,
         /// Subject type, e.g. `user`, or a userset type such as `group#member`.
         subject_type: String,
+        /// A JSON object of caveat parameters.
+        #[arg(long, value_name = "JSON")]
+        context: Option<String>,
+        /// minimize_latency (default), fully_consistent or at_least_as_fresh:REVISION.
+        #[arg(long, value_name = "LEVEL")]
+        consistency: Option<String>,
     },
     /// Import newline-delimited relationships from a file (`-` for stdin); blank lines and
     /// `//` comments are skipped. A file is checked whole before anything is written.
@@ -75,6 +95,22 @@ pub enum RebacCommand {
     },
     /// Export every relationship, one per line.
     Export,
+    /// Relationship changes after a revision, one per line: `REVISION touch|delete
+    /// RELATIONSHIP` (with --json, `{"changes", "revision"}`, or one change per line with
+    /// --follow).
+    Watch {
+        /// The revision to list changes after (a write prints its revision; 0 for the start of
+        /// the change log).
+        #[arg(long, default_value_t = 0)]
+        after: u64,
+        /// Keep waiting for new changes until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Most changes per poll (a write is never split, so one write may exceed it).
+        #[arg(long, default_value_t = 1000,
+              value_parser = clap::value_parser!(u64).range(1..=psm_rebac::MAX_CHANGES as u64))]
+        limit: u64,
+    },
 }
 
 /// Schema subcommands.
@@ -174,7 +210,12 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             let revision = engine.write(&updates, &[]).await?;
             out.emit(
                 json!({"written": updates.len(), "revision": revision}),
-                || format!("wrote {} relationships", updates.len()),
+                || {
+                    format!(
+                        "wrote {} relationships (revision {revision})",
+                        updates.len()
+                    )
+                },
             );
             Ok(Outcome::Done)
         }
@@ -187,34 +228,57 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             let revision = engine.write(&updates, &[]).await?;
             out.emit(
                 json!({"deleted": updates.len(), "revision": revision}),
-                || format!("deleted {} relationships", updates.len()),
+                || {
+                    format!(
+                        "deleted {} relationships (revision {revision})",
+                        updates.len()
+                    )
+                },
             );
             Ok(Outcome::Done)
         }
-        RebacCommand::Check { check, context } => {
+        RebacCommand::Check {
+            check,
+            context,
+            consistency,
+        } => {
             let engine = rebac.engine().await?;
             let asked = check.parse::<Relationship>().map_err(|e| {
                 CliError::input(format!("{e} (a check reads `resource#permission@subject`)"))
             })?;
-            let contextual = parse_args(&context)?;
-            let scope = engine.with_contextual(contextual)?;
-            let allowed = scope
-                .check(&asked.resource, &asked.relation, &asked.subject)
+            let consistency = options::consistency(consistency.as_deref())?;
+            let context = options::context(&context, true)?;
+            let answer = options::scope(&engine, context, consistency)?
+                .check_permissionship(&asked.resource, &asked.relation, &asked.subject)
                 .await?;
-            out.emit(
-                json!({"check": asked.to_string(), "allowed": allowed}),
-                || format!("{} {asked}", if allowed { "allowed" } else { "denied" }),
-            );
+            let (allowed, word, missing) = match &answer {
+                Permissionship::HasPermission => (true, "has_permission", None),
+                Permissionship::NoPermission => (false, "no_permission", None),
+                Permissionship::Conditional { missing } => (false, "conditional", Some(missing)),
+            };
+            let mut value =
+                json!({"check": asked.to_string(), "allowed": allowed, "permissionship": word});
+            if let Some(m) = missing {
+                value["missing_context"] = json!(m);
+            }
+            out.emit(value, || match missing {
+                Some(m) => format!("conditional {asked} (missing context: {})", m.join(", ")),
+                None => format!("{} {asked}", if allowed { "allowed" } else { "denied" }),
+            });
             Ok(Outcome::from_bool(allowed))
         }
         RebacCommand::LookupResources {
             resource_type,
             permission,
             subject,
+            context,
+            consistency,
         } => {
             let engine = rebac.engine().await?;
             let subject: SubjectRef = subject.parse()?;
-            let ids = engine
+            let consistency = options::consistency(consistency.as_deref())?;
+            let context = options::context(context.as_slice(), false)?;
+            let ids = options::scope(&engine, context, consistency)?
                 .lookup_resources(&resource_type, &permission, &subject)
                 .await?;
             out.emit(json!({"resource_ids": ids}), || ids.join("\n"));
@@ -224,14 +288,18 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             resource,
             permission,
             subject_type,
+            context,
+            consistency,
         } => {
             let engine = rebac.engine().await?;
             let resource: ObjectRef = resource.parse()?;
+            let consistency = options::consistency(consistency.as_deref())?;
+            let context = options::context(context.as_slice(), false)?;
             let (stype, srel) = match subject_type.split_once('#') {
                 Some((t, r)) => (t, Some(r)),
                 None => (subject_type.as_str(), None),
             };
-            let found = engine
+            let found = options::scope(&engine, context, consistency)?
                 .lookup_subjects(&resource, &permission, stype, srel)
                 .await?;
             let value = json!({"subjects": found.iter().map(|f| json!({
@@ -262,6 +330,14 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
         RebacCommand::Export => {
             let engine = rebac.engine().await?;
             transfer::export(&engine, out).await
+        }
+        RebacCommand::Watch {
+            after,
+            follow,
+            limit,
+        } => {
+            let limit = usize::try_from(limit).unwrap_or(psm_rebac::MAX_CHANGES);
+            watch::run(&**rebac.tuples(), after, follow, limit, out).await
         }
     }
 }

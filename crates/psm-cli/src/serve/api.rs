@@ -33,6 +33,17 @@ impl ApiError {
         Self::new(StatusCode::BAD_REQUEST, "invalid_input", message)
     }
 
+    /// 400 naming the field and the rule it breaks: `FIELD: RULE`.
+    pub fn invalid_field(field: &str, rule: &str) -> Self {
+        Self::bad_request(format!("{field}: {rule}"))
+    }
+
+    /// The message, for tests.
+    #[cfg(test)]
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
     /// 409: the server's state does not allow the request yet.
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
@@ -80,6 +91,22 @@ impl From<psm_rebac::Error> for ApiError {
             E::PreconditionFailed { .. } | E::AlreadyExists { .. } => {
                 Self::new(StatusCode::CONFLICT, "conflict", e.to_string())
             }
+            // A revision newer than the store's head: from another store, or a client bug.
+            E::RevisionNotIssued { .. } => {
+                Self::new(StatusCode::CONFLICT, "revision_not_issued", e.to_string())
+            }
+            // The change log no longer holds every change after the revision: resync.
+            E::ChangesPruned { .. } => Self::new(StatusCode::GONE, "changes_pruned", e.to_string()),
+            E::MissingContext { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "missing_context", e.to_string())
+            }
+            E::CaveatEvaluation { .. } => {
+                Self::new(StatusCode::BAD_REQUEST, "caveat_evaluation", e.to_string())
+            }
+            E::Unsupported {
+                feature: "change log",
+                ..
+            } => Self::not_implemented(e.to_string()),
             other => CliError::from(other).into(),
         }
     }

@@ -1,15 +1,18 @@
 //! `psm serve`: an HTTP JSON API over the store the URL names — relationship checks, bulk checks,
-//! lookups, relationship writes, deletes and reads, the schema, sessions — plus `/healthz`,
-//! `/metrics` (Prometheus text) and `/openapi.json`. Request bodies are bounded, every request
-//! has a deadline, SIGTERM or ctrl-c shut down gracefully, and a bearer token can protect the API.
+//! lookups, relationship writes, deletes, reads and changes (a long-poll watch), the schema,
+//! sessions — plus `/healthz`, `/metrics` (Prometheus text) and `/openapi.json`. Request bodies
+//! are bounded, every request has a deadline, SIGTERM or ctrl-c shut down gracefully, and a
+//! bearer token can protect the API.
 
 mod api;
 mod auth;
 mod middleware;
 mod openapi;
+mod read_options;
 mod rebac_routes;
 mod session_routes;
 mod state;
+mod watch_routes;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -85,6 +88,7 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
             metrics,
             Limits {
                 max_batch: args.max_batch.max(1),
+                max_wait: max_wait(args.request_timeout),
             },
         )
         .await?,
@@ -125,6 +129,7 @@ fn router(state: Arc<AppState>, max_body: usize, timeout: Duration) -> Router {
         .route("/v1/relationships/write", post(rebac_routes::write))
         .route("/v1/relationships/delete", post(rebac_routes::delete))
         .route("/v1/relationships/read", post(rebac_routes::read))
+        .route("/v1/relationships/changes", get(watch_routes::changes))
         .route(
             "/v1/schema",
             get(rebac_routes::read_schema).put(rebac_routes::write_schema),
@@ -152,6 +157,12 @@ fn router(state: Arc<AppState>, max_body: usize, timeout: Duration) -> Router {
         .layer(axum::middleware::from_fn(middleware::record))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state)
+}
+
+/// The longest long-poll wait: at most [`watch_routes::MAX_WAIT_MS`], and nine tenths of the
+/// request deadline so a poll that found nothing still answers before it.
+fn max_wait(request_timeout: Duration) -> Duration {
+    Duration::from_millis(watch_routes::MAX_WAIT_MS).min(request_timeout.mul_f64(0.9))
 }
 
 /// The token from `--token-file` or `PSM_SERVE_TOKEN`, if either is set.

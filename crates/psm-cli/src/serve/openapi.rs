@@ -21,6 +21,23 @@ fn object(required: &[&str], properties: Value) -> Value {
     json!({"type": "object", "additionalProperties": false, "required": required, "properties": properties})
 }
 
+/// The `consistency` field every read takes.
+fn consistency() -> Value {
+    json!({
+        "description": "How fresh the answer must be (default `minimize_latency`). `at_least_as_fresh` takes a revision a write returned; one this store never issued answers 409 `revision_not_issued`.",
+        "oneOf": [
+            {"enum": ["minimize_latency", "fully_consistent"]},
+            {"type": "object", "additionalProperties": false, "required": ["at_least_as_fresh"],
+             "properties": {"at_least_as_fresh": {"type": ["integer", "string"], "minimum": 0, "pattern": "^[0-9]{1,20}$"}}}
+        ]
+    })
+}
+
+/// The `context` field of checks and lookups: caveat parameters.
+fn caveat_context() -> Value {
+    json!({"type": "object", "description": "Caveat parameters (CEL values) for this request; a parameter in a relationship's stored context wins."})
+}
+
 fn body(schema: Value) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
@@ -34,6 +51,22 @@ fn ok(description: &str, schema: Value) -> Value {
     })
 }
 
+/// Adds 409, answered for a revision the store never issued (`revision_not_issued`).
+fn with_revision_errors(responses: Value) -> Value {
+    with_error(responses, "409")
+}
+
+/// Adds an error response under `status`.
+fn with_error(mut responses: Value, status: &str) -> Value {
+    if let Value::Object(map) = &mut responses {
+        map.insert(
+            status.into(),
+            json!({"$ref": "#/components/responses/Error"}),
+        );
+    }
+    responses
+}
+
 fn op(summary: &str, request: Option<Value>, responses: Value) -> Value {
     let mut o = json!({"summary": summary, "responses": responses});
     if let (Some(r), Value::Object(map)) = (request, &mut o) {
@@ -44,8 +77,22 @@ fn op(summary: &str, request: Option<Value>, responses: Value) -> Value {
 
 /// The document.
 pub fn spec() -> Value {
-    let allowed = object(&["allowed"], json!({"allowed": {"type": "boolean"}}));
-    let revision = json!({"type": "object", "properties": {"revision": {"type": "integer"}}});
+    let revision = json!({"type": "object", "properties": {"revision": {"type": "integer", "description": "the revision the write produced: pass it as `at_least_as_fresh` to read your write, or as `after` to watch from it"}}});
+    let check_answer = object(
+        &["allowed", "permissionship"],
+        json!({
+            "allowed": {"type": "boolean"},
+            "permissionship": {"enum": ["has_permission", "no_permission", "conditional"]},
+            "missing_context": {"allOf": [strings()], "description": "when conditional: the caveat parameters that were missing"}
+        }),
+    );
+    let change = object(
+        &["revision", "op", "relationship"],
+        json!({
+            "revision": {"type": "integer"}, "op": {"enum": ["touch", "delete"]}, "relationship": string()
+        }),
+    );
+    let query = |name: &str, required: bool, description: &str| json!({"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "integer", "minimum": 0}});
     let session = json!({"$ref": "#/components/schemas/Session"});
     json!({
         "openapi": "3.1.0",
@@ -80,28 +127,39 @@ pub fn spec() -> Value {
             "/healthz": {"get": {"summary": "Liveness and the session store's health (503 when unhealthy)", "security": [], "responses": {"200": {"description": "healthy"}, "503": {"description": "unhealthy"}}}},
             "/metrics": {"get": {"summary": "Prometheus metrics (text)", "responses": {"200": {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": string()}}}}}},
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
-            "/v1/check": {"post": op("Does subject have permission on resource?",
+            "/v1/check": {"post": op("Does subject have permission on resource? `conditional` when caveat parameters the request did not give decide it",
                 Some(object(&["resource", "permission", "subject"], json!({
                     "resource": string(), "permission": string(), "subject": string(),
-                    "context": {"type": "array", "items": string(), "description": "contextual relationships, for this check only"}
-                }))), ok("the answer", allowed))},
-            "/v1/check/bulk": {"post": op("Many checks; answers in request order",
-                Some(object(&["items"], json!({"items": {"type": "array", "items": object(&["resource", "permission", "subject"], json!({"resource": string(), "permission": string(), "subject": string()}))}}))),
-                ok("the answers", object(&["results"], json!({"results": {"type": "array", "items": {"type": "boolean"}}}))))},
+                    "context": {"oneOf": [caveat_context(), {"type": "array", "items": string(), "description": "older spelling of contextual_relationships"}]},
+                    "contextual_relationships": {"type": "array", "items": string(), "description": "relationships that hold for this check only"},
+                    "consistency": consistency()
+                }))), with_revision_errors(ok("the answer", check_answer)))},
+            "/v1/check/bulk": {"post": op("Many checks; answers in request order (a conditional answer is false)",
+                Some(object(&["items"], json!({"items": {"type": "array", "items": object(&["resource", "permission", "subject"], json!({"resource": string(), "permission": string(), "subject": string()}))}, "context": caveat_context(), "consistency": consistency()}))),
+                with_revision_errors(ok("the answers", object(&["results"], json!({"results": {"type": "array", "items": {"type": "boolean"}}})))))},
             "/v1/lookup/resources": {"post": op("Ids of resources of a type on which subject has permission",
-                Some(object(&["resource_type", "permission", "subject"], json!({"resource_type": string(), "permission": string(), "subject": string()}))),
-                ok("sorted ids", object(&["resource_ids"], json!({"resource_ids": strings()}))))},
+                Some(object(&["resource_type", "permission", "subject"], json!({"resource_type": string(), "permission": string(), "subject": string(), "context": caveat_context(), "consistency": consistency()}))),
+                with_revision_errors(ok("sorted ids", object(&["resource_ids"], json!({"resource_ids": strings()})))))},
             "/v1/lookup/subjects": {"post": op("Subjects of a type with permission on resource",
-                Some(object(&["resource", "permission", "subject_type"], json!({"resource": string(), "permission": string(), "subject_type": string(), "subject_relation": string()}))),
-                ok("subjects; a wildcard lists its exclusions", object(&["subjects"], json!({"subjects": {"type": "array", "items": {"type": "object", "properties": {"subject": string(), "excluded": strings()}}}}))))},
+                Some(object(&["resource", "permission", "subject_type"], json!({"resource": string(), "permission": string(), "subject_type": string(), "subject_relation": string(), "context": caveat_context(), "consistency": consistency()}))),
+                with_revision_errors(ok("subjects; a wildcard lists its exclusions", object(&["subjects"], json!({"subjects": {"type": "array", "items": {"type": "object", "properties": {"subject": string(), "excluded": strings()}}}})))))},
             "/v1/relationships/write": {"post": op("Apply updates atomically (409 when a create finds one existing)",
                 Some(object(&["updates"], json!({"updates": {"type": "array", "items": object(&["operation", "relationship"], json!({"operation": {"enum": ["touch", "create", "delete"]}, "relationship": string()}))}}))),
                 ok("written", revision.clone()))},
             "/v1/relationships/delete": {"post": op("Delete relationships",
                 Some(object(&["relationships"], json!({"relationships": strings()}))), ok("deleted", revision))},
             "/v1/relationships/read": {"post": op("Relationships matching a filter",
-                Some(object(&[], json!({"resource_type": string(), "resource_id": string(), "relation": string(), "subject": string(), "limit": {"type": "integer"}}))),
-                ok("matches", object(&["relationships", "truncated"], json!({"relationships": strings(), "truncated": {"type": "boolean"}}))))},
+                Some(object(&[], json!({"resource_type": string(), "resource_id": string(), "relation": string(), "subject": string(), "limit": {"type": "integer"}, "consistency": consistency()}))),
+                with_revision_errors(ok("matches", object(&["relationships", "truncated"], json!({"relationships": strings(), "truncated": {"type": "boolean"}})))))},
+            "/v1/relationships/changes": {"get": {
+                "summary": "Relationship changes after a revision (a watch): long-polls up to `wait_ms` when there are none yet. A write is never split, so one write alone may exceed `limit`. 409 when `after` was never issued, 410 when the change log no longer holds every change after it (resync from a read).",
+                "parameters": [
+                    query("after", true, "the revision to list changes after: 0, one a write returned, or the `revision` of the previous answer"),
+                    query("limit", false, "most changes (1 to 10000; default: --max-batch)"),
+                    query("wait_ms", false, "how long to wait for a change when there is none yet (at most 30000, and within the request deadline; default 0)")
+                ],
+                "responses": with_error(with_revision_errors(ok("changes, oldest first; `revision` is the `after` of the next call", object(&["changes", "revision"], json!({"changes": {"type": "array", "items": change}, "revision": {"type": "integer"}})))), "410")
+            }},
             "/v1/schema": {
                 "get": op("The stored schema (SpiceDB language), or null", None, ok("schema", json!({"type": "object", "properties": {"schema": {"type": ["string", "null"]}}}))),
                 "put": op("Validate, store and use a schema (errors name line and column)", Some(object(&["schema"], json!({"schema": string()}))), ok("definitions", object(&["definitions"], json!({"definitions": strings()}))))

@@ -1,4 +1,5 @@
 //! Relationship routes: check, bulk check, lookups, relationship write / delete / read, schema.
+//! Reads take `consistency` and (checks and lookups) caveat `context`; see [`super::read_options`].
 
 use std::sync::Arc;
 
@@ -12,6 +13,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::api::{ApiError, ApiJson};
+use super::read_options::{self, RequestContext};
 use super::state::AppState;
 use crate::rebac::{Format, parse_schema};
 
@@ -22,8 +24,15 @@ pub struct CheckRequest {
     resource: String,
     permission: String,
     subject: String,
+    /// Caveat parameters (an object); an array is the older spelling of contextual relationships.
     #[serde(default)]
-    context: Vec<String>,
+    context: Option<Value>,
+    /// Relationships that hold for this check only.
+    #[serde(default)]
+    contextual_relationships: Vec<String>,
+    /// How fresh the answer must be.
+    #[serde(default)]
+    consistency: Option<Value>,
 }
 
 /// `POST /v1/check/bulk` body.
@@ -31,6 +40,12 @@ pub struct CheckRequest {
 #[serde(deny_unknown_fields)]
 pub struct BulkCheckRequest {
     items: Vec<BulkItem>,
+    /// Caveat parameters for every item.
+    #[serde(default)]
+    context: Option<Value>,
+    /// How fresh the answers must be.
+    #[serde(default)]
+    consistency: Option<Value>,
 }
 
 /// One item of a bulk check.
@@ -49,6 +64,12 @@ pub struct LookupResourcesRequest {
     resource_type: String,
     permission: String,
     subject: String,
+    /// Caveat parameters.
+    #[serde(default)]
+    context: Option<Value>,
+    /// How fresh the answer must be.
+    #[serde(default)]
+    consistency: Option<Value>,
 }
 
 /// `POST /v1/lookup/subjects` body.
@@ -59,6 +80,12 @@ pub struct LookupSubjectsRequest {
     permission: String,
     subject_type: String,
     subject_relation: Option<String>,
+    /// Caveat parameters.
+    #[serde(default)]
+    context: Option<Value>,
+    /// How fresh the answer must be.
+    #[serde(default)]
+    consistency: Option<Value>,
 }
 
 /// `POST /v1/relationships/write` body.
@@ -104,6 +131,9 @@ pub struct ReadRequest {
     relation: Option<String>,
     subject: Option<String>,
     limit: Option<usize>,
+    /// How fresh the answer must be.
+    #[serde(default)]
+    consistency: Option<Value>,
 }
 
 /// `PUT /v1/schema` body.
@@ -121,28 +151,38 @@ fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
         .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
 }
 
+/// A `context` that may only hold caveat parameters (an object).
+fn caveat_context(context: Option<Value>) -> Result<RequestContext, ApiError> {
+    match context {
+        None | Some(Value::Null | Value::Object(_)) => {
+            read_options::request_context(context, &[], 0)
+        }
+        Some(_) => Err(ApiError::invalid_field(
+            "context",
+            "must be a JSON object of caveat parameters",
+        )),
+    }
+}
+
 /// `POST /v1/check`.
 pub async fn check(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<CheckRequest>,
 ) -> Result<Json<Value>, ApiError> {
     let engine = state.engine()?;
-    ApiError::check_batch(
-        req.context.len(),
-        state.limits.max_batch,
-        "contextual relationships",
-    )?;
     let resource: ObjectRef = field(&req.resource, "resource")?;
     let subject: SubjectRef = field(&req.subject, "subject")?;
-    let context = req
-        .context
-        .iter()
-        .enumerate()
-        .map(|(i, r)| field::<Relationship>(r, &format!("context[{i}]")))
-        .collect::<Result<Vec<_>, _>>()?;
-    let scope = engine.with_contextual(context)?;
-    let allowed = scope.check(&resource, &req.permission, &subject).await?;
-    Ok(Json(json!({"allowed": allowed})))
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let context = read_options::request_context(
+        req.context,
+        &req.contextual_relationships,
+        state.limits.max_batch,
+    )?;
+    let scope = read_options::scope(&engine, context, consistency)?;
+    let answer = scope
+        .check_permissionship(&resource, &req.permission, &subject)
+        .await?;
+    Ok(Json(read_options::permissionship(&answer)))
 }
 
 /// `POST /v1/check/bulk`: answers in request order.
@@ -164,7 +204,11 @@ pub async fn check_bulk(
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
-    let results = engine.scope().check_bulk(&items).await?;
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let context = caveat_context(req.context)?;
+    let results = read_options::scope(&engine, context, consistency)?
+        .check_bulk(&items)
+        .await?;
     Ok(Json(json!({"results": results})))
 }
 
@@ -175,7 +219,9 @@ pub async fn lookup_resources(
 ) -> Result<Json<Value>, ApiError> {
     let engine = state.engine()?;
     let subject: SubjectRef = field(&req.subject, "subject")?;
-    let ids = engine
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let context = caveat_context(req.context)?;
+    let ids = read_options::scope(&engine, context, consistency)?
         .lookup_resources(&req.resource_type, &req.permission, &subject)
         .await?;
     Ok(Json(json!({"resource_ids": ids})))
@@ -188,7 +234,9 @@ pub async fn lookup_subjects(
 ) -> Result<Json<Value>, ApiError> {
     let engine = state.engine()?;
     let resource: ObjectRef = field(&req.resource, "resource")?;
-    let found = engine
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let context = caveat_context(req.context)?;
+    let found = read_options::scope(&engine, context, consistency)?
         .lookup_subjects(
             &resource,
             &req.permission,
@@ -287,7 +335,11 @@ pub async fn read(
         relation: req.relation.as_deref().map(Into::into),
         subject,
     };
-    let mut rels = engine.read(&filter, Some(limit.saturating_add(1))).await?;
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let mut rels = engine
+        .with_consistency(consistency)
+        .read(&filter, Some(limit.saturating_add(1)))
+        .await?;
     let truncated = rels.len() > limit;
     rels.truncate(limit);
     rels.sort();

@@ -15,6 +15,8 @@ use crate::rebac::Rebac;
 pub struct Limits {
     /// Most items in one bulk request.
     pub max_batch: usize,
+    /// Longest long-poll wait of the changes route (below the request deadline).
+    pub max_wait: std::time::Duration,
 }
 
 /// Everything a handler needs.
