@@ -12,6 +12,8 @@ mod rebac_caveat_filter;
 #[cfg(feature = "rebac")]
 mod rebac_example;
 #[cfg(feature = "rebac")]
+mod rebac_filter_plans;
+#[cfg(feature = "rebac")]
 mod rebac_kit;
 #[cfg(feature = "rebac")]
 mod rebac_lookup;
