@@ -1,7 +1,8 @@
 //! `psm rebac ...` end to end on the embedded default (`./psm.db`) and, under `cargo xtask test`,
 //! on PostgreSQL: schema write/read/validate with line and column errors, write/delete/check
 //! exit codes, contextual relationships, lookups, import (file and stdin, progress hidden
-//! off a terminal, all-or-nothing on bad lines) and export.
+//! off a terminal, all-or-nothing on bad lines) and export; revisions, `--consistency`,
+//! `rebac watch` (with `--follow`) and caveat `--context`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -357,4 +358,172 @@ fn relationships_need_a_sql_or_memory_url() {
     );
     assert_code(&o, 2);
     assert!(stderr(&o).contains("not supported"), "{}", stderr(&o));
+}
+
+/// `psm --json ARGS` in `dir` (the default `./psm.db`), parsed.
+fn run_json(dir: &Path, rest: &[&str], code: i32) -> serde_json::Value {
+    let mut a = vec!["--json"];
+    a.extend_from_slice(rest);
+    let o = psm(dir, &a);
+    assert_code(&o, code);
+    json(&o)
+}
+
+#[test]
+fn write_prints_a_revision_that_consistency_and_watch_take() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    with_schema(d, None);
+    let v = run_json(d, &["rebac", "write", "document:spec#reader@user:alice"], 0);
+    let r1 = v["revision"].as_u64().unwrap();
+    let o = psm(d, &["rebac", "delete", "document:spec#reader@user:alice"]);
+    assert_code(&o, 0);
+    let text = stdout(&o);
+    let r2: u64 = text
+        .trim_end()
+        .strip_suffix(')')
+        .and_then(|t| t.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {text:?}"));
+    assert!(r2 > r1, "{r1} then {r2}");
+
+    // Reads at a revision that was issued answer; at one never issued they refuse (exit 2).
+    let fresh = format!("at_least_as_fresh:{r2}");
+    let check = ["rebac", "check", "document:spec#read@user:alice"];
+    let o = psm(d, &[&check[..], &["--consistency", &fresh]].concat());
+    assert_code(&o, 1);
+    let future = format!("at_least_as_fresh:{}", r2 + 1);
+    let o = psm(d, &[&check[..], &["--consistency", &future]].concat());
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("never issued"), "{}", stderr(&o));
+    let o = psm(d, &[&check[..], &["--consistency", "latest"]].concat());
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("--consistency"), "{}", stderr(&o));
+    let o = psm(
+        d,
+        &[
+            "rebac",
+            "lookup-resources",
+            "document",
+            "read",
+            "user:alice",
+            "--consistency",
+            "fully_consistent",
+        ],
+    );
+    assert_code(&o, 0);
+
+    // The changes after 0: the write, then the delete, one line each.
+    let o = psm(d, &["rebac", "watch", "--after", "0"]);
+    assert_code(&o, 0);
+    assert_eq!(
+        stdout(&o),
+        format!(
+            "{r1} touch document:spec#reader@user:alice\n{r2} delete document:spec#reader@user:alice\n"
+        )
+    );
+    let v = run_json(
+        d,
+        &["rebac", "watch", "--after", &r1.to_string(), "--limit", "5"],
+        0,
+    );
+    assert_eq!(
+        v,
+        serde_json::json!({"changes": [{"revision": r2, "op": "delete",
+            "relationship": "document:spec#reader@user:alice"}], "revision": r2})
+    );
+    let o = psm(d, &["rebac", "watch", "--after", &(r2 + 1).to_string()]);
+    assert_code(&o, 2);
+}
+
+#[test]
+fn watch_follow_prints_a_later_write_as_one_json_line() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    with_schema(d, None);
+    let head = run_json(d, &["rebac", "write", "document:a#reader@user:x"], 0)["revision"]
+        .as_u64()
+        .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_psm"))
+        .args(["--json", "rebac", "watch", "--follow", "--after"])
+        .arg(head.to_string())
+        .current_dir(d)
+        .env_remove("PSM_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let r = run_json(d, &["rebac", "write", "document:b#owner@user:y"], 0)["revision"]
+        .as_u64()
+        .unwrap();
+    // A guard against hanging forever, not a timing assertion.
+    let line = rx.recv_timeout(std::time::Duration::from_secs(120));
+    let _ = child.kill();
+    let _ = child.wait();
+    let line = line.expect("the watch printed nothing");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"revision": r, "op": "touch", "relationship": "document:b#owner@user:y"})
+    );
+}
+
+#[test]
+fn caveat_context_on_the_command_line_grants_or_leaves_the_check_conditional() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("caveats.zed"),
+        "caveat within_limit(n int, max int) {\n    n <= max\n}\n\ndefinition user {}\n\n\
+         definition doc {\n    relation viewer: user with within_limit\n    permission view = viewer\n}\n",
+    )
+    .unwrap();
+    assert_code(&psm(d, &["rebac", "schema", "write", "caveats.zed"]), 0);
+    assert_code(
+        &psm(
+            d,
+            &[
+                "rebac",
+                "write",
+                r#"doc:a#viewer@user:alice[within_limit:{"max":5}]"#,
+            ],
+        ),
+        0,
+    );
+    let check = ["rebac", "check", "doc:a#view@user:alice"];
+    let v = run_json(d, &check, 1);
+    assert_eq!(v["permissionship"], "conditional", "{v}");
+    assert_eq!(v["missing_context"], serde_json::json!(["n"]));
+    let o = psm(d, &check);
+    assert!(stdout(&o).starts_with("conditional "), "{}", stdout(&o));
+    let v = run_json(d, &[&check[..], &["--context", r#"{"n": 3}"#]].concat(), 0);
+    assert_eq!(v["permissionship"], "has_permission", "{v}");
+    let v = run_json(d, &[&check[..], &["--context", r#"{"n": 9}"#]].concat(), 1);
+    assert_eq!(v["permissionship"], "no_permission", "{v}");
+    let o = psm(d, &[&check[..], &["--context", "{not json"]].concat());
+    assert_code(&o, 2);
+    let v = run_json(
+        d,
+        &[
+            "rebac",
+            "lookup-resources",
+            "doc",
+            "view",
+            "user:alice",
+            "--context",
+            r#"{"n": 3}"#,
+        ],
+        0,
+    );
+    assert_eq!(v["resource_ids"], serde_json::json!(["a"]));
 }

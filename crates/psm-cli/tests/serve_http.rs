@@ -1,6 +1,7 @@
 //! `psm serve` end to end over HTTP on 127.0.0.1 with an ephemeral port: every route, the
 //! bearer token, body limits, batch limits, errors with line and column, the OpenAPI document,
-//! metrics, and graceful shutdown on SIGTERM.
+//! metrics, graceful shutdown on SIGTERM; revisions and consistency on every read, the changes
+//! long poll, and caveat context with conditional answers.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
