@@ -909,3 +909,41 @@ async fn caveat_context_grants_and_a_missing_parameter_answers_conditional() {
     .await;
     assert_eq!(v["results"], json!([true]), "{v}");
 }
+
+#[tokio::test]
+async fn the_changes_long_poll_and_consistency_work_on_the_sqlite_default() {
+    let s = serve(&[], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let r0 = touch(&c, &s, "document:spec#reader@user:alice").await;
+    let url = format!(
+        "{}/v1/relationships/changes?after={r0}&wait_ms=8000",
+        s.base
+    );
+    let poll = tokio::spawn({
+        let c = c.clone();
+        async move { call(&c, reqwest::Method::GET, url, None).await }
+    });
+    tokio::time::sleep(Duration::from_millis(200)).await; // lets the poll start; not asserted
+    let r1 = touch(&c, &s, "document:plan#owner@user:bob").await;
+    let (st, v) = poll.await.unwrap();
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"changes": [{"revision": r1, "op": "touch",
+                            "relationship": "document:plan#owner@user:bob"}],
+               "revision": r1})
+    );
+    let ask = |revision: u64| {
+        check_body(
+            "document:plan",
+            "edit",
+            "user:bob",
+            json!({"consistency": {"at_least_as_fresh": revision}}),
+        )
+    };
+    let (st, v) = post(&c, &s, "/v1/check", ask(r1)).await;
+    assert_eq!((st, &v["allowed"]), (StatusCode::OK, &json!(true)), "{v}");
+    let (st, v) = post(&c, &s, "/v1/check", ask(r1 + 1)).await;
+    assert_eq!(st, StatusCode::CONFLICT, "{v}");
+}
