@@ -191,3 +191,62 @@ async fn an_unknown_caveat_or_a_bad_expiration_is_refused_at_write() {
         Err(Error::RelationshipSyntax { .. })
     ));
 }
+
+#[tokio::test]
+async fn lookups_with_permissionship_report_conditional_resources_as_check_does() {
+    let engine = engine(&[
+        "doc:a#viewer@user:ann[limit:{\"max\":5}]",
+        "doc:b#viewer@group:eng#member",
+        "group:eng#member@user:ann",
+        "doc:c#viewer@user:bob[limit]",
+        "doc:d#viewer@user:ann[limit:{\"n\":9,\"max\":5}]",
+    ])
+    .await;
+    let ann: SubjectRef = "user:ann".parse().unwrap();
+    for context in ["{}", r#"{"n": 1}"#, r#"{"n": 7}"#] {
+        let scope = engine.scope().with_context(ctx(context));
+        let found = scope
+            .lookup_resources_permissionship("doc", "view", &ann)
+            .await
+            .unwrap();
+        // Exactly the documents check does not deny, with check's answer for each.
+        let mut expected = Vec::new();
+        for doc in ["a", "b", "c", "d"] {
+            let p = view(&engine, &format!("doc:{doc}"), "user:ann", context).await;
+            if p != Permissionship::NoPermission {
+                expected.push((doc.to_owned(), p));
+            }
+        }
+        let got: Vec<_> = found
+            .into_iter()
+            .map(|f| (f.id, f.permissionship))
+            .collect();
+        assert_eq!(got, expected, "context {context}");
+    }
+    let found = engine
+        .scope()
+        .lookup_resources_permissionship("doc", "view", &ann)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 2);
+    assert_eq!(
+        found[0].permissionship,
+        Permissionship::Conditional {
+            missing: vec!["n".to_owned()]
+        }
+    );
+    // The plain lookup keeps only definite answers.
+    assert_eq!(
+        engine.lookup_resources("doc", "view", &ann).await.unwrap(),
+        ["b"]
+    );
+    let strict = engine
+        .scope()
+        .require_context()
+        .lookup_resources_permissionship("doc", "view", &ann)
+        .await;
+    assert!(
+        matches!(strict, Err(Error::MissingContext { .. })),
+        "{strict:?}"
+    );
+}

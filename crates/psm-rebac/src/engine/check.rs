@@ -735,7 +735,7 @@ impl Scope<'_> {
         resources: &[ObjectRef],
         permission: &str,
         subject: &SubjectRef,
-    ) -> Result<Vec<bool>> {
+    ) -> Result<Vec<Permissionship>> {
         let schema = &*self.engine.schema;
         let mut out = Vec::with_capacity(resources.len());
         let mut c = Checker::new(
@@ -750,9 +750,9 @@ impl Scope<'_> {
             match schema.relation(&r.object_type, permission) {
                 Some(rel) => {
                     let t = c.check_root_tri(r, &rel.name).await?;
-                    out.push(self.answer(t, &c.missing)? == Permissionship::HasPermission);
+                    out.push(self.answer(t, &c.missing)?);
                 }
-                None => out.push(false),
+                None => out.push(Permissionship::NoPermission),
             }
         }
         Ok(out)

@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use foldhash::HashSet;
 
-use super::Scope;
 use super::check::Checker;
+use super::{Permissionship, Scope};
 use crate::error::Result;
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::{Rewrite, Schema};
@@ -28,6 +28,16 @@ pub struct LookupPage {
     pub items: Vec<String>,
     /// Pass back to get the next page; `None` when this is the last page.
     pub cursor: Option<String>,
+}
+
+/// One [`Scope::lookup_resources_permissionship`] result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundResource {
+    /// The object id.
+    pub id: String,
+    /// [`Permissionship::HasPermission`], or [`Permissionship::Conditional`] with the caveat
+    /// parameters the request lacked.
+    pub permissionship: Permissionship,
 }
 
 /// One `lookup_subjects` result.
@@ -103,7 +113,81 @@ impl Scope<'_> {
         Ok(candidates
             .into_keys()
             .zip(allowed)
-            .filter_map(|(id, ok)| ok.then(|| id.to_string()))
+            .filter_map(|(id, p)| (p == Permissionship::HasPermission).then(|| id.to_string()))
+            .collect())
+    }
+
+    /// Like [`Scope::lookup_resources`], but also reports the resources the subject has the
+    /// permission on only if caveats whose parameters this request did not supply allow it
+    /// (SpiceDB's `CONDITIONAL_PERMISSION`, with the missing parameter names). Sorted by id;
+    /// never contains [`Permissionship::NoPermission`]. With
+    /// [`Scope::require_context`] a missing parameter is an error instead, as in `check`.
+    ///
+    /// ```
+    /// # tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(async {
+    /// use std::sync::Arc;
+    /// use psm_rebac::{Engine, MemoryStore, Permissionship, Relationship, Schema};
+    ///
+    /// let schema = Schema::parse_spicedb(r#"
+    ///     caveat on_network(ip_ok bool) { ip_ok }
+    ///     definition user {}
+    ///     definition doc { relation viewer: user | user with on_network
+    ///                      permission view = viewer }
+    /// "#)?;
+    /// let engine = Engine::new(schema, Arc::new(MemoryStore::new()));
+    /// engine.touch([
+    ///     "doc:a#viewer@user:ann".parse::<Relationship>()?,
+    ///     "doc:b#viewer@user:ann[on_network]".parse()?,
+    /// ]).await?;
+    /// let ann = "user:ann".parse()?;
+    /// let found = engine.scope().lookup_resources_permissionship("doc", "view", &ann).await?;
+    /// assert_eq!(found[0].id, "a");
+    /// assert_eq!(found[0].permissionship, Permissionship::HasPermission);
+    /// assert_eq!(found[1].permissionship,
+    ///            Permissionship::Conditional { missing: vec!["ip_ok".into()] });
+    /// // `lookup_resources` keeps only what holds without further context.
+    /// assert_eq!(engine.lookup_resources("doc", "view", &ann).await?, ["a"]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn lookup_resources_permissionship(
+        &self,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> Result<Vec<FoundResource>> {
+        if !self.engine.conditional {
+            // Without caveats every answer is definite: the plain lookup is the whole answer.
+            let ids = self
+                .lookup_resources(resource_type, permission, subject)
+                .await?;
+            return Ok(ids
+                .into_iter()
+                .map(|id| FoundResource {
+                    id,
+                    permissionship: Permissionship::HasPermission,
+                })
+                .collect());
+        }
+        self.require_relation(resource_type, permission)?;
+        self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        self.require_consistency().await?;
+        let candidates = self
+            .resource_candidates(resource_type, permission, subject)
+            .await?;
+        let objects: Vec<ObjectRef> = candidates
+            .keys()
+            .map(|id| ObjectRef::new(resource_type, id.clone()))
+            .collect();
+        let answers = self.check_many(&objects, permission, subject).await?;
+        Ok(candidates
+            .into_keys()
+            .zip(answers)
+            .filter(|(_, p)| *p != Permissionship::NoPermission)
+            .map(|(id, permissionship)| FoundResource {
+                id: id.to_string(),
+                permissionship,
+            })
             .collect())
     }
 

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 pub use check::CheckItem;
 pub use expand::{ExpandNode, Expansion};
-pub use lookup::{FoundSubject, LookupPage};
+pub use lookup::{FoundResource, FoundSubject, LookupPage};
 
 use crate::caveat::{CaveatContext, Caveats};
 use crate::error::{Error, Result};
