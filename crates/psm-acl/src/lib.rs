@@ -66,9 +66,11 @@
 //! keeps, per resource, a bitset of the permissions it holds with inheritance folded in. A
 //! `check` is one hash probe for the role and one for the (resource, permission) pair (both
 //! values hashed together, giving the resource id and the permission's bit at once), then a bit
-//! test: in a dense array indexed by resource id for roles that hold something on at least a
-//! quarter of the resources, in the role's per-resource map otherwise. Pattern grants live in a
-//! separate compiled matcher consulted only on a miss. `which(role)` borrows the role's
+//! test: in a dense array indexed by resource id for roles that hold something on at least an
+//! eighth of the resources (16 bits a resource while every resource's grants fit in its first 16
+//! permissions, 64 bits otherwise, then from a quarter), in the role's per-resource map
+//! otherwise. At 1M grants (100 roles x 1,000 resources x 10 permissions) the tables checks read
+//! take about 470 KB, which the CPU caches hold. Pattern grants live in a separate compiled matcher consulted only on a miss. `which(role)` borrows the role's
 //! compiled map (O(1)); its views copy bitsets, not
 //! values. `snapshot()` is O(1) (copy-on-write); [`SharedAcl`] publishes snapshots to readers
 //! on other threads without locks.
