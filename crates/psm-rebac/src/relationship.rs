@@ -241,9 +241,11 @@ pub struct Relationship {
     pub relation: Arc<str>,
     /// Who or what is related.
     pub subject: SubjectRef,
-    /// A caveat (parsed only; engines reject caveated relationships for now).
+    /// A caveat the relationship holds under: a CEL condition named by the schema, with context
+    /// stored on the relationship (which wins over a request's context).
     pub caveat: Option<CaveatRef>,
-    /// An RFC 3339 expiration (parsed only; rejected for now).
+    /// An RFC 3339 expiration, for relations that allow `with expiration`: after it the
+    /// relationship no longer grants anything.
     pub expiration: Option<String>,
 }
 
