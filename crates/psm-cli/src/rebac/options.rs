@@ -5,7 +5,6 @@
 use psm_rebac::{CaveatContext, Consistency, Engine, Relationship, Scope};
 use serde_json::Value;
 
-use super::input::relationship_arg;
 use crate::error::CliError;
 
 /// Parses a `--consistency` value.
@@ -64,7 +63,7 @@ pub fn context(values: &[String], relationships_allowed: bool) -> Result<Context
             };
         } else if relationships_allowed {
             out.contextual.push(
-                relationship_arg(v, i)
+                v.parse::<Relationship>()
                     .map_err(|e| CliError::input(format!("--context {}: {e}", i + 1)))?,
             );
         } else {
