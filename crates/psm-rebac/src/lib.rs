@@ -96,8 +96,8 @@ pub mod testkit;
 
 pub use caveat::CaveatContext;
 pub use engine::{
-    CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundResource, FoundSubject,
-    LookupPage, Permissionship, Scope,
+    CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundResource,
+    FoundSubject, LookupPage, Permissionship, Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat};
 pub use filter::{

@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use psm_rebac::{
-    CaveatContext, Engine, Error, MemoryStore, ObjectRef, Permissionship, Relationship, Schema,
-    SubjectRef,
+    CaveatContext, Engine, Error, Expansion, MemoryStore, ObjectRef, Permissionship, Relationship,
+    Schema, SubjectRef,
 };
 
 const SCHEMA: &str = r#"
@@ -249,4 +249,45 @@ async fn lookups_with_permissionship_report_conditional_resources_as_check_does(
         matches!(strict, Err(Error::MissingContext { .. })),
         "{strict:?}"
     );
+}
+
+#[tokio::test]
+async fn expand_leaves_out_expired_relationships_and_marks_caveated_subjects() {
+    let e = engine(&[
+        "group:g#member@user:ann[expiration:2020-01-01T00:00:00Z]",
+        "group:g#member@user:bob[expiration:2300-01-01T00:00:00Z]",
+        "group:g#member@user:cat",
+        "group:g#member@user:dan[limit:{\"max\":2}]",
+    ])
+    .await;
+    let g: ObjectRef = "group:g".parse().unwrap();
+    let tree = e.expand(&g, "member").await.unwrap();
+    let names: Vec<String> = tree
+        .leaf_subjects()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(names, ["user:bob", "user:cat", "user:dan"]);
+    let Expansion::Union(parts) = &tree.expansion else {
+        panic!("a relation with caveated members expands to a union: {tree:?}");
+    };
+    let plain: Vec<String> = parts
+        .iter()
+        .filter_map(|p| match &p.expansion {
+            Expansion::Leaf(s) => Some(s.iter().map(ToString::to_string)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert_eq!(plain, ["user:bob", "user:cat"]);
+    let caveated: Vec<(String, String)> = parts
+        .iter()
+        .filter_map(|p| match &p.expansion {
+            Expansion::Caveated(s) => Some(s.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|c| (c.subject.to_string(), c.caveat.name))
+        .collect();
+    assert_eq!(caveated, [("user:dan".to_owned(), "limit".to_owned())]);
 }

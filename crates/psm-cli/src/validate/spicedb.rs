@@ -12,8 +12,8 @@
 use std::path::{Component, Path};
 
 use psm_rebac::{
-    CaveatContext, Engine, Error, IdRules, ObjectRef, Permissionship, Relationship, Schema,
-    SubjectRef,
+    CaveatContext, Engine, Error, ExpandNode, Expansion, IdRules, ObjectRef, Permissionship,
+    Relationship, Schema, SubjectRef,
 };
 use serde_norway::Value;
 
@@ -308,7 +308,9 @@ fn parse_check(text: &str) -> Result<(ObjectRef, String, SubjectRef), String> {
     Ok((r.resource, r.relation.to_string(), r.subject))
 }
 
-/// Compares `resource#permission: ["[subject] is <...>", ...]` with the expanded subjects.
+/// Compares `resource#permission: ["[subject] is <...>", ...]` with the expanded subjects. A
+/// caveated subject is written `[subject[caveat]]` and must be caveated by that caveat in the
+/// expansion; `[subject[expiration]]` marks an expiring relationship, compared as its subject.
 async fn expected_relations(engine: &Engine, key: &str, v: &Value) -> Outcome {
     let Some((res, perm)) = key.split_once('#') else {
         return Outcome::Fail(format!("bad key `{key}`"));
@@ -319,20 +321,19 @@ async fn expected_relations(engine: &Engine, key: &str, v: &Value) -> Outcome {
     let mut expected = Vec::new();
     for item in v.as_sequence().map_or(&[][..], |s| s.as_slice()) {
         let s = item.as_str().unwrap_or_default();
-        let inner = s
-            .strip_prefix('[')
-            .and_then(|x| x.split_once(']'))
-            .map(|(a, _)| a);
-        match inner.map(|x| SubjectRef::parse_with(x, IdRules::SpiceDb)) {
-            Some(Ok(sub)) => expected.push(sub),
-            _ => return Outcome::Fail(format!("cannot read expected subject `{s}`")),
+        match expected_subject(s) {
+            Some(e) => expected.push(e),
+            None => return Outcome::Fail(format!("cannot read expected subject `{s}`")),
         }
     }
     expected.sort();
     expected.dedup();
     match engine.expand(&resource, perm).await {
         Ok(tree) => {
-            let got = tree.leaf_subjects();
+            let mut got = Vec::new();
+            expanded_subjects(&tree, &mut got);
+            got.sort();
+            got.dedup();
             if got == expected {
                 Outcome::Pass
             } else {
@@ -340,5 +341,58 @@ async fn expected_relations(engine: &Engine, key: &str, v: &Value) -> Outcome {
             }
         }
         Err(e) => Outcome::Fail(e.to_string()),
+    }
+}
+
+/// `[user:tom] is <...>` or `[user:tom[caveat]] is <...>`: the subject and its caveat name.
+fn expected_subject(text: &str) -> Option<(SubjectRef, Option<String>)> {
+    let rest = text.strip_prefix('[')?;
+    let (inner, _) = rest.split_once("] is ").or_else(|| rest.rsplit_once(']'))?;
+    let (subject, caveat) = match inner.strip_suffix(']').and_then(|x| x.split_once('[')) {
+        Some((subject, caveat)) => (subject, (caveat != "expiration").then(|| caveat.to_owned())),
+        None => (inner, None),
+    };
+    let subject = SubjectRef::parse_with(subject, IdRules::SpiceDb).ok()?;
+    Some((subject, caveat))
+}
+
+/// Every leaf subject of an expansion with the name of the caveat it holds under, if any.
+fn expanded_subjects(node: &ExpandNode, out: &mut Vec<(SubjectRef, Option<String>)>) {
+    match &node.expansion {
+        Expansion::Leaf(s) => out.extend(s.iter().map(|x| (x.clone(), None))),
+        Expansion::Caveated(s) => out.extend(
+            s.iter()
+                .map(|c| (c.subject.clone(), Some(c.caveat.name.clone()))),
+        ),
+        Expansion::Union(c) | Expansion::Intersection(c) => {
+            c.iter().for_each(|x| expanded_subjects(x, out));
+        }
+        Expansion::Exclusion(a, b) => {
+            expanded_subjects(a, out);
+            expanded_subjects(b, out);
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::expected_subject;
+
+    #[test]
+    fn expected_subjects_read_plain_userset_and_caveated_forms() {
+        let plain = expected_subject("[user:tom] is <document:1#viewer>");
+        assert_eq!(plain, Some(("user:tom".parse().unwrap(), None)));
+        let userset = expected_subject("[group:eng#member] is <document:1#viewer>");
+        assert_eq!(userset, Some(("group:eng#member".parse().unwrap(), None)));
+        let caveated = expected_subject("[user:tom[on_net]] is <document:1#viewer>");
+        assert_eq!(
+            caveated,
+            Some(("user:tom".parse().unwrap(), Some("on_net".to_owned())))
+        );
+        let expiring = expected_subject("[user:tom[expiration]] is <document:1#viewer>");
+        assert_eq!(expiring, Some(("user:tom".parse().unwrap(), None)));
+        assert_eq!(expected_subject("user:tom is <document:1#viewer>"), None);
+        assert_eq!(expected_subject("[not a subject] is <x>"), None);
     }
 }

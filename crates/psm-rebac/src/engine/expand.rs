@@ -6,7 +6,7 @@ use std::pin::Pin;
 use super::Scope;
 use super::reader::Reader;
 use crate::error::{Error, Result};
-use crate::relationship::{ObjectRef, SubjectRef};
+use crate::relationship::{CaveatRef, ObjectRef, Relationship, SubjectRef};
 use crate::schema::{ArrowKind, Rewrite, Schema};
 
 type BoxFut<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
@@ -22,11 +22,26 @@ pub struct ExpandNode {
     pub expansion: Expansion,
 }
 
+/// A stored subject whose relationship holds only when its caveat allows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaveatedSubject {
+    /// The subject.
+    pub subject: SubjectRef,
+    /// The caveat and the context stored with the relationship.
+    pub caveat: CaveatRef,
+}
+
 /// How a node's members are made up.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Expansion {
-    /// Stored subjects (objects, wildcards and usersets) of a relation.
+    /// Stored subjects (objects, wildcards and usersets) of a relation, without caveats.
+    /// Expired relationships are left out.
     Leaf(Vec<SubjectRef>),
+    /// Stored subjects of a relation whose relationships carry a caveat: members only when the
+    /// caveat evaluates to true for a request's context. A relation with both kinds expands to
+    /// a union of a `Leaf` and a `Caveated` node.
+    Caveated(Vec<CaveatedSubject>),
     /// Members of any child.
     Union(Vec<ExpandNode>),
     /// Members of every child.
@@ -38,7 +53,8 @@ pub enum Expansion {
 }
 
 impl ExpandNode {
-    /// Every subject that appears in a leaf of the tree (usersets included), deduplicated.
+    /// Every subject that appears in a leaf of the tree (usersets and caveated subjects
+    /// included), sorted and deduplicated.
     pub fn leaf_subjects(&self) -> Vec<SubjectRef> {
         let mut out = Vec::new();
         self.collect(&mut out);
@@ -50,6 +66,7 @@ impl ExpandNode {
     fn collect(&self, out: &mut Vec<SubjectRef>) {
         match &self.expansion {
             Expansion::Leaf(s) => out.extend(s.iter().cloned()),
+            Expansion::Caveated(s) => out.extend(s.iter().map(|c| c.subject.clone())),
             Expansion::Union(c) | Expansion::Intersection(c) => {
                 c.iter().for_each(|x| x.collect(out));
             }
@@ -67,9 +84,19 @@ struct Expander<'a> {
     reader: Reader<'a>,
     max_depth: u32,
     path: Vec<(ObjectRef, String)>,
+    /// The time expirations are compared with, taken once per request.
+    now: chrono::DateTime<chrono::Utc>,
 }
 
 impl<'a> Expander<'a> {
+    /// Whether a relationship has expired at `now` (an unreadable expiration counts as
+    /// expired, as in `check`).
+    fn expired(&self, r: &Relationship) -> bool {
+        r.expiration.as_deref().is_some_and(
+            |e| !matches!(chrono::DateTime::parse_from_rfc3339(e), Ok(t) if t > self.now),
+        )
+    }
+
     fn node(&mut self, obj: ObjectRef, rel: String, depth: u32) -> BoxFut<'_, Result<ExpandNode>> {
         Box::pin(async move {
             if depth > self.max_depth {
@@ -121,32 +148,50 @@ impl<'a> Expander<'a> {
                 Rewrite::Nil => Expansion::Leaf(Vec::new()),
                 Rewrite::This => {
                     let relation = self.schema.relation(&obj.object_type, rel);
-                    let mut subjects = Vec::new();
+                    let mut subjects: Vec<SubjectRef> = Vec::new();
+                    let mut caveated: Vec<CaveatedSubject> = Vec::new();
                     for a in relation.map(|r| r.allowed.as_slice()).unwrap_or(&[]) {
-                        for s in self
+                        for r in self
                             .reader
-                            .subjects(obj, rel, &a.object_type, a.relation.as_deref())
+                            .subject_relationships(obj, rel, &a.object_type, a.relation.as_deref())
                             .await?
                         {
-                            if s.is_wildcard() == a.wildcard && !subjects.contains(&s) {
-                                subjects.push(s);
+                            if r.subject.is_wildcard() != a.wildcard || self.expired(&r) {
+                                continue;
+                            }
+                            match r.caveat {
+                                None if !subjects.contains(&r.subject) => subjects.push(r.subject),
+                                Some(caveat)
+                                    if !caveated.iter().any(|c| c.subject == r.subject) =>
+                                {
+                                    caveated.push(CaveatedSubject {
+                                        subject: r.subject,
+                                        caveat,
+                                    });
+                                }
+                                _ => {}
                             }
                         }
                     }
                     let mut children = Vec::new();
-                    for s in &subjects {
-                        if let Some(sr) = &s.relation {
-                            children.push(
-                                self.node(s.object.clone(), sr.to_string(), depth + 1)
-                                    .await?,
-                            );
-                        }
+                    let usersets = subjects
+                        .iter()
+                        .chain(caveated.iter().map(|c| &c.subject))
+                        .filter_map(|s| Some((s.object.clone(), s.relation.as_deref()?)))
+                        .map(|(o, r)| (o, r.to_owned()))
+                        .collect::<Vec<_>>();
+                    for (o, r) in usersets {
+                        children.push(self.node(o, r, depth + 1).await?);
                     }
-                    if children.is_empty() {
+                    if caveated.is_empty() && children.is_empty() {
                         Expansion::Leaf(subjects)
                     } else {
-                        children.insert(0, wrap(Expansion::Leaf(subjects)));
-                        Expansion::Union(children)
+                        let mut leaves = vec![wrap(Expansion::Leaf(subjects))];
+                        if !caveated.is_empty() {
+                            leaves.push(wrap(Expansion::Caveated(caveated)));
+                        }
+                        leaves.append(&mut children);
+                        Expansion::Union(leaves)
                     }
                 }
                 Rewrite::Computed { relation, .. } => Expansion::Union(vec![
@@ -164,12 +209,21 @@ impl<'a> Expander<'a> {
                         if a.wildcard {
                             continue;
                         }
-                        for s in self
+                        for r in self
                             .reader
-                            .subjects(obj, tupleset, &a.object_type, a.relation.as_deref())
+                            .subject_relationships(
+                                obj,
+                                tupleset,
+                                &a.object_type,
+                                a.relation.as_deref(),
+                            )
                             .await?
                         {
-                            children.push(self.node(s.object, computed.clone(), depth + 1).await?);
+                            if r.subject.is_wildcard() || self.expired(&r) {
+                                continue;
+                            }
+                            let child = self.node(r.subject.object, computed.clone(), depth + 1);
+                            children.push(child.await?);
                         }
                     }
                     match kind {
@@ -209,6 +263,7 @@ impl Scope<'_> {
             reader: self.reader(),
             max_depth: self.engine.config.max_depth,
             path: Vec::new(),
+            now: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
         };
         e.node(resource.clone(), permission.to_owned(), 0).await
     }

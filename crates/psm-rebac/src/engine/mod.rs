@@ -12,7 +12,7 @@ mod tri;
 use std::sync::Arc;
 
 pub use check::CheckItem;
-pub use expand::{ExpandNode, Expansion};
+pub use expand::{CaveatedSubject, ExpandNode, Expansion};
 pub use lookup::{FoundResource, FoundSubject, LookupPage};
 
 use crate::caveat::{CaveatContext, Caveats};
