@@ -67,17 +67,9 @@ pub fn run(dir: Option<PathBuf>) -> Result {
         println!("\n==> conformance on {name}");
         let started = Instant::now();
         let mut run = cmd::cargo()?;
-        run.args([
-            // The dev profile: CI's test step has just built it, and the cases are bound by the
-            // databases (about a minute on all four stores), not by the engine's code.
-            "run",
-            "-p",
-            "psm-cli",
-            "--bin",
-            "psm",
-            "--",
-            "validate",
-        ]);
+        // The dev profile: CI's test step has just built it, and the cases are bound by the
+        // databases (about a minute on all four stores), not by the engine's code.
+        run.args(["run", "-p", "psm-cli", "--bin", "psm", "--", "validate"]);
         if let Some(url) = &store {
             run.args(["--store", url]);
         }
