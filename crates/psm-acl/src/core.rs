@@ -75,7 +75,10 @@ where
 {
     /// Interns a role and sizes the per-role tables; `None` when ids are exhausted.
     pub(crate) fn intern_role(&mut self, role: R) -> Option<u32> {
-        let (id, _) = self.roles.intern(role)?;
+        let (id, new) = self.roles.intern(role)?;
+        if new {
+            self.roles.keep_roomy();
+        }
         let n = self.roles.capacity();
         self.direct.resize_with(n, FastMap::default);
         self.effective.resize_with(n, Effective::default);
