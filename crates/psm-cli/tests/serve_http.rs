@@ -947,3 +947,161 @@ async fn the_changes_long_poll_and_consistency_work_on_the_sqlite_default() {
     let (st, v) = post(&c, &s, "/v1/check", ask(r1 + 1)).await;
     assert_eq!(st, StatusCode::CONFLICT, "{v}");
 }
+
+/// Follows `cursor` from the first page to the last; returns every page's `key` items.
+async fn walk_pages(
+    c: &reqwest::Client,
+    s: &Server,
+    path: &str,
+    body: Value,
+    key: &str,
+) -> (Vec<Value>, usize) {
+    let mut items = Vec::new();
+    let mut cursor = Value::Null;
+    for pages in 1..=100 {
+        let mut b = body.clone();
+        b["cursor"] = cursor;
+        let (st, v) = post(c, s, path, b).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        let page = v[key].as_array().unwrap();
+        assert!(
+            page.len() <= body["limit"].as_u64().unwrap() as usize,
+            "{v}"
+        );
+        items.extend(page.iter().cloned());
+        cursor = v["cursor"].clone();
+        if cursor.is_null() {
+            return (items, pages);
+        }
+    }
+    panic!("the cursor never ended");
+}
+
+#[tokio::test]
+async fn lookup_pagination_walks_every_page_and_gets_exactly_the_unpaged_set() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let updates: Vec<Value> = (0..7)
+        .flat_map(|i| {
+            [
+                json!({"operation": "touch", "relationship": format!("document:d{i}#reader@user:alice")}),
+                json!({"operation": "touch", "relationship": format!("document:spec#reader@user:u{i}")}),
+            ]
+        })
+        .collect();
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/relationships/write",
+        json!({"updates": updates}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+
+    let resources =
+        json!({"resource_type": "document", "permission": "read", "subject": "user:alice"});
+    let (st, unpaged) = post(&c, &s, "/v1/lookup/resources", resources.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{unpaged}");
+    assert_eq!(unpaged["cursor"], Value::Null, "{unpaged}");
+    assert_eq!(unpaged["resource_ids"].as_array().unwrap().len(), 7);
+    let mut paged = resources.clone();
+    paged["limit"] = json!(3);
+    let (results, pages) = walk_pages(&c, &s, "/v1/lookup/resources", paged, "results").await;
+    assert_eq!(pages, 3);
+    assert_eq!(Value::Array(results.clone()), unpaged["results"]);
+    let ids: Vec<Value> = results.iter().map(|r| r["id"].clone()).collect();
+    assert_eq!(Value::Array(ids), unpaged["resource_ids"]);
+
+    let subjects =
+        json!({"resource": "document:spec", "permission": "read", "subject_type": "user"});
+    let (st, unpaged) = post(&c, &s, "/v1/lookup/subjects", subjects.clone()).await;
+    assert_eq!(st, StatusCode::OK, "{unpaged}");
+    assert_eq!(
+        unpaged["subjects"].as_array().unwrap().len(),
+        7,
+        "{unpaged}"
+    );
+    assert_eq!(unpaged["cursor"], Value::Null);
+    let mut paged = subjects;
+    paged["limit"] = json!(2);
+    let (found, pages) = walk_pages(&c, &s, "/v1/lookup/subjects", paged, "subjects").await;
+    assert_eq!(pages, 4);
+    assert_eq!(Value::Array(found), unpaged["subjects"]);
+}
+
+#[tokio::test]
+async fn a_bad_lookup_limit_or_cursor_is_a_400_naming_the_field() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    let resources =
+        json!({"resource_type": "document", "permission": "read", "subject": "user:alice"});
+    let subjects =
+        json!({"resource": "document:spec", "permission": "read", "subject_type": "user"});
+    for (path, base) in [
+        ("/v1/lookup/resources", resources),
+        ("/v1/lookup/subjects", subjects),
+    ] {
+        for (name, bad) in [
+            ("limit", json!(0)),
+            ("limit", json!(10_001)),
+            ("limit", json!("ten")),
+            ("cursor", json!("")),
+            ("cursor", json!(42)),
+        ] {
+            let mut body = base.clone();
+            body[name] = bad.clone();
+            let (st, v) = post(&c, &s, path, body).await;
+            assert_eq!(st, StatusCode::BAD_REQUEST, "{path} {name}={bad}: {v}");
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(message.starts_with(&format!("{name}: ")), "{message}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn lookup_resources_reports_conditional_resources_with_the_missing_context() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    let (st, v) = put_schema(&c, &s, CAVEAT_SCHEMA).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    touch(&c, &s, r#"doc:a#viewer@user:alice[within_limit:{"max":5}]"#).await;
+    touch(
+        &c,
+        &s,
+        r#"doc:b#viewer@user:alice[within_limit:{"max":5,"n":1}]"#,
+    )
+    .await;
+    touch(
+        &c,
+        &s,
+        r#"doc:c#viewer@user:alice[within_limit:{"max":5,"n":8}]"#,
+    )
+    .await;
+
+    let body = json!({"resource_type": "doc", "permission": "view", "subject": "user:alice", "context": {}});
+    let (st, v) = post(&c, &s, "/v1/lookup/resources", body).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({
+            "resource_ids": ["b"],
+            "results": [
+                {"id": "a", "permissionship": "conditional", "missing_context": ["n"]},
+                {"id": "b", "permissionship": "has_permission"},
+            ],
+            "cursor": null,
+        })
+    );
+    let body = json!({"resource_type": "doc", "permission": "view", "subject": "user:alice", "context": {"n": 2}});
+    let (_, v) = post(&c, &s, "/v1/lookup/resources", body).await;
+    assert_eq!(v["resource_ids"], json!(["a", "b"]), "{v}");
+    assert_eq!(
+        v["results"],
+        json!([
+            {"id": "a", "permissionship": "has_permission"},
+            {"id": "b", "permissionship": "has_permission"},
+        ])
+    );
+}

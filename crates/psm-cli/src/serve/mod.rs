@@ -6,6 +6,7 @@
 
 mod api;
 mod auth;
+mod lookup_routes;
 mod middleware;
 mod openapi;
 mod read_options;
@@ -124,8 +125,11 @@ fn router(state: Arc<AppState>, max_body: usize, timeout: Duration) -> Router {
     let api = Router::new()
         .route("/v1/check", post(rebac_routes::check))
         .route("/v1/check/bulk", post(rebac_routes::check_bulk))
-        .route("/v1/lookup/resources", post(rebac_routes::lookup_resources))
-        .route("/v1/lookup/subjects", post(rebac_routes::lookup_subjects))
+        .route(
+            "/v1/lookup/resources",
+            post(lookup_routes::lookup_resources),
+        )
+        .route("/v1/lookup/subjects", post(lookup_routes::lookup_subjects))
         .route("/v1/relationships/write", post(rebac_routes::write))
         .route("/v1/relationships/delete", post(rebac_routes::delete))
         .route("/v1/relationships/read", post(rebac_routes::read))

@@ -4,6 +4,8 @@
 use axum::Json;
 use serde_json::{Value, json};
 
+use super::lookup_routes::MAX_LOOKUP_LIMIT;
+
 /// The handler.
 pub async fn document() -> Json<Value> {
     Json(spec())
@@ -36,6 +38,21 @@ fn consistency() -> Value {
 /// The `context` field of checks and lookups: caveat parameters.
 fn caveat_context() -> Value {
     json!({"type": "object", "description": "Caveat parameters (CEL values) for this request; a parameter in a relationship's stored context wins."})
+}
+
+/// The `limit` of a lookup.
+fn lookup_limit() -> Value {
+    json!({"type": "integer", "minimum": 1, "maximum": MAX_LOOKUP_LIMIT, "description": format!("most results in this page (default and maximum {MAX_LOOKUP_LIMIT}: a lookup without `limit` answers at most that many, with a `cursor` to the rest)")})
+}
+
+/// The `cursor` a lookup takes.
+fn lookup_cursor() -> Value {
+    json!({"type": ["string", "null"], "minLength": 1, "description": "the `cursor` of the previous page (absent or null: the first page). Pages follow the sort order; they are not a snapshot, so writes between pages show in later ones."})
+}
+
+/// The `cursor` a lookup answers.
+fn next_cursor() -> Value {
+    json!({"type": ["string", "null"], "description": "pass as `cursor` for the next page; null on the last page"})
 }
 
 fn body(schema: Value) -> Value {
@@ -137,12 +154,20 @@ pub fn spec() -> Value {
             "/v1/check/bulk": {"post": op("Many checks; answers in request order (a conditional answer is false)",
                 Some(object(&["items"], json!({"items": {"type": "array", "items": object(&["resource", "permission", "subject"], json!({"resource": string(), "permission": string(), "subject": string()}))}, "context": caveat_context(), "consistency": consistency()}))),
                 with_revision_errors(ok("the answers", object(&["results"], json!({"results": {"type": "array", "items": {"type": "boolean"}}})))))},
-            "/v1/lookup/resources": {"post": op("Ids of resources of a type on which subject has permission",
-                Some(object(&["resource_type", "permission", "subject"], json!({"resource_type": string(), "permission": string(), "subject": string(), "context": caveat_context(), "consistency": consistency()}))),
-                with_revision_errors(ok("sorted ids", object(&["resource_ids"], json!({"resource_ids": strings()})))))},
-            "/v1/lookup/subjects": {"post": op("Subjects of a type with permission on resource",
-                Some(object(&["resource", "permission", "subject_type"], json!({"resource": string(), "permission": string(), "subject_type": string(), "subject_relation": string(), "context": caveat_context(), "consistency": consistency()}))),
-                with_revision_errors(ok("subjects; a wildcard lists its exclusions", object(&["subjects"], json!({"subjects": {"type": "array", "items": {"type": "object", "properties": {"subject": string(), "excluded": strings()}}}})))))},
+            "/v1/lookup/resources": {"post": op("Resources of a type on which subject has permission, a page at a time: `resource_ids` holds the definite ones, `results` those and the conditional ones (allowed only if caveat parameters the request did not give allow it)",
+                Some(object(&["resource_type", "permission", "subject"], json!({"resource_type": string(), "permission": string(), "subject": string(), "context": caveat_context(), "consistency": consistency(), "limit": lookup_limit(), "cursor": lookup_cursor()}))),
+                with_revision_errors(ok("this page, sorted by id", object(&["resource_ids", "results", "cursor"], json!({
+                    "resource_ids": strings(),
+                    "results": {"type": "array", "items": object(&["id", "permissionship"], json!({
+                        "id": string(),
+                        "permissionship": {"enum": ["has_permission", "conditional"]},
+                        "missing_context": {"allOf": [strings()], "description": "when conditional: the caveat parameters that were missing"}
+                    }))},
+                    "cursor": next_cursor()
+                })))))},
+            "/v1/lookup/subjects": {"post": op("Subjects of a type with permission on resource, a page at a time",
+                Some(object(&["resource", "permission", "subject_type"], json!({"resource": string(), "permission": string(), "subject_type": string(), "subject_relation": string(), "context": caveat_context(), "consistency": consistency(), "limit": lookup_limit(), "cursor": lookup_cursor()}))),
+                with_revision_errors(ok("this page of subjects, sorted as they print; a wildcard lists its exclusions", object(&["subjects", "cursor"], json!({"subjects": {"type": "array", "items": {"type": "object", "properties": {"subject": string(), "excluded": strings()}}}, "cursor": next_cursor()})))))},
             "/v1/relationships/write": {"post": op("Apply updates atomically (409 when a create finds one existing)",
                 Some(object(&["updates"], json!({"updates": {"type": "array", "items": object(&["operation", "relationship"], json!({"operation": {"enum": ["touch", "create", "delete"]}, "relationship": string()}))}}))),
                 ok("written", revision.clone()))},

@@ -1,5 +1,6 @@
-//! Relationship routes: check, bulk check, lookups, relationship write / delete / read, schema.
-//! Reads take `consistency` and (checks and lookups) caveat `context`; see [`super::read_options`].
+//! Relationship routes: check, bulk check, relationship write / delete / read, schema.
+//! Reads take `consistency` and (checks) caveat `context`; see [`super::read_options`]. Lookups
+//! are in [`super::lookup_routes`].
 
 use std::sync::Arc;
 
@@ -57,37 +58,6 @@ pub struct BulkItem {
     subject: String,
 }
 
-/// `POST /v1/lookup/resources` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookupResourcesRequest {
-    resource_type: String,
-    permission: String,
-    subject: String,
-    /// Caveat parameters.
-    #[serde(default)]
-    context: Option<Value>,
-    /// How fresh the answer must be.
-    #[serde(default)]
-    consistency: Option<Value>,
-}
-
-/// `POST /v1/lookup/subjects` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LookupSubjectsRequest {
-    resource: String,
-    permission: String,
-    subject_type: String,
-    subject_relation: Option<String>,
-    /// Caveat parameters.
-    #[serde(default)]
-    context: Option<Value>,
-    /// How fresh the answer must be.
-    #[serde(default)]
-    consistency: Option<Value>,
-}
-
 /// `POST /v1/relationships/write` body.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -143,7 +113,7 @@ pub struct SchemaRequest {
     schema: String,
 }
 
-fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
+pub(super) fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
     text: &str,
     name: &str,
 ) -> Result<T, ApiError> {
@@ -152,7 +122,7 @@ fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
 }
 
 /// A `context` that may only hold caveat parameters (an object).
-fn caveat_context(context: Option<Value>) -> Result<RequestContext, ApiError> {
+pub(super) fn caveat_context(context: Option<Value>) -> Result<RequestContext, ApiError> {
     match context {
         None | Some(Value::Null | Value::Object(_)) => {
             read_options::request_context(context, &[], 0)
@@ -210,50 +180,6 @@ pub async fn check_bulk(
         .check_bulk(&items)
         .await?;
     Ok(Json(json!({"results": results})))
-}
-
-/// `POST /v1/lookup/resources`.
-pub async fn lookup_resources(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<LookupResourcesRequest>,
-) -> Result<Json<Value>, ApiError> {
-    let engine = state.engine()?;
-    let subject: SubjectRef = field(&req.subject, "subject")?;
-    let consistency = read_options::consistency(req.consistency.as_ref())?;
-    let context = caveat_context(req.context)?;
-    let ids = read_options::scope(&engine, context, consistency)?
-        .lookup_resources(&req.resource_type, &req.permission, &subject)
-        .await?;
-    Ok(Json(json!({"resource_ids": ids})))
-}
-
-/// `POST /v1/lookup/subjects`.
-pub async fn lookup_subjects(
-    State(state): State<Arc<AppState>>,
-    ApiJson(req): ApiJson<LookupSubjectsRequest>,
-) -> Result<Json<Value>, ApiError> {
-    let engine = state.engine()?;
-    let resource: ObjectRef = field(&req.resource, "resource")?;
-    let consistency = read_options::consistency(req.consistency.as_ref())?;
-    let context = caveat_context(req.context)?;
-    let found = read_options::scope(&engine, context, consistency)?
-        .lookup_subjects(
-            &resource,
-            &req.permission,
-            &req.subject_type,
-            req.subject_relation.as_deref(),
-        )
-        .await?;
-    let subjects: Vec<Value> = found
-        .iter()
-        .map(|f| {
-            json!({
-                "subject": f.subject.to_string(),
-                "excluded": f.excluded.iter().map(ToString::to_string).collect::<Vec<_>>(),
-            })
-        })
-        .collect();
-    Ok(Json(json!({"subjects": subjects})))
 }
 
 /// `POST /v1/relationships/write`: all updates or none.
