@@ -527,3 +527,45 @@ fn caveat_context_on_the_command_line_grants_or_leaves_the_check_conditional() {
     );
     assert_eq!(v["resource_ids"], serde_json::json!(["a"]));
 }
+
+#[test]
+fn expand_prints_the_tree_with_caveated_subjects_and_without_expired_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("expand.zed"),
+        "use expiration\n\ncaveat limit(n int, max int) {\n    n <= max\n}\n\n\
+         definition user {}\n\n\
+         definition group {\n    relation member: user | user with limit | user with expiration\n}\n",
+    )
+    .unwrap();
+    assert_code(&psm(d, &["rebac", "schema", "write", "expand.zed"]), 0);
+    assert_code(
+        &psm(
+            d,
+            &[
+                "rebac",
+                "write",
+                "group:g#member@user:ann[expiration:2020-01-01T00:00:00Z]",
+                "group:g#member@user:cat",
+                r#"group:g#member@user:dan[limit:{"max":2}]"#,
+            ],
+        ),
+        0,
+    );
+    let o = psm(d, &["rebac", "expand", "group:g", "member"]);
+    assert_code(&o, 0);
+    assert_eq!(
+        stdout(&o).trim_end(),
+        "group:g#member union\n  group:g#member leaf\n    user:cat\n  \
+         group:g#member caveated\n    user:dan [limit:{\"max\":2}]"
+    );
+    let v = run_json(d, &["rebac", "expand", "group:g", "member"], 0);
+    assert_eq!(v["tree"]["kind"], "union", "{v}");
+    assert_eq!(
+        v["tree"]["children"][1]["subjects"][0]["caveat"],
+        serde_json::json!({"name": "limit", "context": {"max": 2}})
+    );
+    assert!(!v.to_string().contains("user:ann"), "{v}");
+    assert_code(&psm(d, &["rebac", "expand", "group", "member"]), 2);
+}

@@ -1105,3 +1105,83 @@ async fn lookup_resources_reports_conditional_resources_with_the_missing_context
         ])
     );
 }
+
+const EXPAND_SCHEMA: &str = "use expiration\n\n\
+caveat limit(n int, max int) {\n    n <= max\n}\n\n\
+definition user {}\n\n\
+definition group {\n    relation member: user | user with limit | user with expiration\n}\n\n\
+definition doc {\n    relation viewer: group#member\n    permission view = viewer\n}\n";
+
+#[tokio::test]
+async fn expand_shows_a_caveated_leaf_and_omits_an_expired_relationship() {
+    let s = serve(&["--url", "memory://"], &[]);
+    let c = reqwest::Client::new();
+    let (st, v) = put_schema(&c, &s, EXPAND_SCHEMA).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    for r in [
+        "group:g#member@user:ann[expiration:2020-01-01T00:00:00Z]",
+        "group:g#member@user:bob[expiration:2300-01-01T00:00:00Z]",
+        "group:g#member@user:cat",
+        r#"group:g#member@user:dan[limit:{"max":2}]"#,
+        "doc:a#viewer@group:g#member",
+    ] {
+        touch(&c, &s, r).await;
+    }
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/expand",
+        json!({"resource": "group:g", "permission": "member", "consistency": "fully_consistent"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(
+        v,
+        json!({"tree": {
+            "object": "group:g", "relation": "member", "kind": "union",
+            "children": [
+                {"object": "group:g", "relation": "member", "kind": "leaf",
+                 "subjects": ["user:bob", "user:cat"]},
+                {"object": "group:g", "relation": "member", "kind": "caveated",
+                 "subjects": [{"subject": "user:dan",
+                               "caveat": {"name": "limit", "context": {"max": 2}}}]},
+            ],
+        }})
+    );
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/expand",
+        json!({"resource": "doc:a", "permission": "view"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["tree"]["object"], "doc:a", "{v}");
+    assert!(!v.to_string().contains("user:ann"), "{v}");
+    assert!(v.to_string().contains("group:g#member"), "{v}");
+
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/expand",
+        json!({"resource": "doc:a", "permission": "nope"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    let (st, v) = post(
+        &c,
+        &s,
+        "/v1/expand",
+        json!({"resource": "doc", "permission": "view"}),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("resource: "),
+        "{v}"
+    );
+}

@@ -1,7 +1,8 @@
-//! `psm rebac ...`: the relationship schema, writes and deletes, checks, lookups, import and
-//! export, and a watch of changes, on the store the URL names.
+//! `psm rebac ...`: the relationship schema, writes and deletes, checks, lookups, expand, import
+//! and export, and a watch of changes, on the store the URL names.
 
 mod backend;
+mod expand;
 mod input;
 mod options;
 mod transfer;
@@ -14,6 +15,7 @@ use psm_rebac::{ObjectRef, Permissionship, Relationship, RelationshipUpdate, Sub
 use serde_json::json;
 
 pub use backend::Rebac;
+pub use expand::{MAX_EXPAND_SUBJECTS, tree_json};
 pub use input::{Format, parse_schema, relationship_arg};
 pub use watch::op_name;
 
@@ -80,6 +82,17 @@ pub enum RebacCommand {
         /// A JSON object of caveat parameters.
         #[arg(long, value_name = "JSON")]
         context: Option<String>,
+        /// minimize_latency (default), fully_consistent or at_least_as_fresh:REVISION.
+        #[arg(long, value_name = "LEVEL")]
+        consistency: Option<String>,
+    },
+    /// The tree of who has a permission on a resource: unions, intersections, exclusions and
+    /// arrows down to stored subjects (caveated ones with their caveat; expired ones left out).
+    Expand {
+        /// Resource, e.g. `document:spec`.
+        resource: String,
+        /// Permission or relation, e.g. `read`.
+        permission: String,
         /// minimize_latency (default), fully_consistent or at_least_as_fresh:REVISION.
         #[arg(long, value_name = "LEVEL")]
         consistency: Option<String>,
@@ -321,6 +334,23 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
                     .collect::<Vec<_>>()
                     .join("\n")
             });
+            Ok(Outcome::Done)
+        }
+        RebacCommand::Expand {
+            resource,
+            permission,
+            consistency,
+        } => {
+            let engine = rebac.engine().await?;
+            let resource: ObjectRef = resource.parse()?;
+            let consistency = options::consistency(consistency.as_deref())?;
+            let tree = engine
+                .with_consistency(consistency)
+                .expand(&resource, &permission)
+                .await?;
+            let value = json!({"tree": expand::tree_json(&tree, MAX_EXPAND_SUBJECTS)?});
+            let text = expand::tree_text(&tree, MAX_EXPAND_SUBJECTS)?;
+            out.emit(value, || text);
             Ok(Outcome::Done)
         }
         RebacCommand::Import { file, dry_run } => {

@@ -1,11 +1,12 @@
 //! `psm serve`: an HTTP JSON API over the store the URL names — relationship checks, bulk checks,
-//! lookups, relationship writes, deletes, reads and changes (a long-poll watch), the schema,
+//! lookups, expand, relationship writes, deletes, reads and changes (a long-poll watch), the schema,
 //! sessions — plus `/healthz`, `/metrics` (Prometheus text) and `/openapi.json`. Request bodies
 //! are bounded, every request has a deadline, SIGTERM or ctrl-c shut down gracefully, and a
 //! bearer token can protect the API.
 
 mod api;
 mod auth;
+mod expand_routes;
 mod lookup_routes;
 mod middleware;
 mod openapi;
@@ -130,6 +131,7 @@ fn router(state: Arc<AppState>, max_body: usize, timeout: Duration) -> Router {
             post(lookup_routes::lookup_resources),
         )
         .route("/v1/lookup/subjects", post(lookup_routes::lookup_subjects))
+        .route("/v1/expand", post(expand_routes::expand))
         .route("/v1/relationships/write", post(rebac_routes::write))
         .route("/v1/relationships/delete", post(rebac_routes::delete))
         .route("/v1/relationships/read", post(rebac_routes::read))

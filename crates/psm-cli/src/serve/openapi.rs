@@ -5,6 +5,7 @@ use axum::Json;
 use serde_json::{Value, json};
 
 use super::lookup_routes::MAX_LOOKUP_LIMIT;
+use crate::rebac::MAX_EXPAND_SUBJECTS;
 
 /// The handler.
 pub async fn document() -> Json<Value> {
@@ -129,6 +130,14 @@ pub fn spec() -> Value {
                 }
             },
             "schemas": {
+                "ExpandNode": {"type": "object", "required": ["object", "relation", "kind"], "properties": {
+                    "object": {"type": "string", "description": "`type:id`"},
+                    "relation": string(),
+                    "kind": {"enum": ["leaf", "caveated", "union", "intersection", "exclusion", "cycle"], "description": "`exclusion`: members of the first child that are not members of the second; `cycle`: already being expanded higher up, not followed"},
+                    "subjects": {"description": "`leaf`: subjects in relationship syntax (`user:alice`, `group:eng#member`, `user:*`); `caveated`: each with the caveat its relationship carries and the context stored with it",
+                        "oneOf": [strings(), {"type": "array", "items": object(&["subject", "caveat"], json!({"subject": string(), "caveat": object(&["name", "context"], json!({"name": string(), "context": {"type": ["object", "null"]}}))}))}]},
+                    "children": {"type": "array", "items": {"$ref": "#/components/schemas/ExpandNode"}}
+                }},
                 "Session": {"type": "object", "properties": {
                     "session_id": string(), "user_id": string(), "permissions": strings(),
                     "created_at": {"type": "integer", "description": "ms since the epoch"},
@@ -168,6 +177,9 @@ pub fn spec() -> Value {
             "/v1/lookup/subjects": {"post": op("Subjects of a type with permission on resource, a page at a time",
                 Some(object(&["resource", "permission", "subject_type"], json!({"resource": string(), "permission": string(), "subject_type": string(), "subject_relation": string(), "context": caveat_context(), "consistency": consistency(), "limit": lookup_limit(), "cursor": lookup_cursor()}))),
                 with_revision_errors(ok("this page of subjects, sorted as they print; a wildcard lists its exclusions", object(&["subjects", "cursor"], json!({"subjects": {"type": "array", "items": {"type": "object", "properties": {"subject": string(), "excluded": strings()}}}, "cursor": next_cursor()})))))},
+            "/v1/expand": {"post": op(&format!("The tree of who has permission on resource: unions, intersections, exclusions and arrows down to stored subjects. Expired relationships are left out; caveated subjects sit in `caveated` leaves with their caveat. At most {MAX_EXPAND_SUBJECTS} subjects (more: 400, look subjects up page by page)"),
+                Some(object(&["resource", "permission"], json!({"resource": string(), "permission": string(), "consistency": consistency()}))),
+                with_revision_errors(ok("the tree", object(&["tree"], json!({"tree": {"$ref": "#/components/schemas/ExpandNode"}})))))},
             "/v1/relationships/write": {"post": op("Apply updates atomically (409 when a create finds one existing)",
                 Some(object(&["updates"], json!({"updates": {"type": "array", "items": object(&["operation", "relationship"], json!({"operation": {"enum": ["touch", "create", "delete"]}, "relationship": string()}))}}))),
                 ok("written", revision.clone()))},
