@@ -1,19 +1,21 @@
 //! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, cargo deny, `cargo xtask test`,
-//! conformance, the guide (`cargo xtask docs`) — timing each step and stopping at the first failure.
+//! conformance, a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
+//! (`cargo xtask docs`) — timing each step and stopping at the first failure.
 
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{conformance, docs, suite};
+use crate::{conformance, docs, fuzz, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 6] = [
+const STEPS: [Step; 7] = [
     ("fmt", fmt),
     ("clippy", clippy),
     ("deny", deny),
     ("test", || suite::run(&[])),
     ("conformance", || conformance::run(None)),
+    ("fuzz", || fuzz::run(10, None)),
     ("docs", docs::run),
 ];
 

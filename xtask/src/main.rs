@@ -1,11 +1,12 @@
 //! `cargo xtask`: psm's build tooling — local services, the whole test suite, CI, conformance,
-//! the guide and benches. Run `cargo xtask --help` for the list.
+//! fuzzing, the guide and benches. Run `cargo xtask --help` for the list.
 
 mod bench;
 mod ci;
 mod cmd;
 mod conformance;
 mod docs;
+mod fuzz;
 mod metadata;
 mod services;
 mod suite;
@@ -40,13 +41,23 @@ enum Task {
         args: Vec<String>,
     },
     /// What CI runs: fmt, clippy, cargo deny (licenses, bans, sources), `test`, `conformance`,
-    /// `docs`.
+    /// `fuzz` (10 s a target), `docs`.
     /// Stops at the first failing step.
     Ci,
     /// Run the shared conformance cases with `psm validate` (release build of psm-cli).
     Conformance {
         /// The cases; default $PSM_CONFORMANCE_DIR, else ../shared/conformance beside the workspace.
         dir: Option<PathBuf>,
+    },
+    /// Fuzz the parsers: build the libFuzzer targets in fuzz/ (instrumented, stable Rust, into
+    /// target/fuzz) and run each for a while; a crash fails and names the reproducer.
+    Fuzz {
+        /// How long to fuzz each target.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Only this target (spicedb_schema, openfga_dsl, openfga_json, json_schema,
+        /// relationship, permission).
+        target: Option<String>,
     },
     /// Build the mdBook guide in docs/ (installing mdbook if missing) and check its links.
     Docs,
@@ -69,6 +80,7 @@ fn main() -> ExitCode {
         Task::Test { args } => suite::run(&args),
         Task::Ci => ci::run(),
         Task::Conformance { dir } => conformance::run(dir),
+        Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Task::Docs => docs::run(),
         Task::Bench { peers: true, .. } => bench::peers(),
         Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),

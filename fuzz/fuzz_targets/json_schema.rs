@@ -1,0 +1,5 @@
+//! libFuzzer target `json_schema`: arbitrary bytes through psm_fuzz::json_schema, which must never panic.
+#![no_main]
+#![forbid(unsafe_code)]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| psm_fuzz::json_schema(&psm_fuzz::text(data)));
