@@ -1185,3 +1185,34 @@ async fn expand_shows_a_caveated_leaf_and_omits_an_expired_relationship() {
         "{v}"
     );
 }
+
+#[tokio::test]
+async fn a_lookup_without_limit_answers_at_most_10000_results_and_a_cursor_to_the_rest() {
+    let s = serve(&["--url", "memory://", "--max-batch", "5000"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    for batch in 0..3 {
+        let updates: Vec<Value> = (batch * 5000..(batch * 5000 + 5000).min(10_001))
+            .map(|i| json!({"operation": "touch", "relationship": format!("document:d{i:05}#reader@user:alice")}))
+            .collect();
+        let (st, v) = post(
+            &c,
+            &s,
+            "/v1/relationships/write",
+            json!({"updates": updates}),
+        )
+        .await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+    }
+    let body = json!({"resource_type": "document", "permission": "read", "subject": "user:alice"});
+    let (st, v) = post(&c, &s, "/v1/lookup/resources", body.clone()).await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(v["resource_ids"].as_array().unwrap().len(), 10_000);
+    assert_eq!(v["results"].as_array().unwrap().len(), 10_000);
+    assert_eq!(v["cursor"], "d09999");
+    let mut next = body;
+    next["cursor"] = v["cursor"].clone();
+    let (_, v) = post(&c, &s, "/v1/lookup/resources", next).await;
+    assert_eq!(v["resource_ids"], json!(["d10000"]), "{v}");
+    assert_eq!(v["cursor"], Value::Null);
+}
