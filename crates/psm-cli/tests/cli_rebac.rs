@@ -2,7 +2,7 @@
 //! on PostgreSQL: schema write/read/validate with line and column errors, write/delete/check
 //! exit codes, contextual relationships, lookups, import (file and stdin, progress hidden
 //! off a terminal, all-or-nothing on bad lines) and export; revisions, `--consistency`,
-//! `rebac watch` (with `--follow`) and caveat `--context`.
+//! `rebac watch` (with `--follow`), caveat `--context` and `rebac expand`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

@@ -1,7 +1,8 @@
 //! `psm serve` end to end over HTTP on 127.0.0.1 with an ephemeral port: every route, the
 //! bearer token, body limits, batch limits, errors with line and column, the OpenAPI document,
 //! metrics, graceful shutdown on SIGTERM; revisions and consistency on every read, the changes
-//! long poll, and caveat context with conditional answers.
+//! long poll, caveat context with conditional answers (also in resource lookups), lookup
+//! pagination and expand.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::{BufRead, BufReader};
