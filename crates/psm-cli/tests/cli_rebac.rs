@@ -526,6 +526,22 @@ fn caveat_context_on_the_command_line_grants_or_leaves_the_check_conditional() {
         0,
     );
     assert_eq!(v["resource_ids"], serde_json::json!(["a"]));
+    assert_eq!(v["conditional"], serde_json::json!([]));
+    // Without the parameter the lookup names the resource as conditional, not as granted.
+    let lookup = ["rebac", "lookup-resources", "doc", "view", "user:alice"];
+    let v = run_json(d, &lookup, 0);
+    assert_eq!(v["resource_ids"], serde_json::json!([]), "{v}");
+    assert_eq!(
+        v["conditional"],
+        serde_json::json!([{"id": "a", "missing_context": ["n"]}])
+    );
+    let o = psm(d, &lookup);
+    assert_eq!(
+        stdout(&o).trim(),
+        "a (conditional, missing context: n)",
+        "{}",
+        stdout(&o)
+    );
 }
 
 #[test]

@@ -291,10 +291,34 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             let subject: SubjectRef = subject.parse()?;
             let consistency = options::consistency(consistency.as_deref())?;
             let context = options::context(context.as_slice(), false)?;
-            let ids = options::scope(&engine, context, consistency)?
-                .lookup_resources(&resource_type, &permission, &subject)
+            let found = options::scope(&engine, context, consistency)?
+                .lookup_resources_permissionship(&resource_type, &permission, &subject)
                 .await?;
-            out.emit(json!({"resource_ids": ids}), || ids.join("\n"));
+            // `resource_ids`: where the subject has the permission; `conditional`: where caveats
+            // whose parameters were not given decide it.
+            let (mut ids, mut conditional) = (Vec::new(), Vec::new());
+            for f in &found {
+                match &f.permissionship {
+                    Permissionship::Conditional { missing } => conditional.push((&f.id, missing)),
+                    _ => ids.push(&f.id),
+                }
+            }
+            let value = json!({
+                "resource_ids": ids,
+                "conditional": conditional.iter().map(|(id, m)| json!({
+                    "id": id, "missing_context": m,
+                })).collect::<Vec<_>>(),
+            });
+            out.emit(value, || {
+                let conditional = conditional.iter().map(|(id, m)| {
+                    format!("{id} (conditional, missing context: {})", m.join(", "))
+                });
+                ids.iter()
+                    .map(|id| (*id).clone())
+                    .chain(conditional)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
             Ok(Outcome::Done)
         }
         RebacCommand::LookupSubjects {
