@@ -4,7 +4,8 @@
 //!   `check_sql` (one statement) next to the engine over the same `SqlTupleStore` (one read per
 //!   relation visited);
 //! * `lookup_resources_filter` composed into a query over a 100k-row application table
-//!   (`SELECT d.id, d.title FROM app d WHERE d.id IN (<filter>)`), ≈11k results.
+//!   (`SELECT d.id, d.title FROM app d WHERE d.id IN (<filter>)`), 12,000 results for alice
+//!   and 3 for `user:solo` (three direct viewer relationships touched at start).
 //!
 //! The data (1,000,000 relationships: 100k document parents, 778k direct document viewers,
 //! 100k group members, 2k nested groups, 10k folder parents, 10k folder viewers) is loaded once
@@ -200,14 +201,25 @@ fn bench(c: &mut Criterion) {
     let alice: SubjectRef = "user:alice".parse().unwrap();
     // depth 4: document → f1500 → f150 → f15 → f1 (viewer group:special) → alice
     let deep: ObjectRef = "document:d500".parse().unwrap();
-    let other: ObjectRef = "document:d99999".parse().unwrap();
+    // d5000 sits in f6000 → f600 → f60 → f6 → f0, outside f1's subtree: denied after the
+    // whole upward walk (d99999, used before, sits in f1999 under f1: it was allowed)
+    let other: ObjectRef = "document:d5000".parse().unwrap();
     for (name, url) in [("postgres", pg), ("sqlite", lite)] {
         let Some(store) = rt.block_on(prepare(name, &url)) else {
             continue;
         };
         let engine = Engine::new(schema.clone(), Arc::new(store.clone()));
+        // a subject with three documents, for the small end of the composed lookup
+        rt.block_on(
+            engine.touch(
+                ["d10", "d20", "d30"]
+                    .map(|d| format!("document:{d}#viewer@user:solo").parse().unwrap()),
+            ),
+        )
+        .unwrap();
+        let solo: SubjectRef = "user:solo".parse().unwrap();
         // sanity: both answers agree and the lookup is the size claimed
-        let (a, b, rows) = rt.block_on(async {
+        let (a, b, rows, few) = rt.block_on(async {
             (
                 store
                     .check_sql(&schema, &deep, "view", &alice)
@@ -215,9 +227,21 @@ fn bench(c: &mut Criterion) {
                     .unwrap(),
                 engine.check(&deep, "view", &alice).await.unwrap(),
                 app_rows(&store, &schema, &alice).await,
+                app_rows(&store, &schema, &solo).await,
             )
         });
         assert!(a && b, "{name}: alice must view {deep}");
+        assert_eq!(few, 3, "{name}: solo views three documents");
+        let (a, b) = rt.block_on(async {
+            (
+                store
+                    .check_sql(&schema, &other, "view", &alice)
+                    .await
+                    .unwrap(),
+                engine.check(&other, "view", &alice).await.unwrap(),
+            )
+        });
+        assert!(!a && !b, "{name}: alice must not view {other}");
         println!("rebac_sql[{name}]: filter joined to {APP}: {rows} rows");
 
         let mut g = c.benchmark_group(format!("rebac_sql_check_{name}"));
@@ -253,6 +277,10 @@ fn bench(c: &mut Criterion) {
         g.bench_function("filter_joined_to_100k_rows", |bch| {
             bch.to_async(&rt)
                 .iter(|| async { black_box(app_rows(&store, &schema, &alice).await) })
+        });
+        g.bench_function("filter_joined_to_100k_rows_3_results", |bch| {
+            bch.to_async(&rt)
+                .iter(|| async { black_box(app_rows(&store, &schema, &solo).await) })
         });
         g.finish();
         rt.block_on(store.close());

@@ -44,7 +44,8 @@
 //!
 //! The primary key is the forward index (resource, relation, subject type, subject relation,
 //! subject id); `{prefix}rebac_tuples_rev` is the reverse index (subject, resource type,
-//! relation, resource id). Expired relationships are invisible to every read, whether or not
+//! relation, resource id); `{prefix}rebac_tuples_cav` indexes the caveated relationships by
+//! resource type and relation. Expired relationships are invisible to every read, whether or not
 //! they were deleted.
 //!
 //! # Writes
@@ -89,6 +90,43 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! # }).unwrap();
 //! ```
+//!
+//! # Lookups and checks in SQL, and what they cost
+//!
+//! [`SqlTupleStore::lookup_resources_filter`] compiles a permission into one `WITH RECURSIVE`
+//! subquery to compose into your own query ([`SqlFilter`]); [`SqlTupleStore::check_sql`] is
+//! one statement whatever the depth (a second one, an index probe, only when the schema allows
+//! caveats on a relation it reads). Where SQL falls back to the engine (rules SQL cannot
+//! express, stored caveated relationships: CEL is not evaluated in SQL) is listed in
+//! [`FilterStrategy`] and the `lookup` module. The statement text depends only on the schema,
+//! the permission and the subject's type, never on ids or the clock (bound values), so sqlx's
+//! statement cache keeps it prepared and PostgreSQL can reuse a plan.
+//!
+//! Plans: each CTE step probes the reverse index once per member found (SQLite keeps that
+//! order through `CROSS JOIN`: its 3.46 planner otherwise scanned every relationship of the
+//! subject's type). On PostgreSQL the ids come out in the database's default collation with
+//! implicit derivation, so `your_column IN (<filter>)` uses the index on your column (the
+//! recursive CTEs estimate a dozen rows whatever the truth, so PostgreSQL picks an index
+//! nested loop: cheap for small results, one probe per result for large ones).
+//! [`SqlTupleStore::bulk_load`] ends with [`SqlTupleStore::analyze`].
+//!
+//! Measured by `cargo bench -p psm-benches --bench rebac_sql` at 1M relationships (a 4-level
+//! folder tree, nested groups), composed with a 100k-row app table; 2 shared cores, load
+//! average in brackets (other builds were running: wall-clock figures are noisy), PostgreSQL
+//! backend CPU per statement from `perf stat -e task-clock` on the server process:
+//!
+//! | what | PostgreSQL | SQLite (file) |
+//! |---|---|---|
+//! | `check_sql`, depth 4, allowed | 0.32–0.43 ms (load 4–9); 0.18 ms backend CPU | 0.5–0.66 ms (load 7–8) |
+//! | `check_sql`, denied after the whole walk | 0.70–0.80 ms (load 4–9); 0.32 ms backend CPU | 0.8–1.0 ms (load 7–8) |
+//! | filter joined, 12,000 results | 74–103 ms (load 4–9); 37 ms backend CPU | 87–136 ms (load 6–8); was 3.0 s |
+//! | filter joined, 3 results | 0.6–1.1 ms (load 4–9); 0.3 ms backend CPU | 1.6 ms (load 8) |
+//!
+//! Before the index-friendly collation PostgreSQL hash-joined a sequential scan of the app
+//! table: 46 ms for 12,000 results (load 5; 26 ms backend CPU), but 5.6 ms backend CPU for
+//! 3 results and growing with the app table. The issue's target of 50 ms for 10k results is
+//! not met by the index plan under this load (the hash plan met it at load 5); the index plan
+//! was kept because its cost follows the result, not the caller's table.
 
 mod bulk;
 mod changes;
