@@ -4,7 +4,7 @@
 mod backend;
 mod expand;
 mod input;
-mod options;
+pub(crate) mod options;
 mod transfer;
 mod watch;
 

@@ -75,12 +75,12 @@ pub fn context(values: &[String], relationships_allowed: bool) -> Result<Context
     Ok(out)
 }
 
-/// The engine scope of a read with these options.
+/// The engine scope of a read with these options (shared by the CLI and `psm serve`).
 pub fn scope(
     engine: &Engine,
     context: Context,
     consistency: Consistency,
-) -> Result<Scope<'_>, CliError> {
+) -> psm_rebac::Result<Scope<'_>> {
     let scope = if context.contextual.is_empty() {
         engine.scope()
     } else {

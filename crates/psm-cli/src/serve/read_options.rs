@@ -1,12 +1,16 @@
 //! What every relationship read takes from its JSON body besides its question: `consistency`
 //! (`"minimize_latency"`, `"fully_consistent"` or `{"at_least_as_fresh": REVISION}`), `context`
 //! (caveat parameters, a JSON object) and contextual relationships; validated here, at the
-//! boundary, into an engine [`Scope`].
+//! boundary, into an engine [`psm_rebac::Scope`].
 
-use psm_rebac::{CaveatContext, Consistency, Engine, Permissionship, Relationship, Scope};
+use psm_rebac::{Consistency, Permissionship, Relationship};
 use serde_json::{Value, json};
 
 use super::api::ApiError;
+
+/// Caveat parameters and contextual relationships of one request, and the engine scope they
+/// make: the same as the CLI's.
+pub use crate::rebac::options::{Context as RequestContext, scope};
 
 /// The rule a `consistency` value breaks, in every message about it.
 const CONSISTENCY_RULE: &str = "must be \"minimize_latency\", \"fully_consistent\" or \
@@ -49,15 +53,6 @@ pub fn revision(value: &Value, field: &str) -> Result<u64, ApiError> {
             "must be a revision: a non-negative integer a write returned as `revision`",
         )
     })
-}
-
-/// The caveat parameters and contextual relationships of a request.
-#[derive(Debug, Default)]
-pub struct RequestContext {
-    /// Caveat parameters.
-    pub caveat: CaveatContext,
-    /// Relationships that hold for this request only.
-    pub contextual: Vec<Relationship>,
 }
 
 /// Parses `context` (a JSON object of caveat parameters; an array there is the older spelling
@@ -119,22 +114,6 @@ pub fn request_context(
         out.contextual.push(r);
     }
     Ok(out)
-}
-
-/// The engine scope of a read: contextual relationships, caveat parameters, consistency.
-pub fn scope(
-    engine: &Engine,
-    context: RequestContext,
-    consistency: Consistency,
-) -> Result<Scope<'_>, ApiError> {
-    let scope = if context.contextual.is_empty() {
-        engine.scope()
-    } else {
-        engine.with_contextual(context.contextual)?
-    };
-    Ok(scope
-        .with_context(context.caveat)
-        .with_consistency(consistency))
 }
 
 /// A check's answer: `allowed`, `permissionship` (`has_permission`, `no_permission` or
