@@ -98,7 +98,9 @@ pub fn run(seconds: u64, only: Option<&str>) -> Result {
 }
 
 /// `cargo build` of the fuzz crate with the instrumentation flags. `--target` keeps the flags
-/// off build scripts and proc macros, as cargo-fuzz does.
+/// off build scripts and proc macros, as cargo-fuzz does. Not `--locked`: fuzz/Cargo.lock follows
+/// psm-rebac's and psm-core's dependencies, and a dependency added there must not fail the run
+/// (cargo then adds it to fuzz/Cargo.lock, which is worth committing).
 fn build(root: &Path, work: &Path, triple: &str, targets: &[&str]) -> Result {
     let mut flags = RUSTFLAGS.join(" ");
     if let Some(extra) = std::env::var("RUSTFLAGS")
@@ -114,7 +116,7 @@ fn build(root: &Path, work: &Path, triple: &str, targets: &[&str]) -> Result {
         .arg("build")
         .arg("--manifest-path")
         .arg(root.join("fuzz/Cargo.toml"))
-        .args(["--locked", "--profile", PROFILE, "--target", triple])
+        .args(["--profile", PROFILE, "--target", triple])
         .arg("--target-dir")
         .arg(work);
     for target in targets {
