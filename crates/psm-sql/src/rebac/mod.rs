@@ -111,22 +111,24 @@
 //! [`SqlTupleStore::bulk_load`] ends with [`SqlTupleStore::analyze`].
 //!
 //! Measured by `cargo bench -p psm-benches --bench rebac_sql` at 1M relationships (a 4-level
-//! folder tree, nested groups), composed with a 100k-row app table; 2 shared cores, load
-//! average in brackets (other builds were running: wall-clock figures are noisy), PostgreSQL
-//! backend CPU per statement from `perf stat -e task-clock` on the server process:
+//! folder tree, nested groups), composed with a 100k-row app table; 2 shared cores with other
+//! builds running (load average 2.3–5.6 during the run: wall-clock figures are noisy, about
+//! twice as slow at load 8); PostgreSQL 15 backend CPU per statement from
+//! `perf stat -e task-clock` on the server process:
 //!
-//! | what | PostgreSQL | SQLite (file) |
+//! | what (median) | PostgreSQL | SQLite (file) |
 //! |---|---|---|
-//! | `check_sql`, depth 4, allowed | 0.32–0.43 ms (load 4–9); 0.18 ms backend CPU | 0.5–0.66 ms (load 7–8) |
-//! | `check_sql`, denied after the whole walk | 0.70–0.80 ms (load 4–9); 0.32 ms backend CPU | 0.8–1.0 ms (load 7–8) |
-//! | filter joined, 12,000 results | 74–103 ms (load 4–9); 37 ms backend CPU | 87–136 ms (load 6–8); was 3.0 s |
-//! | filter joined, 3 results | 0.6–1.1 ms (load 4–9); 0.3 ms backend CPU | 1.6 ms (load 8) |
+//! | `check_sql`, depth 4, allowed | 0.20 ms (0.18 ms backend CPU) | 0.24 ms |
+//! | `check_sql`, denied after the whole walk | 0.33 ms (0.32 ms backend CPU) | 0.30 ms |
+//! | filter joined, 12,000 results | 50 ms (37 ms backend CPU) | 69 ms |
+//! | filter joined, 3 results | 0.37 ms (0.30 ms backend CPU) | 0.93 ms |
 //!
-//! Before the index-friendly collation PostgreSQL hash-joined a sequential scan of the app
-//! table: 46 ms for 12,000 results (load 5; 26 ms backend CPU), but 5.6 ms backend CPU for
-//! 3 results and growing with the app table. The target of 50 ms for 10k results is
-//! not met by the index plan under this load (the hash plan met it at load 5); the index plan
-//! was kept because its cost follows the result, not the caller's table.
+//! Before the plan changes, run back to back (load 5.3): SQLite 286 ms for 12,000 results
+//! (3.0 s right after the bulk load); PostgreSQL 52 ms, a hash join over a sequential scan of
+//! the app table (26 ms backend CPU for 12,000 results, but 5.6 ms for 3, growing with the
+//! app table). The index plan costs more backend CPU at 12,000 results; it was kept because
+//! its cost follows the result, not the caller's table. The target of 50 ms for 10k
+//! results on PostgreSQL is at the edge under this load.
 
 mod bulk;
 mod changes;
