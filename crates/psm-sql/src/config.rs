@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use psm_core::{DEFAULT_TTL, Error, Field, Limits, Result, Rule, StoreUrl};
 
+use crate::conn_options::{ConnOptions, take_max_permissions};
 use crate::dialect::Dialect;
 
 /// Default table prefix of the session store.
@@ -172,12 +173,9 @@ pub fn validate_table_prefix(prefix: &str) -> Result<()> {
 /// ```
 #[derive(Debug, Clone)]
 pub struct SqlConfig {
-    pub(crate) url: String,
-    pub(crate) table_prefix: String,
-    pub(crate) migrate: bool,
+    pub(crate) conn: ConnOptions,
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) limits: Limits,
-    pub(crate) pool: PoolConfig,
     pub(crate) cleanup_batch: u32,
 }
 
@@ -187,30 +185,27 @@ impl SqlConfig {
     /// for URLs with options).
     pub fn new(url: impl Into<String>) -> Self {
         SqlConfig {
-            url: url.into(),
-            table_prefix: DEFAULT_TABLE_PREFIX.to_owned(),
-            migrate: true,
+            conn: ConnOptions::new(url.into(), DEFAULT_TABLE_PREFIX),
             default_ttl: Some(DEFAULT_TTL),
             limits: Limits::default(),
-            pool: PoolConfig::default(),
             cleanup_batch: 1_000,
         }
     }
 
     /// Prefix of the table names (`{prefix}sessions`, `{prefix}migrations`). Default `psm_`.
     pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.table_prefix = prefix.into();
+        self.conn.table_prefix = prefix.into();
         self
     }
 
     /// The table prefix.
     pub fn prefix(&self) -> &str {
-        &self.table_prefix
+        &self.conn.table_prefix
     }
 
     /// Run the embedded migrations on connect (default true).
     pub fn migrate(mut self, migrate: bool) -> Self {
-        self.migrate = migrate;
+        self.conn.migrate = migrate;
         self
     }
 
@@ -228,31 +223,31 @@ impl SqlConfig {
 
     /// Replaces all pool settings.
     pub fn pool(mut self, pool: PoolConfig) -> Self {
-        self.pool = pool;
+        self.conn.pool = pool;
         self
     }
 
     /// Size of the general pool (default 10).
     pub fn max_connections(mut self, n: u32) -> Self {
-        self.pool.max_connections = n;
+        self.conn.pool.max_connections = n;
         self
     }
 
     /// How long a call waits for a connection (default 5 s).
     pub fn acquire_timeout(mut self, d: Duration) -> Self {
-        self.pool.acquire_timeout = d;
+        self.conn.pool.acquire_timeout = d;
         self
     }
 
     /// Server-side statement timeout (default: the server's).
     pub fn statement_timeout(mut self, d: Option<Duration>) -> Self {
-        self.pool.statement_timeout = d;
+        self.conn.pool.statement_timeout = d;
         self
     }
 
     /// Dedicated read connections (default 8, 2 for SQLite; 0 reads through the pool).
     pub fn check_connections(mut self, n: u32) -> Self {
-        self.pool.check_connections = n;
+        self.conn.pool.check_connections = n;
         self
     }
 
@@ -263,35 +258,26 @@ impl SqlConfig {
     }
 
     /// Reads every store option from `url` (see the crate docs), then rejects unknown ones.
-    pub fn from_url(mut url: StoreUrl) -> Result<Self> {
+    pub fn from_url(url: StoreUrl) -> Result<Self> {
         let mut config = SqlConfig::new(String::new());
-        if let Some(p) = url.take_string("table_prefix")? {
-            config.table_prefix = p;
-        }
-        if let Some(m) = url.take_bool("migrate")? {
-            config.migrate = m;
-        }
-        if let Some(d) = url.take_duration("default_ttl")? {
-            config.default_ttl = (!d.is_zero()).then_some(d);
-        }
-        if let Some(n) = url.take_usize("max_permissions")? {
-            if n == 0 {
-                return Err(url.invalid("option max_permissions must be at least 1"));
+        config.conn = ConnOptions::from_url(url, DEFAULT_TABLE_PREFIX, |url| {
+            if let Some(d) = url.take_duration("default_ttl")? {
+                config.default_ttl = (!d.is_zero()).then_some(d);
             }
-            config.limits.max_permissions = n;
-        }
-        if let Some(n) = url.take_u64("cleanup_batch")? {
-            config.cleanup_batch = bounded_u32(&url, "cleanup_batch", n, 1)?;
-        }
-        config.pool.take_from(&mut url)?;
-        config.url = crate::dialect::driver_url(&mut url)?;
-        url.finish()?;
+            if let Some(n) = take_max_permissions(url)? {
+                config.limits.max_permissions = n;
+            }
+            if let Some(n) = url.take_u64("cleanup_batch")? {
+                config.cleanup_batch = bounded_u32(url, "cleanup_batch", n, 1)?;
+            }
+            Ok(())
+        })?;
         Ok(config)
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        validate_table_prefix(&self.table_prefix)?;
-        self.pool.validate()?;
+        validate_table_prefix(&self.conn.table_prefix)?;
+        self.conn.pool.validate()?;
         if let Some(ttl) = self.default_ttl {
             psm_core::validate::ttl(ttl)?;
         }
@@ -345,14 +331,17 @@ mod tests {
         )
         .unwrap();
         let config = SqlConfig::from_url(url).unwrap();
-        assert_eq!(config.table_prefix, "app_");
+        assert_eq!(config.conn.table_prefix, "app_");
         assert_eq!(config.default_ttl, None);
-        assert_eq!(config.pool.max_connections, 3);
-        assert_eq!(config.pool.acquire_timeout, Duration::from_millis(250));
-        assert!(config.pool.test_before_acquire);
-        assert_eq!(config.pool.statement_timeout, Some(Duration::from_secs(2)));
-        assert_eq!(config.pool.check_connections, 0);
-        assert_eq!(config.url, "postgres://u@h/db?sslmode=disable");
+        assert_eq!(config.conn.pool.max_connections, 3);
+        assert_eq!(config.conn.pool.acquire_timeout, Duration::from_millis(250));
+        assert!(config.conn.pool.test_before_acquire);
+        assert_eq!(
+            config.conn.pool.statement_timeout,
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(config.conn.pool.check_connections, 0);
+        assert_eq!(config.conn.url, "postgres://u@h/db?sslmode=disable");
         let err = SqlConfig::from_url(StoreUrl::parse("postgres://h/db?typo=1").unwrap())
             .unwrap_err()
             .to_string();

@@ -136,6 +136,7 @@ compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`,
 pub mod acl;
 mod config;
 mod conn;
+mod conn_options;
 mod dialect;
 mod error;
 mod exec;

@@ -1,5 +1,6 @@
 //! Opening a database: driver options per dialect (statement timeout, SQLite pragmas), the sqlx
-//! pool and the connector the read lanes use.
+//! pool and the connector the read lanes use, and the connect-then-migrate sequence every store
+//! shares.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -8,11 +9,61 @@ use psm_core::{Error, Result, StoreUrl};
 use sqlx::pool::PoolOptions;
 use sqlx::{ConnectOptions, Database};
 
-use crate::config::PoolConfig;
+use crate::config::{PoolConfig, validate_table_prefix};
 use crate::conn::{Conns, Handle};
-use crate::dialect::Dialect;
+use crate::conn_options::ConnOptions;
+use crate::dialect::{Dialect, driver_url, is_sqlite_memory};
 use crate::error::ErrorContext;
 use crate::lanes::{Connector, Lanes};
+use crate::migrate::MigrationSet;
+
+/// A database opened for one store: its dialect, its connections, and whether it is an SQLite
+/// in-memory database (which must keep a connection to keep its data).
+pub(crate) struct Opened {
+    pub(crate) dialect: Dialect,
+    pub(crate) conns: Conns,
+    pub(crate) memory: bool,
+}
+
+/// Checks the table prefix, then opens the database of `options` (lazily).
+pub(crate) fn open_options(options: &ConnOptions) -> Result<Opened> {
+    validate_table_prefix(&options.table_prefix)?;
+    let mut url = StoreUrl::parse(&options.url)?;
+    let dialect = Dialect::from_scheme(url.scheme())?;
+    let driver = driver_url(&mut url)?;
+    url.finish()?;
+    let conns = open(dialect, &driver, &options.pool)?;
+    let memory = dialect == Dialect::Sqlite && is_sqlite_memory(&driver);
+    Ok(Opened {
+        dialect,
+        conns,
+        memory,
+    })
+}
+
+/// Makes freshly opened connections ready: keeps an in-memory database alive, then runs
+/// `migrations` (or, without them, probes the database). On failure the connections are closed.
+pub(crate) async fn make_ready(
+    conns: &Conns,
+    dialect: Dialect,
+    memory: bool,
+    migrations: Option<MigrationSet>,
+) -> Result<()> {
+    let ready = async {
+        if memory {
+            conns.keep_alive().await?;
+        }
+        match migrations {
+            Some(set) => crate::migrate::run(conns, dialect, &set).await,
+            None => conns.probe().await,
+        }
+    }
+    .await;
+    if ready.is_err() {
+        conns.close().await;
+    }
+    ready
+}
 
 /// Opens the database at `driver_url` (lazily: no connection is made yet).
 pub(crate) fn open(dialect: Dialect, driver_url: &str, config: &PoolConfig) -> Result<Conns> {

@@ -14,10 +14,10 @@ use psm_core::{
     async_trait,
 };
 
-use crate::config::validate_table_prefix;
 use crate::conn::Conns;
-use crate::dialect::{Dialect, driver_url};
+use crate::dialect::Dialect;
 use crate::exec::{Bind, read_texts, write, write_all};
+use crate::open::{make_ready, open_options};
 use crate::provider_config::{MAX_ROLE_LEN, MAX_USERNAME_LEN, ProviderConfig};
 use crate::provider_schema::{self, ProviderSql};
 use crate::rows::to_db;
@@ -101,40 +101,24 @@ impl SqlPermissionsProvider {
 
     /// Connects with a typed configuration; runs the migrations unless disabled.
     pub async fn connect_with(config: ProviderConfig) -> Result<Self> {
-        validate_table_prefix(&config.table_prefix)?;
-        let mut url = StoreUrl::parse(&config.url)?;
-        let dialect = Dialect::from_scheme(url.scheme())?;
-        let driver = driver_url(&mut url)?;
-        url.finish()?;
-        let conns = crate::open::open(dialect, &driver, &config.pool)?;
+        let opened = open_options(&config.conn)?;
+        let (dialect, prefix) = (opened.dialect, &config.conn.table_prefix);
         let limit = config.max_permissions.saturating_add(1);
         let provider = SqlPermissionsProvider {
             inner: Arc::new(ProviderInner {
-                sql: ProviderSql::new(dialect, &config.table_prefix, limit),
-                conns,
+                sql: ProviderSql::new(dialect, prefix, limit),
+                conns: opened.conns,
                 dialect,
                 hierarchy: RwLock::new(config.hierarchy.map(Arc::new)),
                 max_permissions: config.max_permissions,
                 closed: AtomicBool::new(false),
             }),
         };
-        let ready = async {
-            if crate::dialect::is_sqlite_memory(&driver) {
-                provider.inner.conns.keep_alive().await?;
-            }
-            if config.migrate {
-                let set = provider_schema::migrations(dialect, &config.table_prefix);
-                crate::migrate::run(&provider.inner.conns, dialect, &set).await?;
-            } else {
-                provider.inner.conns.probe().await?;
-            }
-            Ok::<(), Error>(())
-        }
-        .await;
-        if let Err(e) = ready {
-            provider.inner.conns.close().await;
-            return Err(e);
-        }
+        let migrations = config
+            .conn
+            .migrate
+            .then(|| provider_schema::migrations(dialect, prefix));
+        make_ready(&provider.inner.conns, dialect, opened.memory, migrations).await?;
         Ok(provider)
     }
 

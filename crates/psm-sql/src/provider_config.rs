@@ -4,7 +4,7 @@
 use psm_core::{Hierarchy, Result, StoreUrl};
 
 use crate::config::PoolConfig;
-use crate::dialect::driver_url;
+use crate::conn_options::{ConnOptions, take_max_permissions};
 
 /// Default table prefix of the provider (`authz_permissions`, `authz_roles`, ...).
 pub const DEFAULT_PROVIDER_PREFIX: &str = "authz_";
@@ -18,10 +18,7 @@ pub const DEFAULT_MAX_FETCH: usize = 10_000;
 /// Configuration of a [`SqlPermissionsProvider`](crate::SqlPermissionsProvider).
 #[derive(Debug, Clone)]
 pub struct ProviderConfig {
-    pub(crate) url: String,
-    pub(crate) table_prefix: String,
-    pub(crate) migrate: bool,
-    pub(crate) pool: PoolConfig,
+    pub(crate) conn: ConnOptions,
     pub(crate) hierarchy: Option<Hierarchy>,
     pub(crate) max_permissions: usize,
 }
@@ -30,10 +27,7 @@ impl ProviderConfig {
     /// Defaults for the database at `url` (prefix `authz_`, migrations on).
     pub fn new(url: impl Into<String>) -> Self {
         ProviderConfig {
-            url: url.into(),
-            table_prefix: DEFAULT_PROVIDER_PREFIX.to_owned(),
-            migrate: true,
-            pool: PoolConfig::default(),
+            conn: ConnOptions::new(url.into(), DEFAULT_PROVIDER_PREFIX),
             hierarchy: None,
             max_permissions: DEFAULT_MAX_FETCH,
         }
@@ -41,19 +35,19 @@ impl ProviderConfig {
 
     /// Prefix of the table names (default `authz_`).
     pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.table_prefix = prefix.into();
+        self.conn.table_prefix = prefix.into();
         self
     }
 
     /// Run the embedded migrations on connect (default true).
     pub fn migrate(mut self, migrate: bool) -> Self {
-        self.migrate = migrate;
+        self.conn.migrate = migrate;
         self
     }
 
     /// Replaces the pool settings.
     pub fn pool(mut self, pool: PoolConfig) -> Self {
-        self.pool = pool;
+        self.conn.pool = pool;
         self
     }
 
@@ -70,23 +64,14 @@ impl ProviderConfig {
     }
 
     /// Reads `table_prefix`, `migrate`, `max_permissions` and the pool options from `url`.
-    pub fn from_url(mut url: StoreUrl) -> Result<Self> {
+    pub fn from_url(url: StoreUrl) -> Result<Self> {
         let mut config = ProviderConfig::new(String::new());
-        if let Some(p) = url.take_string("table_prefix")? {
-            config.table_prefix = p;
-        }
-        if let Some(m) = url.take_bool("migrate")? {
-            config.migrate = m;
-        }
-        if let Some(n) = url.take_usize("max_permissions")? {
-            if n == 0 {
-                return Err(url.invalid("option max_permissions must be at least 1"));
+        config.conn = ConnOptions::from_url(url, DEFAULT_PROVIDER_PREFIX, |url| {
+            if let Some(n) = take_max_permissions(url)? {
+                config.max_permissions = n;
             }
-            config.max_permissions = n;
-        }
-        config.pool.take_from(&mut url)?;
-        config.url = driver_url(&mut url)?;
-        url.finish()?;
+            Ok(())
+        })?;
         Ok(config)
     }
 }

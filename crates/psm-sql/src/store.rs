@@ -9,8 +9,9 @@ use psm_core::{Error, Limits, Result, StoreUrl};
 
 use crate::config::SqlConfig;
 use crate::conn::{Conns, dispatch};
-use crate::dialect::{Dialect, driver_url, is_sqlite_memory};
+use crate::dialect::Dialect;
 use crate::migrate;
+use crate::open::{make_ready, open_options};
 use crate::schema::{self, SessionSql};
 
 /// A `SessionStore` on PostgreSQL, SQLite or MySQL/MariaDB. Cheap to clone (shared state).
@@ -75,40 +76,26 @@ impl SqlStore {
     /// Connects with a typed configuration; runs the migrations unless disabled.
     pub async fn connect_with(config: SqlConfig) -> Result<Self> {
         config.validate()?;
-        let mut url = StoreUrl::parse(&config.url)?;
-        let dialect = Dialect::from_scheme(url.scheme())?;
-        let driver = driver_url(&mut url)?;
-        url.finish()?;
-        let conns = crate::open::open(dialect, &driver, &config.pool)?;
+        let opened = open_options(&config.conn)?;
+        let (dialect, prefix) = (opened.dialect, config.conn.table_prefix);
+        let migrations = config
+            .conn
+            .migrate
+            .then(|| schema::migrations(dialect, &prefix));
         let store = SqlStore {
             inner: Arc::new(Inner {
-                sql: SessionSql::new(dialect, &config.table_prefix, config.cleanup_batch),
-                conns,
+                sql: SessionSql::new(dialect, &prefix, config.cleanup_batch),
+                conns: opened.conns,
                 dialect,
-                prefix: config.table_prefix,
+                prefix,
                 default_ttl: config.default_ttl,
                 limits: config.limits,
                 cleanup_batch: config.cleanup_batch,
-                memory: dialect == Dialect::Sqlite && is_sqlite_memory(&driver),
+                memory: opened.memory,
                 closed: AtomicBool::new(false),
             }),
         };
-        let memory = store.inner.memory;
-        let ready = async {
-            if memory {
-                store.inner.conns.keep_alive().await?;
-            }
-            if config.migrate {
-                store.run_migrations().await
-            } else {
-                store.inner.conns.probe().await
-            }
-        }
-        .await;
-        if let Err(e) = ready {
-            store.inner.conns.close().await;
-            return Err(e);
-        }
+        make_ready(&store.inner.conns, dialect, opened.memory, migrations).await?;
         Ok(store)
     }
 

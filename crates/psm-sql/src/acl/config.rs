@@ -5,7 +5,7 @@ use psm_acl::AclLimits;
 use psm_core::{Result, StoreUrl};
 
 use crate::config::PoolConfig;
-use crate::dialect::driver_url;
+use crate::conn_options::ConnOptions;
 
 /// Default table prefix of the ACL tables (`psm_acl_roles`, `psm_acl_grants`, ...).
 pub const DEFAULT_ACL_PREFIX: &str = "psm_acl_";
@@ -16,10 +16,7 @@ pub const MAX_ACL_NAME_LEN: usize = 255;
 /// Configuration of a [`SqlAclStore`](crate::acl::SqlAclStore).
 #[derive(Debug, Clone)]
 pub struct AclStoreConfig {
-    pub(crate) url: String,
-    pub(crate) table_prefix: String,
-    pub(crate) migrate: bool,
-    pub(crate) pool: PoolConfig,
+    pub(crate) conn: ConnOptions,
     pub(crate) limits: AclLimits,
 }
 
@@ -27,29 +24,26 @@ impl AclStoreConfig {
     /// Defaults for the database at `url` (prefix `psm_acl_`, migrations on, default limits).
     pub fn new(url: impl Into<String>) -> Self {
         AclStoreConfig {
-            url: url.into(),
-            table_prefix: DEFAULT_ACL_PREFIX.to_owned(),
-            migrate: true,
-            pool: PoolConfig::default(),
+            conn: ConnOptions::new(url.into(), DEFAULT_ACL_PREFIX),
             limits: AclLimits::default(),
         }
     }
 
     /// Prefix of the table names (default `psm_acl_`).
     pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.table_prefix = prefix.into();
+        self.conn.table_prefix = prefix.into();
         self
     }
 
     /// Run the embedded migrations on connect (default true).
     pub fn migrate(mut self, migrate: bool) -> Self {
-        self.migrate = migrate;
+        self.conn.migrate = migrate;
         self
     }
 
     /// Replaces the pool settings.
     pub fn pool(mut self, pool: PoolConfig) -> Self {
-        self.pool = pool;
+        self.conn.pool = pool;
         self
     }
 
@@ -61,17 +55,11 @@ impl AclStoreConfig {
     }
 
     /// Reads `table_prefix`, `migrate` and the pool options from `url`.
-    pub fn from_url(mut url: StoreUrl) -> Result<Self> {
-        let mut config = AclStoreConfig::new(String::new());
-        if let Some(p) = url.take_string("table_prefix")? {
-            config.table_prefix = p;
-        }
-        if let Some(m) = url.take_bool("migrate")? {
-            config.migrate = m;
-        }
-        config.pool.take_from(&mut url)?;
-        config.url = driver_url(&mut url)?;
-        url.finish()?;
-        Ok(config)
+    pub fn from_url(url: StoreUrl) -> Result<Self> {
+        let conn = ConnOptions::from_url(url, DEFAULT_ACL_PREFIX, |_| Ok(()))?;
+        Ok(AclStoreConfig {
+            conn,
+            limits: AclLimits::default(),
+        })
     }
 }

@@ -12,10 +12,10 @@ use sqlx::Row;
 
 use crate::acl::config::{AclStoreConfig, MAX_ACL_NAME_LEN};
 use crate::acl::schema::{self, AclSql, CHUNK};
-use crate::config::validate_table_prefix;
 use crate::conn::{Conns, bounded, dispatch};
-use crate::dialect::{Dialect, driver_url};
+use crate::dialect::Dialect;
 use crate::exec::BoxFut;
+use crate::open::{make_ready, open_options};
 
 /// Runs one statement future within the client-side limit, mapping its error; `?`-returns.
 macro_rules! run {
@@ -147,38 +147,22 @@ impl SqlAclStore {
 
     /// Connects with a typed configuration; runs the migrations unless disabled.
     pub async fn connect_with(config: AclStoreConfig) -> Result<Self> {
-        validate_table_prefix(&config.table_prefix)?;
-        let mut url = StoreUrl::parse(&config.url)?;
-        let dialect = Dialect::from_scheme(url.scheme())?;
-        let driver = driver_url(&mut url)?;
-        url.finish()?;
-        let conns = crate::open::open(dialect, &driver, &config.pool)?;
+        let opened = open_options(&config.conn)?;
+        let (dialect, prefix) = (opened.dialect, &config.conn.table_prefix);
         let store = SqlAclStore {
             inner: Arc::new(Inner {
-                sql: AclSql::new(dialect, &config.table_prefix),
-                conns,
+                sql: AclSql::new(dialect, prefix),
+                conns: opened.conns,
                 dialect,
                 limits: config.limits,
                 closed: AtomicBool::new(false),
             }),
         };
-        let ready = async {
-            if crate::dialect::is_sqlite_memory(&driver) {
-                store.inner.conns.keep_alive().await?;
-            }
-            if config.migrate {
-                let set = schema::migrations(dialect, &config.table_prefix);
-                crate::migrate::run(&store.inner.conns, dialect, &set).await?;
-            } else {
-                store.inner.conns.probe().await?;
-            }
-            Ok::<(), Error>(())
-        }
-        .await;
-        if let Err(e) = ready {
-            store.inner.conns.close().await;
-            return Err(e);
-        }
+        let migrations = config
+            .conn
+            .migrate
+            .then(|| schema::migrations(dialect, prefix));
+        make_ready(&store.inner.conns, dialect, opened.memory, migrations).await?;
         Ok(store)
     }
 

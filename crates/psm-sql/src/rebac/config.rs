@@ -4,7 +4,7 @@
 use psm_core::{Result, StoreUrl};
 
 use crate::config::{DEFAULT_TABLE_PREFIX, PoolConfig};
-use crate::dialect::driver_url;
+use crate::conn_options::ConnOptions;
 
 /// Settings of a [`SqlTupleStore`](super::SqlTupleStore).
 ///
@@ -15,10 +15,7 @@ use crate::dialect::driver_url;
 /// ```
 #[derive(Debug, Clone)]
 pub struct TupleStoreConfig {
-    pub(crate) url: String,
-    pub(crate) table_prefix: String,
-    pub(crate) migrate: bool,
-    pub(crate) pool: PoolConfig,
+    pub(crate) conn: ConnOptions,
 }
 
 impl TupleStoreConfig {
@@ -26,49 +23,37 @@ impl TupleStoreConfig {
     /// [`TupleStoreConfig::from_url`] for URLs with options): prefix `psm_`, migrations on.
     pub fn new(url: impl Into<String>) -> Self {
         TupleStoreConfig {
-            url: url.into(),
-            table_prefix: DEFAULT_TABLE_PREFIX.to_owned(),
-            migrate: true,
-            pool: PoolConfig::default(),
+            conn: ConnOptions::new(url.into(), DEFAULT_TABLE_PREFIX),
         }
     }
 
     /// Prefix of the table names (`{prefix}rebac_tuples`, ...). Default `psm_`.
     pub fn table_prefix(mut self, prefix: impl Into<String>) -> Self {
-        self.table_prefix = prefix.into();
+        self.conn.table_prefix = prefix.into();
         self
     }
 
     /// The table prefix.
     pub fn prefix(&self) -> &str {
-        &self.table_prefix
+        &self.conn.table_prefix
     }
 
     /// Run the embedded migrations on connect (default true).
     pub fn migrate(mut self, migrate: bool) -> Self {
-        self.migrate = migrate;
+        self.conn.migrate = migrate;
         self
     }
 
     /// Replaces the pool settings.
     pub fn pool(mut self, pool: PoolConfig) -> Self {
-        self.pool = pool;
+        self.conn.pool = pool;
         self
     }
 
     /// Reads `table_prefix`, `migrate` and the pool options (see the crate docs) from `url`;
     /// unknown options are errors.
-    pub fn from_url(mut url: StoreUrl) -> Result<Self> {
-        let mut config = TupleStoreConfig::new(String::new());
-        if let Some(p) = url.take_string("table_prefix")? {
-            config.table_prefix = p;
-        }
-        if let Some(m) = url.take_bool("migrate")? {
-            config.migrate = m;
-        }
-        config.pool.take_from(&mut url)?;
-        config.url = driver_url(&mut url)?;
-        url.finish()?;
-        Ok(config)
+    pub fn from_url(url: StoreUrl) -> Result<Self> {
+        let conn = ConnOptions::from_url(url, DEFAULT_TABLE_PREFIX, |_| Ok(()))?;
+        Ok(TupleStoreConfig { conn })
     }
 }

@@ -13,10 +13,10 @@ use psm_rebac::{
 
 use super::config::TupleStoreConfig;
 use super::tables::{self, StoreSql, Tables};
-use crate::config::validate_table_prefix;
 use crate::conn::{Conns, dispatch, read_fast};
-use crate::dialect::{Dialect, driver_url, is_sqlite_memory};
+use crate::dialect::Dialect;
 use crate::exec::BoxFut;
+use crate::open::{make_ready, open_options};
 use crate::store::SqlPool;
 
 /// A psm-rebac [`TupleStore`] in PostgreSQL, SQLite or MySQL/MariaDB. Cheap to clone.
@@ -65,38 +65,24 @@ impl SqlTupleStore {
 
     /// Connects with a typed configuration; runs the migrations unless disabled.
     pub async fn connect_with(config: TupleStoreConfig) -> Result<Self> {
-        validate_table_prefix(&config.table_prefix)?;
-        let mut url = StoreUrl::parse(&config.url)?;
-        let dialect = Dialect::from_scheme(url.scheme())?;
-        let driver = driver_url(&mut url)?;
-        url.finish()?;
-        let conns = crate::open::open(dialect, &driver, &config.pool)?;
-        let tables = Tables::new(dialect, &config.table_prefix);
+        let opened = open_options(&config.conn)?;
+        let (dialect, prefix) = (opened.dialect, config.conn.table_prefix);
+        let tables = Tables::new(dialect, &prefix);
+        let migrations = config
+            .conn
+            .migrate
+            .then(|| tables::migrations(dialect, &prefix));
         let store = SqlTupleStore {
             inner: Arc::new(Inner {
                 sql: StoreSql::new(dialect, &tables),
                 tables,
-                conns,
+                conns: opened.conns,
                 dialect,
-                prefix: config.table_prefix.clone(),
+                prefix,
                 closed: AtomicBool::new(false),
             }),
         };
-        let ready = async {
-            if dialect == Dialect::Sqlite && is_sqlite_memory(&driver) {
-                store.inner.conns.keep_alive().await?;
-            }
-            if config.migrate {
-                store.run_migrations().await
-            } else {
-                store.inner.conns.probe().await
-            }
-        }
-        .await;
-        if let Err(e) = ready {
-            store.inner.conns.close().await;
-            return Err(e);
-        }
+        make_ready(&store.inner.conns, dialect, opened.memory, migrations).await?;
         Ok(store)
     }
 
