@@ -31,6 +31,9 @@ const RSS_LIMIT_MB: usize = 2048;
 const INPUT_TIMEOUT_S: u64 = 10;
 /// The build profile of fuzz/Cargo.toml used.
 const PROFILE: &str = "fuzz";
+/// Most stored inputs replayed to find a crash that left no reproducer, and how many a run.
+const MAX_REPLAYED: usize = 50_000;
+const REPLAY_BATCH: usize = 200;
 /// Lines of a failed run's log shown.
 const LOG_TAIL_LINES: usize = 60;
 
@@ -146,11 +149,13 @@ fn fuzz_one(
     let before = listing(&artifacts)?;
 
     let binary = bin_dir.join(target);
+    let seeds = work.join("seeds").join(target);
+    let fixed = root.join("fuzz/seeds").join(target);
     let mut fuzz = Command::new(&binary);
     fuzz.current_dir(root)
         .arg(&corpus)
-        .arg(work.join("seeds").join(target))
-        .arg(root.join("fuzz/seeds").join(target))
+        .arg(&seeds)
+        .arg(&fixed)
         .arg(format!("-max_total_time={seconds}"))
         .arg(format!("-max_len={MAX_LEN}"))
         .arg(format!("-rss_limit_mb={RSS_LIMIT_MB}"))
@@ -169,8 +174,9 @@ fn fuzz_one(
     let mut child = fuzz
         .spawn()
         .map_err(|e| format!("cannot run {}: {e}", binary.display()))?;
-    // libFuzzer stops itself after `seconds`; this bound only guards against a stuck process.
-    let deadline = Instant::now() + Duration::from_secs(seconds * 2 + INPUT_TIMEOUT_S + 60);
+    // libFuzzer stops itself after `seconds` (plus loading the corpus, which can take a while for
+    // a large one); this bound only guards against a stuck process.
+    let deadline = Instant::now() + Duration::from_secs(seconds * 2 + INPUT_TIMEOUT_S + 600);
     let status = loop {
         if let Some(status) = child.try_wait()? {
             break status;
@@ -201,11 +207,53 @@ fn fuzz_one(
         eprintln!("{line}");
     }
     eprintln!("----");
-    let reproducer = match new.first() {
+    // Killed by a signal libFuzzer could not handle (a stack overflow, without a sanitizer):
+    // no reproducer was written, so look for one among the inputs it had loaded.
+    let found = match new.first() {
+        Some(input) => Some(input.clone()),
+        None => replay_for_crash(&binary, &[&corpus, &seeds, &fixed])?,
+    };
+    let reproducer = match found {
         Some(input) => format!("reproduce with: {} {}", binary.display(), input.display()),
-        None => format!("no reproducer written; see {}", log_path.display()),
+        None => format!(
+            "no reproducer written and no stored input crashes (a fresh mutation did); see {}",
+            log_path.display()
+        ),
     };
     Ok(Some(format!("{target} failed ({status}); {reproducer}")))
+}
+
+/// Runs `binary` over the files of `dirs` (at most [`MAX_REPLAYED`]), a batch at a time and
+/// then one by one within a failing batch; returns the first input that makes it fail.
+fn replay_for_crash(binary: &Path, dirs: &[&Path]) -> Result<Option<PathBuf>> {
+    let mut inputs = Vec::new();
+    for dir in dirs {
+        if dir.is_dir() {
+            inputs.extend(listing(dir)?);
+        }
+    }
+    inputs.sort();
+    inputs.truncate(MAX_REPLAYED);
+    println!(
+        "fuzz: replaying {} stored inputs to find the crash",
+        inputs.len()
+    );
+    let fails = |batch: &[PathBuf]| {
+        !cmd::probe(
+            Command::new(binary)
+                .arg(format!("-timeout={INPUT_TIMEOUT_S}"))
+                .args(batch),
+        )
+    };
+    for batch in inputs.chunks(REPLAY_BATCH) {
+        if fails(batch) {
+            return Ok(batch
+                .iter()
+                .find(|input| fails(std::slice::from_ref(*input)))
+                .cloned());
+        }
+    }
+    Ok(None)
 }
 
 /// The files in `dir`.
