@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{strings, within};
+use common::{DELIVERY, strings, within};
 use psm_cache::{CacheConfig, CachedStore, InvalidationBus, PgBus, PgBusConfig};
 use psm_core::testkit::{service_url, services_required, unique_suffix};
 use psm_core::{NewSession, SessionStore};
@@ -42,7 +42,7 @@ async fn bus(app: &str) -> Option<Arc<dyn InvalidationBus>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoke_through_one_manager_is_seen_by_the_other_within_100ms() {
+async fn a_revoke_through_one_manager_is_seen_by_the_other() {
     let Some(bus) = bus("psm_cache_test").await else {
         return;
     };
@@ -57,35 +57,35 @@ async fn a_revoke_through_one_manager_is_seen_by_the_other_within_100ms() {
         .store_session(NewSession::new("sess", "alice").permissions(["posts:*", "admin:*"]))
         .await
         .unwrap();
-    assert!(
-        second
+    // The first manager's store also announces an invalidation, which may reach the second
+    // after its first check cached the session (and clear it once): answered from the cache
+    // means a check that adds a hit, eventually, with the grant intact.
+    let cached = within(Duration::from_secs(5), || async {
+        let hits = second.cache_stats().hits;
+        let granted = second
             .check_permission("sess", "admin:users")
             .await
-            .unwrap()
-    );
+            .unwrap();
+        granted && second.cache_stats().hits > hits
+    })
+    .await;
     assert!(
-        second
-            .check_permission("sess", "admin:users")
-            .await
-            .unwrap()
+        cached.is_some(),
+        "the second manager answers from its cache"
     );
-    assert!(second.cache_stats().hits >= 1);
 
     first
         .update_permissions("sess", &strings(&["posts:*"]), None)
         .await
         .unwrap();
-    let seen = within(Duration::from_millis(100), || async {
+    let seen = within(DELIVERY, || async {
         !second
             .check_permission("sess", "admin:users")
             .await
             .unwrap()
     })
     .await;
-    assert!(
-        seen.is_some(),
-        "revoke not seen by the second manager within 100 ms"
-    );
+    assert!(seen.is_some(), "revoke not seen by the second manager");
     assert!(second.cache_stats().remote_invalidations >= 1);
 }
 

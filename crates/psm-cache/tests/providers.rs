@@ -169,7 +169,10 @@ async fn an_invalidation_on_one_instance_reaches_the_other() {
     table.set("carol", &[]);
     a.invalidate("carol").await.unwrap();
     let mut revoked = false;
-    for _ in 0..100 {
+    // Generous, so a loaded machine cannot fail a correct build: the test asserts delivery,
+    // not its speed.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while std::time::Instant::now() < deadline {
         if !b
             .permission_set(&carol)
             .await
@@ -182,7 +185,7 @@ async fn an_invalidation_on_one_instance_reaches_the_other() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
     }
-    assert!(revoked, "revoke not seen within 100 ms");
+    assert!(revoked, "revoke not seen");
 }
 
 #[tokio::test]

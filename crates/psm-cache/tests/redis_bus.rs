@@ -8,7 +8,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{strings, within};
+use common::{DELIVERY, strings, within};
 use psm_cache::{
     CacheConfig, CachedProvider, CachedStore, Invalidation, InvalidationBus, RedisBus,
     RedisBusConfig,
@@ -35,7 +35,7 @@ async fn bus() -> Option<Arc<dyn InvalidationBus>> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_revoke_through_one_manager_is_seen_by_the_other_within_100ms() {
+async fn a_revoke_through_one_manager_is_seen_by_the_other() {
     let Some(bus) = bus().await else { return };
     let shared = Arc::new(MemoryStore::new());
     let first = CachedStore::with_bus(shared.clone(), CacheConfig::default(), bus.clone())
@@ -48,20 +48,20 @@ async fn a_revoke_through_one_manager_is_seen_by_the_other_within_100ms() {
         .store_session(NewSession::new("sess", "alice").permissions(["posts:*", "admin:*"]))
         .await
         .unwrap();
-    assert!(
-        second
+    // The first manager's store also announces an invalidation, which may reach the second
+    // after its first check cached the session (and clear it once): answered from the cache
+    // means a check that adds a hit, eventually, with the grant intact.
+    let cached = within(Duration::from_secs(5), || async {
+        let hits = second.cache_stats().hits;
+        let granted = second
             .check_permission("sess", "admin:users")
             .await
-            .unwrap()
-    );
+            .unwrap();
+        granted && second.cache_stats().hits > hits
+    })
+    .await;
     assert!(
-        second
-            .check_permission("sess", "admin:users")
-            .await
-            .unwrap()
-    );
-    assert!(
-        second.cache_stats().hits >= 1,
+        cached.is_some(),
         "the second manager answers from its cache"
     );
 
@@ -69,28 +69,22 @@ async fn a_revoke_through_one_manager_is_seen_by_the_other_within_100ms() {
         .update_permissions("sess", &strings(&["posts:*"]), None)
         .await
         .unwrap();
-    let seen = within(Duration::from_millis(100), || async {
+    let seen = within(DELIVERY, || async {
         !second
             .check_permission("sess", "admin:users")
             .await
             .unwrap()
     })
     .await;
-    assert!(
-        seen.is_some(),
-        "revoke not seen by the second manager within 100 ms"
-    );
+    assert!(seen.is_some(), "revoke not seen by the second manager");
     assert!(second.check_permission("sess", "posts:read").await.unwrap());
 
     first.invalidate_session("sess").await.unwrap();
-    let gone = within(Duration::from_millis(100), || async {
+    let gone = within(DELIVERY, || async {
         second.get_session("sess").await.unwrap().is_none()
     })
     .await;
-    assert!(
-        gone.is_some(),
-        "logout not seen by the second manager within 100 ms"
-    );
+    assert!(gone.is_some(), "logout not seen by the second manager");
     assert!(second.cache_stats().remote_invalidations >= 2);
 }
 
@@ -123,7 +117,7 @@ async fn provider_invalidations_reach_every_instance() {
     );
     source.0.store(false, std::sync::atomic::Ordering::SeqCst);
     a.invalidate("erin").await.unwrap();
-    let seen = within(Duration::from_millis(100), || async {
+    let seen = within(DELIVERY, || async {
         !b.permission_set(&p)
             .await
             .unwrap()
@@ -131,7 +125,7 @@ async fn provider_invalidations_reach_every_instance() {
             .unwrap()
     })
     .await;
-    assert!(seen.is_some(), "not seen within 100 ms");
+    assert!(seen.is_some(), "not seen");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -133,6 +133,11 @@ pub fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
 
+/// How long a test waits for an invalidation to reach another instance: generous, so a loaded
+/// machine cannot fail a correct build (delivery normally takes about a millisecond; tests
+/// assert that it happens, not how fast).
+pub const DELIVERY: Duration = Duration::from_secs(5);
+
 /// Polls `probe` every millisecond until it returns true or `within` has passed; returns how
 /// long it took, or `None` when it never became true.
 pub async fn within<F, Fut>(within: Duration, mut probe: F) -> Option<Duration>
