@@ -203,13 +203,21 @@ impl<'a> Parser<'a> {
         })
     }
 
+    /// `a - b - c` nests to the left, one level per `-`: each counts towards [`MAX_NESTING`]
+    /// with the parentheses, so no chain builds a tree too deep to walk or drop.
     fn exclusion(&mut self) -> Result<Rewrite> {
         let mut left = self.union()?;
+        let outer = self.depth;
         while self.peek.tok == Tok::Punct('-') {
-            self.advance()?;
+            let t = self.advance()?;
+            self.depth += 1;
+            if self.depth > MAX_NESTING {
+                return Err(self.lex.error(t.pos, "expression nested too deeply"));
+            }
             let right = self.union()?;
             left = Rewrite::Exclusion(Box::new(left), Box::new(right));
         }
+        self.depth = outer;
         Ok(left)
     }
 
@@ -379,5 +387,28 @@ mod tests {
             ">".repeat(MAX_NESTING)
         );
         assert!(parse(&ok).is_ok());
+    }
+
+    /// Found fuzzing past the smoke run's 4 KB inputs: `r - r - r ...` 200,000 times parsed into
+    /// a tree so deep that dropping it overflowed the stack.
+    #[test]
+    fn long_exclusion_chain_is_an_error_not_a_stack_overflow() {
+        let chain = |n: usize| {
+            format!(
+                "definition user {{ relation r: user\n permission p = {}r }}",
+                "r - ".repeat(n)
+            )
+        };
+        let src = chain(200_000);
+        let err = std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || parse(&src).map(|_| ()).map_err(|e| e.to_string()))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap_err();
+        assert!(err.contains("expression nested too deeply"), "{err}");
+        assert!(parse(&chain(MAX_NESTING)).is_ok());
+        assert!(parse(&chain(MAX_NESTING + 1)).is_err());
     }
 }
