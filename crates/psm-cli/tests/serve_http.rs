@@ -1217,3 +1217,40 @@ async fn a_lookup_without_limit_answers_at_most_10000_results_and_a_cursor_to_th
     assert_eq!(v["resource_ids"], json!(["d10000"]), "{v}");
     assert_eq!(v["cursor"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_schema_written_by_another_process_is_picked_up() {
+    let s = serve(&["--schema-refresh", "1s"], &[]);
+    let c = reqwest::Client::new();
+    assert_eq!(put_schema(&c, &s, SCHEMA).await.0, StatusCode::OK);
+    touch(&c, &s, "document:spec#reader@user:alice").await;
+    let view = check_body("document:spec", "view", "user:alice", json!({}));
+    let (st, v) = post(&c, &s, "/v1/check", view.clone()).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "no `view` yet: {v}");
+    // Another process (the CLI, on the same ./psm.db) adds `view`.
+    let dir = s._dir.path();
+    let newer = SCHEMA.replace(
+        "permission read = reader + edit\n",
+        "permission read = reader + edit\n    permission view = read\n",
+    );
+    std::fs::write(dir.join("newer.zed"), newer).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_psm"))
+        .args(["rebac", "schema", "write", "newer.zed"])
+        .current_dir(dir)
+        .env_remove("PSM_URL")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    // Bounded wait for the server's next refresh (every second); asserts that it happens.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut last = (StatusCode::BAD_REQUEST, Value::Null);
+    while std::time::Instant::now() < deadline {
+        last = post(&c, &s, "/v1/check", view.clone()).await;
+        if last.0 == StatusCode::OK {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last.0, StatusCode::OK, "{}", last.1);
+    assert_eq!(last.1["allowed"], json!(true), "{}", last.1);
+}

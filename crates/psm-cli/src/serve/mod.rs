@@ -55,6 +55,19 @@ pub struct ServeArgs {
     /// Most items in one bulk check, write, delete or read.
     #[arg(long, default_value_t = 1000)]
     max_batch: usize,
+    /// How often to look for a schema another process wrote to the store (for example 2s);
+    /// `0` only uses the schema found at start and the server's own `PUT /v1/schema`.
+    #[arg(long, default_value = "2s", value_parser = parse_interval)]
+    schema_refresh: Duration,
+}
+
+/// `0` (off) or a duration as `parse_ttl` reads it.
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    if s.trim() == "0" {
+        Ok(Duration::ZERO)
+    } else {
+        parse_ttl(s)
+    }
 }
 
 /// The token environment variable.
@@ -95,6 +108,20 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         )
         .await?,
     );
+    let refresher = (!args.schema_refresh.is_zero()).then(|| {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(args.schema_refresh);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            tick.tick().await; // the first tick is immediate: the schema was just loaded
+            loop {
+                tick.tick().await;
+                if let Err(e) = state.refresh_schema().await {
+                    eprintln!("psm serve: the stored schema could not be reloaded: {e}");
+                }
+            }
+        })
+    });
     let app = router(state.clone(), args.max_body_bytes, args.request_timeout);
     let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(args.listen)
@@ -111,6 +138,9 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         .with_graceful_shutdown(shutdown)
         .await;
     upkeep.abort();
+    if let Some(r) = refresher {
+        r.abort();
+    }
     let closed = manager.close().await;
     state.close_rebac().await;
     served.map_err(|e| CliError::Backend(format!("server error: {e}")))?;

@@ -25,7 +25,8 @@ pub struct AppState {
     /// Sessions.
     pub manager: PermissionStorageManager,
     rebac: Option<Rebac>,
-    engine: RwLock<Option<Engine>>,
+    /// The stored schema text and the engine built from it.
+    current: RwLock<Option<(String, Engine)>>,
     /// The bearer token, when the API is protected.
     pub token: Option<String>,
     /// Renders `/metrics`.
@@ -43,14 +44,17 @@ impl AppState {
         metrics: PrometheusHandle,
         limits: Limits,
     ) -> Result<Self, CliError> {
-        let engine = match &rebac {
-            Some(r) if r.read_schema().await?.is_some() => Some(r.engine().await?),
-            _ => None,
+        let current = match &rebac {
+            Some(r) => match r.read_schema().await? {
+                Some(text) => Some((text.clone(), r.engine_for(parse_stored(&text)?))),
+                None => None,
+            },
+            None => None,
         };
         Ok(Self {
             manager,
             rebac,
-            engine: RwLock::new(engine),
+            current: RwLock::new(current),
             token,
             metrics,
             limits,
@@ -67,7 +71,8 @@ impl AppState {
     /// The engine of the current schema, or 409 when no schema was written.
     pub fn engine(&self) -> Result<Engine, ApiError> {
         self.rebac()?;
-        self.engine.read().clone().ok_or_else(|| {
+        let current = self.current.read();
+        current.as_ref().map(|(_, e)| e.clone()).ok_or_else(|| {
             ApiError::conflict(
                 "no_schema",
                 "no schema has been written yet (PUT /v1/schema)",
@@ -93,7 +98,36 @@ impl AppState {
             .iter()
             .map(|d| d.name.clone())
             .collect();
-        *self.engine.write() = Some(engine);
+        *self.current.write() = Some((text.to_owned(), engine));
         Ok(names)
     }
+
+    /// Switches to the stored schema when another process (or another server over the same
+    /// database) replaced it; returns whether it switched. A stored text that no longer parses
+    /// is an error and the current schema stays in use.
+    pub async fn refresh_schema(&self) -> Result<bool, CliError> {
+        let Some(rebac) = &self.rebac else {
+            return Ok(false);
+        };
+        let Some(text) = rebac.read_schema().await? else {
+            return Ok(false);
+        };
+        let unchanged = self
+            .current
+            .read()
+            .as_ref()
+            .is_some_and(|(current, _)| *current == text);
+        if unchanged {
+            return Ok(false);
+        }
+        let engine = rebac.engine_for(parse_stored(&text)?);
+        *self.current.write() = Some((text, engine));
+        Ok(true)
+    }
+}
+
+/// Parses the stored schema text.
+fn parse_stored(text: &str) -> Result<Schema, CliError> {
+    Schema::parse_spicedb(text)
+        .map_err(|e| CliError::Backend(format!("the stored schema no longer parses: {e}")))
 }
