@@ -39,19 +39,30 @@ pub(crate) fn clamp_limit(limit: usize) -> usize {
     limit.clamp(1, MAX_CHANGES)
 }
 
-/// The errors every store's `changes_since` reports the same way: `after` newer than the head
-/// (never issued), or older than the pruned horizon (the watcher must resync).
-pub(crate) fn check_after(after: Revision, head: Revision, horizon: Revision) -> Result<()> {
-    if after > head {
-        return Err(Error::RevisionNotIssued {
-            requested: after,
-            head,
-        });
+impl Change {
+    /// The errors every store's `changes_since` reports the same way, for implementers of
+    /// [`TupleStore`](super::TupleStore): `after` newer than the store's `head` is
+    /// [`Error::RevisionNotIssued`]; older than the pruned `horizon` (the oldest revision whose
+    /// changes are still kept, minus one) is [`Error::ChangesPruned`] and the watcher must resync.
+    ///
+    /// ```
+    /// use psm_rebac::{Change, Error};
+    /// assert!(Change::check_after(5, 9, 2).is_ok());
+    /// assert!(matches!(Change::check_after(10, 9, 2), Err(Error::RevisionNotIssued { .. })));
+    /// assert!(matches!(Change::check_after(1, 9, 2), Err(Error::ChangesPruned { .. })));
+    /// ```
+    pub fn check_after(after: Revision, head: Revision, horizon: Revision) -> Result<()> {
+        if after > head {
+            return Err(Error::RevisionNotIssued {
+                requested: after,
+                head,
+            });
+        }
+        if after < horizon {
+            return Err(Error::ChangesPruned { after, horizon });
+        }
+        Ok(())
     }
-    if after < horizon {
-        return Err(Error::ChangesPruned { after, horizon });
-    }
-    Ok(())
 }
 
 /// A bounded, revision-ordered change log.
@@ -114,7 +125,7 @@ impl ChangeLog {
         limit: usize,
         head: Revision,
     ) -> Result<Vec<Change>> {
-        check_after(after, head, self.horizon)?;
+        Change::check_after(after, head, self.horizon)?;
         let limit = clamp_limit(limit);
         let start = self.entries.partition_point(|c| c.revision <= after);
         let mut out: Vec<Change> = Vec::new();

@@ -9,7 +9,7 @@
 //! make it report [`Error::ChangesPruned`] too early, never skip changes silently.
 
 use psm_core::Result;
-use psm_rebac::{Change, ChangeOp, Error, MAX_CHANGES, Revision};
+use psm_rebac::{Change, ChangeOp, MAX_CHANGES, Revision};
 
 use super::rows::{OptTextColumn, SqlValue, bind_values, relationship};
 use super::store::{SqlTupleStore, store_error};
@@ -169,15 +169,7 @@ impl SqlTupleStore {
         }
         // after the log read: a prune in between errs on the safe side
         let (head, horizon) = self.head_and_horizon().await.map_err(store_error)?;
-        if after > head {
-            return Err(Error::RevisionNotIssued {
-                requested: after,
-                head,
-            });
-        }
-        if after < horizon {
-            return Err(Error::ChangesPruned { after, horizon });
-        }
+        Change::check_after(after, head, horizon)?;
         Ok(out)
     }
 
