@@ -105,15 +105,33 @@ impl Scope<'_> {
             }
             return Ok(candidates.into_keys().map(|id| id.to_string()).collect());
         }
+        let confirmed = self
+            .confirm(resource_type, permission, subject, candidates)
+            .await?;
+        Ok(confirmed
+            .into_iter()
+            .filter_map(|(id, p)| (p == Permissionship::HasPermission).then(|| id.to_string()))
+            .collect())
+    }
+
+    /// Checks every candidate id of `resource_type` (one memo for all); keeps those `check` does
+    /// not deny, with its answer, in id order.
+    async fn confirm(
+        &self,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+        candidates: BTreeMap<Arc<str>, u32>,
+    ) -> Result<Vec<(Arc<str>, Permissionship)>> {
         let objects: Vec<ObjectRef> = candidates
             .keys()
             .map(|id| ObjectRef::new(resource_type, id.clone()))
             .collect();
-        let allowed = self.check_many(&objects, permission, subject).await?;
+        let answers = self.check_many(&objects, permission, subject).await?;
         Ok(candidates
             .into_keys()
-            .zip(allowed)
-            .filter_map(|(id, p)| (p == Permissionship::HasPermission).then(|| id.to_string()))
+            .zip(answers)
+            .filter(|(_, p)| *p != Permissionship::NoPermission)
             .collect())
     }
 
@@ -175,15 +193,11 @@ impl Scope<'_> {
         let candidates = self
             .resource_candidates(resource_type, permission, subject)
             .await?;
-        let objects: Vec<ObjectRef> = candidates
-            .keys()
-            .map(|id| ObjectRef::new(resource_type, id.clone()))
-            .collect();
-        let answers = self.check_many(&objects, permission, subject).await?;
-        Ok(candidates
-            .into_keys()
-            .zip(answers)
-            .filter(|(_, p)| *p != Permissionship::NoPermission)
+        let confirmed = self
+            .confirm(resource_type, permission, subject, candidates)
+            .await?;
+        Ok(confirmed
+            .into_iter()
             .map(|(id, permissionship)| FoundResource {
                 id: id.to_string(),
                 permissionship,

@@ -363,6 +363,17 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
+    /// Parses `src` on a thread with a tokio worker's 2 MB stack; the error's text.
+    fn parse_error_on_a_2mb_stack(src: String) -> String {
+        std::thread::Builder::new()
+            .stack_size(2 * 1024 * 1024)
+            .spawn(move || parse(&src).map(|_| ()).map_err(|e| e.to_string()))
+            .unwrap()
+            .join()
+            .unwrap()
+            .unwrap_err()
+    }
+
     /// Found fuzzing past the smoke run's 4 KB inputs: a caveat parameter type nested 200,000
     /// deep (`list<list<...>>`) overflowed the stack in `caveat_type`.
     #[test]
@@ -373,13 +384,7 @@ mod tests {
             "list<".repeat(n),
             ">".repeat(n)
         );
-        let err = std::thread::Builder::new()
-            .stack_size(2 * 1024 * 1024)
-            .spawn(move || parse(&src).map(|_| ()).map_err(|e| e.to_string()))
-            .unwrap()
-            .join()
-            .unwrap()
-            .unwrap_err();
+        let err = parse_error_on_a_2mb_stack(src);
         assert!(err.contains("parameter type nested too deeply"), "{err}");
         let ok = format!(
             "caveat cav(x {}int{}) {{ x == 1 }}\ndefinition user {{}}",
@@ -400,13 +405,7 @@ mod tests {
             )
         };
         let src = chain(200_000);
-        let err = std::thread::Builder::new()
-            .stack_size(2 * 1024 * 1024)
-            .spawn(move || parse(&src).map(|_| ()).map_err(|e| e.to_string()))
-            .unwrap()
-            .join()
-            .unwrap()
-            .unwrap_err();
+        let err = parse_error_on_a_2mb_stack(src);
         assert!(err.contains("expression nested too deeply"), "{err}");
         assert!(parse(&chain(MAX_NESTING)).is_ok());
         assert!(parse(&chain(MAX_NESTING + 1)).is_err());
