@@ -17,7 +17,7 @@ use serde_json::json;
 pub use backend::Rebac;
 pub use expand::{MAX_EXPAND_SUBJECTS, tree_json};
 pub use input::{Format, parse_schema, relationship_arg};
-pub use watch::op_name;
+pub use watch::change_json;
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;

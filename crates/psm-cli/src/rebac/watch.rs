@@ -14,7 +14,7 @@ use crate::output::Output;
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
 
 /// `touch` or `delete`.
-pub fn op_name(op: ChangeOp) -> &'static str {
+fn op_name(op: ChangeOp) -> &'static str {
     match op {
         ChangeOp::Touch => "touch",
         ChangeOp::Delete => "delete",
@@ -22,7 +22,9 @@ pub fn op_name(op: ChangeOp) -> &'static str {
     }
 }
 
-fn change_json(c: &Change) -> Value {
+/// One change as JSON: `{revision, op, relationship}` (the CLI's `--json` lines and the
+/// server's changes route).
+pub fn change_json(c: &Change) -> Value {
     json!({"revision": c.revision, "op": op_name(c.op), "relationship": c.relationship.to_string()})
 }
 

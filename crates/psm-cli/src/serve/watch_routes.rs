@@ -8,12 +8,12 @@ use std::time::Duration;
 use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
-use psm_rebac::{Change, MAX_CHANGES, Revision};
+use psm_rebac::{MAX_CHANGES, Revision};
 use serde_json::{Value, json};
 
 use super::api::ApiError;
 use super::state::AppState;
-use crate::rebac::op_name;
+use crate::rebac::change_json;
 
 /// The longest `wait_ms` accepted.
 pub const MAX_WAIT_MS: u64 = 30_000;
@@ -78,15 +78,6 @@ fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery
         after,
         limit,
         wait: Duration::from_millis(wait_ms),
-    })
-}
-
-/// One change as JSON.
-fn change_json(c: &Change) -> Value {
-    json!({
-        "revision": c.revision,
-        "op": op_name(c.op),
-        "relationship": c.relationship.to_string(),
     })
 }
 
