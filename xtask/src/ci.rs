@@ -1,19 +1,21 @@
-//! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, cargo deny, `cargo xtask test`,
+//! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, lean features
+//! (`cargo xtask features`), cargo deny, `cargo xtask test`,
 //! conformance, a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
 //! (`cargo xtask docs`) — timing each step and stopping at the first failure.
 
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{conformance, docs, fuzz, suite};
+use crate::{conformance, docs, features, fuzz, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 7] = [
+const STEPS: [Step; 8] = [
     ("fmt", fmt),
     ("clippy", clippy),
+    ("features", features::run),
     ("deny", deny),
-    ("test", || suite::run(&[])),
+    ("test", || suite::run(&[], true)),
     ("conformance", || conformance::run(None)),
     ("fuzz", || fuzz::run(10, None)),
     ("docs", docs::run),

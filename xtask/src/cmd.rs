@@ -83,6 +83,34 @@ pub fn run(cmd: &mut Command) -> Result {
     check(cmd, status)
 }
 
+/// Like [`run`] for a libtest run (`cargo test`): echoes its output and returns how many tests
+/// it ran, summed over the `running N tests` lines of every test binary.
+pub fn run_counting_tests(cmd: &mut Command) -> Result<usize> {
+    use std::io::BufRead;
+    println!("$ {}", shown(cmd));
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot run `{}`: {e}", shown(cmd)))?;
+    let mut ran = 0;
+    if let Some(stdout) = child.stdout.take() {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line?;
+            println!("{line}");
+            if let Some(count) = line
+                .strip_prefix("running ")
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|n| n.parse::<usize>().ok())
+            {
+                ran += count;
+            }
+        }
+    }
+    let status = child.wait()?;
+    check(cmd, status)?;
+    Ok(ran)
+}
+
 /// Like [`run`], but kills the command and fails if it has not finished within `limit`.
 /// Used for service start-up commands, so that a stuck daemon cannot hang xtask.
 pub fn run_bounded(cmd: &mut Command, limit: Duration) -> Result {

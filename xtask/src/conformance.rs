@@ -7,17 +7,14 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{metadata, services};
+use crate::{metadata, services, shared};
 
 /// Validates the cases in `dir`, else in `$PSM_CONFORMANCE_DIR`, else in `../shared/conformance`
 /// beside the workspace. The exit status is psm's own.
 pub fn run(dir: Option<PathBuf>) -> Result {
     let dir = match dir {
         Some(dir) => dir,
-        None => match std::env::var_os("PSM_CONFORMANCE_DIR").filter(|dir| !dir.is_empty()) {
-            Some(dir) => PathBuf::from(dir),
-            None => cmd::workspace_root()?.join("../shared/conformance"),
-        },
+        None => shared::conformance_dir()?,
     };
     let dir = dir
         .canonicalize()

@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::cmd::{self, Result};
+use crate::shared;
 
 /// The fuzz targets (binaries of fuzz/Cargo.toml), one per parser.
 pub const TARGETS: [&str; 6] = [
@@ -69,7 +70,7 @@ pub fn run(seconds: u64, only: Option<&str>) -> Result {
     build(&root, &work, &triple, &targets)?;
     println!("fuzz: built in {:.1} s", started.elapsed().as_secs_f64());
 
-    let conformance = conformance_dir(&root);
+    let conformance = shared::conformance_dir()?;
     let generated = work.join("seeds");
     let counts = seeds::extract(&conformance, &generated, &TARGETS)?;
     println!(
@@ -281,14 +282,6 @@ fn summary(log: &str) -> String {
         .map(|c| format!(", corpus {c} inputs"))
         .unwrap_or_default();
     format!("{runs}{corpus}")
-}
-
-/// $PSM_CONFORMANCE_DIR, else ../shared/conformance beside the workspace (may not exist).
-fn conformance_dir(root: &Path) -> PathBuf {
-    match std::env::var_os("PSM_CONFORMANCE_DIR").filter(|dir| !dir.is_empty()) {
-        Some(dir) => PathBuf::from(dir),
-        None => root.join("../shared/conformance"),
-    }
 }
 
 /// The host's target triple, from `rustc -vV`.

@@ -6,9 +6,11 @@ mod ci;
 mod cmd;
 mod conformance;
 mod docs;
+mod features;
 mod fuzz;
 mod metadata;
 mod services;
+mod shared;
 mod suite;
 
 use std::path::PathBuf;
@@ -59,6 +61,9 @@ enum Task {
         /// relationship, permission).
         target: Option<String>,
     },
+    /// Check that the umbrella crate's features stay lean: with `default-features = false`,
+    /// `sqlite` brings no rustls, `axum` no jsonwebtoken or moka, `rebac` no cel (`cargo tree`).
+    Features,
     /// Build the mdBook guide in docs/ (installing mdbook if missing) and check its links.
     Docs,
     /// Run the criterion benches of psm-benches against the local services.
@@ -77,11 +82,12 @@ enum Task {
 fn main() -> ExitCode {
     let result = match Cli::parse().task {
         Task::Services => services::ensure(),
-        Task::Test { args } => suite::run(&args),
+        Task::Test { args } => suite::run(&args, shared::required_by_env()),
         Task::Ci => ci::run(),
         Task::Conformance { dir } => conformance::run(dir),
         Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Task::Docs => docs::run(),
+        Task::Features => features::run(),
         Task::Bench { peers: true, .. } => bench::peers(),
         Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),
     };

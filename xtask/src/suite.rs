@@ -1,28 +1,48 @@
 //! `cargo xtask test`: the whole test suite against real services — `services`, then
-//! `cargo nextest run` over the workspace, then the doctests (which nextest does not run).
+//! `cargo nextest run` over the workspace (installing cargo-nextest if it is missing), then the
+//! doctests (which nextest does not run). The benchmarks (psm-benches, with their peer
+//! libraries) are left out unless asked for; a run in which no test ran fails.
 
 use crate::cmd::{self, Result};
-use crate::{metadata, services};
+use crate::{metadata, services, shared};
+
+/// The package left out of a whole-workspace run: criterion benches and their peers (casbin,
+/// cedar-policy), which `cargo xtask bench` builds.
+const BENCHES: &str = "psm-benches";
 
 /// Runs the suite. `args` go to nextest as they are; packages chosen among them
-/// (`-p`/`--package`, `--exclude`) also choose whose doctests run.
-pub fn run(args: &[String]) -> Result {
+/// (`-p`/`--package`, `--exclude`) also choose whose doctests run. `require_shared`: tests that
+/// need the data beside the repository fail instead of skipping when it is missing (CI).
+pub fn run(args: &[String], require_shared: bool) -> Result {
+    println!("==> test: services (Redis, PostgreSQL, MariaDB on loopback)");
     services::ensure()?;
-    let env = services::test_env();
+    let mut env = services::test_env();
+    if require_shared {
+        env.push((shared::REQUIRE_VAR, "1".to_owned()));
+    }
+    shared::announce(require_shared)?;
+    ensure_nextest()?;
     let selection = Selection::parse(args);
+    let whole = selection.packages.is_empty() || selection.workspace;
 
     let mut nextest = cmd::cargo()?;
     nextest.args(["nextest", "run", "--all-features", "--no-fail-fast"]);
+    // nextest fails a run that finds no test at all; say so rather than rely on its default.
+    nextest.arg("--no-tests=fail");
     // Only without a choice of their own: cargo lets --workspace silently override -p.
     if selection.packages.is_empty() && !selection.workspace {
         nextest.arg("--workspace");
     }
+    if whole {
+        nextest.args(["--exclude", BENCHES]);
+    }
+    println!("==> test: build and run the tests (the first build takes several minutes)");
     cmd::run(nextest.args(args).envs(env.iter().cloned()))?;
 
     let mut doctests = cmd::cargo()?;
     doctests.args(["test", "--doc", "--all-features"]);
-    if selection.packages.is_empty() || selection.workspace {
-        doctests.arg("--workspace");
+    if whole {
+        doctests.args(["--workspace", "--exclude", BENCHES]);
         for excluded in &selection.excluded {
             doctests.args(["--exclude", excluded]);
         }
@@ -41,7 +61,29 @@ pub fn run(args: &[String]) -> Result {
             doctests.args(["-p", package]);
         }
     }
-    cmd::run(doctests.envs(env))
+    println!("==> test: doctests");
+    let ran = cmd::run_counting_tests(doctests.envs(env))?;
+    if ran == 0 {
+        return Err("no doctest ran: the selection or the build is wrong".into());
+    }
+    Ok(())
+}
+
+/// Installs cargo-nextest with `cargo install` when `cargo nextest` does not run.
+fn ensure_nextest() -> Result {
+    if cmd::probe(cmd::cargo()?.args(["nextest", "--version"])) {
+        return Ok(());
+    }
+    println!(
+        "==> test: cargo-nextest is missing; installing it (`cargo install cargo-nextest --locked`, \
+         a few minutes)"
+    );
+    cmd::run(cmd::cargo()?.args(["install", "cargo-nextest", "--locked"])).map_err(|e| {
+        format!(
+            "{e}\ncargo-nextest is needed: install it with `cargo install cargo-nextest --locked`"
+        )
+        .into()
+    })
 }
 
 /// The package selection among cargo-style arguments (read up to a `--`).

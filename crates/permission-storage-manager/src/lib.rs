@@ -11,8 +11,33 @@
 //! assert!(manager.check_permission("s1", "admin.users.delete").await?);
 //! # Ok::<(), psm::Error>(()) }).unwrap();
 //! ```
+//!
+//! # Cargo features
+//!
+//! Nothing you did not ask for is compiled: TLS, JWT, CEL and caches each sit behind a feature.
+//! With `default-features = false` you start from the core alone.
+//!
+//! | feature | default | brings | adds |
+//! |---|---|---|---|
+//! | `memory` | yes | `psm-memory` | `memory://` store |
+//! | `file` | yes | `psm-file` | `file://` store, JSON permissions-file provider |
+//! | `caveats` | yes | `cel` (with `rebac`) | CEL caveats and conditions in `rebac` schemas; without it a schema with a caveat is a typed error when parsed, never an allow |
+//! | `redis` | | `psm-redis` (redis, deadpool-redis) | `redis://`, `redis+cluster://` store, Redis roles provider |
+//! | `postgres` | | `psm-sql` (sqlx) | `postgres://` store, SQL permissions provider |
+//! | `sqlite` | | `psm-sql` (sqlx, bundled SQLite) | `sqlite://` store; no TLS stack |
+//! | `mysql` | | `psm-sql` (sqlx) | `mysql://`, `mariadb://` store |
+//! | `acl` | | `psm-acl` | role / resource / permission ACL (SQL tables with a SQL feature) |
+//! | `rebac` | | `psm-rebac` | Zanzibar-style relationships (SQL tuple store with a SQL feature) |
+//! | `cache` | | `psm-cache` (moka) | cached stores and providers, cross-instance invalidation; with `axum`, cached permission sources |
+//! | `axum` | | `psm-axum` (axum, tower) | `require_permissions` layers, extractors, session authentication by header or cookie |
+//! | `jwt` | | jsonwebtoken (implies `axum`) | `JwtAuthenticator`: `Authorization: Bearer` with HS256, RS256, ES256 |
+//! | `tls-rustls` | | rustls, ring | `rediss://` with `redis`; TLS to PostgreSQL and MySQL with their features |
+//! | `full` | | all of the above | |
+//!
+//! `psm-axum` has one more of its own, `http` (`HttpProvider`, reqwest).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod blocking;
 mod manager;
@@ -31,27 +56,38 @@ pub use psm_core as core;
 
 /// The role / resource / permission ACL engine.
 #[cfg(feature = "acl")]
+#[cfg_attr(docsrs, doc(cfg(feature = "acl")))]
 pub use psm_acl as acl;
 /// axum layers and extractors.
 #[cfg(feature = "axum")]
+#[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub use psm_axum as axum;
 /// Caches over stores and providers, with cross-instance invalidation.
 #[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use psm_cache as cache;
 /// The durable file backend and the JSON permissions-file provider.
 #[cfg(feature = "file")]
+#[cfg_attr(docsrs, doc(cfg(feature = "file")))]
 pub use psm_file as file;
 /// The in-memory backend.
 #[cfg(feature = "memory")]
+#[cfg_attr(docsrs, doc(cfg(feature = "memory")))]
 pub use psm_memory as memory;
 /// The relationship (Zanzibar) engine.
 #[cfg(feature = "rebac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rebac")))]
 pub use psm_rebac as rebac;
 /// The Redis backend and the Redis roles provider.
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use psm_redis as redis;
 /// The SQL backends and the SQL permissions provider.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql")))
+)]
 pub use psm_sql as sql;
 
 /// The README's code blocks, compiled and run as doctests.

@@ -82,6 +82,7 @@
 //! [`AclLimits::max_file_bytes`]. [`AclData`] is five row lists — roles, resources,
 //! (resource, permission), (role, resource, permission), (role, parent) — one SQL table each.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod acl;

@@ -39,6 +39,7 @@
 //! `example_app` is the router of the example application (`examples/app.rs`): login issuing
 //! sessions, protected routes, logout, and the grant/revoke management API.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod auth;

@@ -19,7 +19,7 @@ pub struct PermissionsLayer {
 }
 
 impl PermissionsLayer {
-    /// Uses `source` (for example a [`CachedProvider`](psm_cache::CachedProvider)).
+    /// Uses `source` (for example a `CachedProvider`, feature `cache`).
     pub fn new(source: impl PermissionSource + 'static) -> Self {
         PermissionsLayer {
             source: Arc::new(source),

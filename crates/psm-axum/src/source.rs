@@ -6,6 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+#[cfg(feature = "cache")]
 use psm_cache::CachedProvider;
 use psm_core::permission::DEFAULT_MAX_PERMISSIONS;
 use psm_core::{PermissionSet, PermissionsProvider, Principal, Result};
@@ -53,6 +54,7 @@ impl<P: PermissionsProvider> PermissionSource for Uncached<P> {
     }
 }
 
+#[cfg(feature = "cache")]
 #[async_trait]
 impl<P: PermissionsProvider> PermissionSource for CachedProvider<P> {
     async fn permission_set(&self, principal: &Principal) -> Result<Arc<PermissionSet>> {

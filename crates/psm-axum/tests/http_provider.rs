@@ -1,5 +1,4 @@
 //! `HttpProvider` (feature `http`) against a local permissions API on 127.0.0.1:0.
-#![cfg(feature = "http")]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;

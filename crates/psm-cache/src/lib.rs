@@ -49,6 +49,7 @@
 //! # Ok::<(), psm_core::Error>(()) }).unwrap();
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod bus;
@@ -65,8 +66,10 @@ pub use bus::{
     SUBSCRIPTION_CAPACITY, Subscription, SubscriptionSender,
 };
 #[cfg(feature = "postgres")]
+#[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub use bus::{PgBus, PgBusConfig};
 #[cfg(feature = "redis")]
+#[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use bus::{RedisBus, RedisBusConfig};
 pub use config::{
     CacheConfig, DEFAULT_CACHE_TTL, DEFAULT_MAX_ENTRIES, DEFAULT_NEGATIVE_TTL, MAX_TOPIC_LEN,

@@ -9,6 +9,7 @@
 //! # Ok::<(), psm_core::Error>(())
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod error;
@@ -22,6 +23,7 @@ pub mod url;
 pub mod validate;
 
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};

@@ -133,6 +133,7 @@
 //! Supported on Unix (Linux, macOS); the lock is `flock(2)`, which NFS may not honour: keep the
 //! directory on a local filesystem.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod blocking;

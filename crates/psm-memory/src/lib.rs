@@ -5,6 +5,7 @@
 //! instant they expire, whether or not the sweep has run. URL: `memory://` with the options of
 //! [`MemoryConfig`].
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod config;

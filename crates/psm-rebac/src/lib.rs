@@ -82,6 +82,7 @@
 //! # }).unwrap();
 //! ```
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 pub mod caveat;
@@ -92,6 +93,7 @@ pub mod relationship;
 pub mod schema;
 pub mod store;
 #[cfg(feature = "testkit")]
+#[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
 pub use caveat::CaveatContext;

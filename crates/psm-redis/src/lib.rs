@@ -129,6 +129,7 @@
 //! `metrics` counters: `psm_redis_connects_total`, `psm_redis_reconnects_total`,
 //! `psm_redis_timeouts_total`, `psm_redis_errors_total`, `psm_redis_cleaned_total`.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 mod cluster;

@@ -127,12 +127,14 @@
 //! `rebac`: psm-rebac's tuple store in SQL ([`rebac::SqlTupleStore`]), lookups as composable
 //! SQL subqueries ([`rebac::SqlFilter`]), one-statement checks and the change log.
 #![forbid(unsafe_code)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
 #[cfg(not(any(feature = "postgres", feature = "sqlite", feature = "mysql")))]
 compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`, `mysql`");
 
 #[cfg(feature = "acl")]
+#[cfg_attr(docsrs, doc(cfg(feature = "acl")))]
 pub mod acl;
 mod config;
 mod conn;
@@ -148,6 +150,7 @@ mod provider;
 mod provider_config;
 mod provider_schema;
 #[cfg(feature = "rebac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rebac")))]
 pub mod rebac;
 mod rows;
 mod schema;

@@ -1,7 +1,6 @@
 //! Permissions providers for web requests: from a JWT claim, from the principal's session, and
-//! (feature `http`) from an HTTP API. The hierarchy-expanding and caching wrappers live in
-//! psm-cache ([`HierarchyProvider`](psm_cache::HierarchyProvider),
-//! [`CachedProvider`](psm_cache::CachedProvider)) and are re-exported here.
+//! (feature `http`) from an HTTP API. With feature `cache`, the hierarchy-expanding and caching
+//! wrappers of psm-cache (`HierarchyProvider`, `CachedProvider`) are re-exported here.
 
 #[cfg(feature = "http")]
 mod http;
@@ -9,7 +8,10 @@ mod jwt_claim;
 mod session;
 
 #[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use http::{HttpProvider, HttpProviderBuilder, MAX_RESPONSE_BYTES};
 pub use jwt_claim::JwtClaimProvider;
+#[cfg(feature = "cache")]
+#[cfg_attr(docsrs, doc(cfg(feature = "cache")))]
 pub use psm_cache::{CacheKey, CachedProvider, HierarchyProvider};
 pub use session::SessionStoreProvider;

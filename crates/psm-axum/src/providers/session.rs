@@ -14,7 +14,7 @@ use psm_core::{PermissionsProvider, Principal, Result, SessionStore};
 ///   (turn this check off with [`any_user`](Self::any_user) when subjects are not user ids);
 /// - a store failure → the error (503).
 ///
-/// Put a [`CachedStore`](psm_cache::CachedStore) under it for network backends.
+/// Put a `CachedStore` (psm-cache) under it for network backends.
 #[derive(Debug, Clone)]
 pub struct SessionStoreProvider {
     store: Arc<dyn SessionStore>,

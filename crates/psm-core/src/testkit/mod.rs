@@ -25,10 +25,53 @@ pub fn service_url(name: &str, default: &str) -> String {
 /// True when CI demands every backend's service (`PSM_REQUIRE_SERVICES=1`): a backend test whose
 /// server is missing must then fail, never skip.
 pub fn services_required() -> bool {
+    flag_set("PSM_REQUIRE_SERVICES")
+}
+
+/// True when CI demands the data kept beside the repository (`PSM_REQUIRE_SHARED=1`, or `CI=true`):
+/// a test whose data is missing must then fail, never skip.
+pub fn shared_required() -> bool {
+    flag_set("PSM_REQUIRE_SHARED") || flag_set("CI")
+}
+
+fn flag_set(name: &str) -> bool {
     matches!(
-        std::env::var("PSM_REQUIRE_SERVICES").as_deref(),
+        std::env::var(name).as_deref(),
         Ok("1") | Ok("true") | Ok("yes")
     )
+}
+
+/// The directory `relative` (for example `"conformance"`) of the data kept beside the
+/// repository: under `$PSM_SHARED_DIR`, else under `../shared` next to the workspace root found
+/// above `manifest_dir` (pass `env!("CARGO_MANIFEST_DIR")`).
+///
+/// When it is absent the test should return early: this prints one line saying so and returns
+/// `None`, or panics when [`shared_required`] (CI), so missing data never passes silently there.
+pub fn shared_data(manifest_dir: &str, relative: &str) -> Option<std::path::PathBuf> {
+    use std::path::{Path, PathBuf};
+    let base = match std::env::var_os("PSM_SHARED_DIR").filter(|dir| !dir.is_empty()) {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(manifest_dir)
+            .ancestors()
+            .find(|dir| dir.join("Cargo.lock").is_file())
+            .unwrap_or(Path::new(manifest_dir))
+            .join("../shared"),
+    };
+    let dir = base.join(relative);
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if shared_required() {
+        panic!(
+            "shared data {} not found and PSM_REQUIRE_SHARED=1 (or CI=true): set PSM_SHARED_DIR",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIPPED: shared data {} not found (set PSM_SHARED_DIR to run, PSM_REQUIRE_SHARED=1 to fail)",
+        dir.display()
+    );
+    None
 }
 
 /// A short unique token for isolating one test's keys, tables or ids.

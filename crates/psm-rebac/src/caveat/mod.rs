@@ -2,8 +2,14 @@
 //! once per schema and evaluated per relationship with the request context merged under the
 //! context stored on the relationship (the stored value wins). A parameter the expression needs
 //! but nobody supplied makes the result *missing*: SpiceDB answers "conditional", OpenFGA errors.
+//!
+//! CEL is compiled in with the `caveats` feature (on by default). Without it, a schema that
+//! declares a caveat or condition fails to parse with rule `caveats-feature`, and a caveat met
+//! anyway (a [`Schema`] built by hand) is a [`Error::CaveatEvaluation`]: never an allow.
 
+#[cfg(feature = "caveats")]
 mod ip;
+#[cfg(feature = "caveats")]
 mod value;
 
 use std::collections::BTreeSet;
@@ -14,12 +20,15 @@ use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
 use crate::schema::Schema;
+#[cfg(feature = "caveats")]
 use value::ParamType;
 
 /// A request or relationship context: parameter name → JSON value.
 pub type CaveatContext = Map<String, Json>;
 
 /// The outcome of one caveat evaluation.
+// Without the `caveats` feature every evaluation is an error, so none is built.
+#[cfg_attr(not(feature = "caveats"), allow(dead_code))]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Outcome {
     True,
@@ -28,10 +37,15 @@ pub(crate) enum Outcome {
     Missing(BTreeSet<String>),
 }
 
+#[cfg(feature = "caveats")]
 struct Compiled {
     params: Vec<(String, ParamType)>,
     program: cel::Program,
 }
+
+/// Without the `caveats` feature nothing compiles, so there is no compiled caveat.
+#[cfg(not(feature = "caveats"))]
+enum Compiled {}
 
 /// A schema's caveats, compiled; [`Caveats::validate`] reports one that does not compile.
 #[derive(Default)]
@@ -46,6 +60,7 @@ impl std::fmt::Debug for Caveats {
     }
 }
 
+#[cfg(feature = "caveats")]
 /// The longest caveat expression compiled (CEL parsing is recursive).
 const MAX_EXPRESSION: usize = 8 * 1024;
 
@@ -70,6 +85,12 @@ impl Caveats {
         Ok(())
     }
 
+    #[cfg(not(feature = "caveats"))]
+    fn compile_one(c: &crate::schema::CaveatDefinition) -> Result<Arc<Compiled>> {
+        Err(disabled(c))
+    }
+
+    #[cfg(feature = "caveats")]
     fn compile_one(c: &crate::schema::CaveatDefinition) -> Result<Arc<Compiled>> {
         {
             let invalid = |rule: &'static str, message: String| Error::SchemaInvalid {
@@ -153,6 +174,22 @@ impl Caveats {
                 });
             }
         };
+        Self::run(name, c, stored, request, strict)
+    }
+
+    #[cfg(not(feature = "caveats"))]
+    fn run(_: &str, c: &Compiled, _: Option<&str>, _: &CaveatContext, _: bool) -> Result<Outcome> {
+        match *c {}
+    }
+
+    #[cfg(feature = "caveats")]
+    fn run(
+        name: &str,
+        c: &Compiled,
+        stored: Option<&str>,
+        request: &CaveatContext,
+        strict: bool,
+    ) -> Result<Outcome> {
         let fail = |reason: String| Error::CaveatEvaluation {
             caveat: name.to_owned(),
             reason,
@@ -198,13 +235,16 @@ impl Caveats {
     }
 }
 
+#[cfg(feature = "caveats")]
 /// Deepest nesting of `(`, `[` and `{` accepted in a caveat expression: cel's parser recurses
 /// per level, about 170 KB of stack each in an unoptimised build.
 const MAX_EXPRESSION_NESTING: usize = 32;
+#[cfg(feature = "caveats")]
 /// Stack of the thread cel compiles on: room for [`MAX_EXPRESSION_NESTING`] levels in any build,
 /// whatever the caller's stack (a tokio worker has 2 MB).
 const COMPILE_STACK: usize = 16 * 1024 * 1024;
 
+#[cfg(feature = "caveats")]
 /// Compiles a CEL expression on a thread of its own with a [`COMPILE_STACK`] stack.
 fn compile_cel(expression: &str) -> std::result::Result<cel::Program, String> {
     std::thread::scope(|scope| {
@@ -220,6 +260,7 @@ fn compile_cel(expression: &str) -> std::result::Result<cel::Program, String> {
     })
 }
 
+#[cfg(feature = "caveats")]
 /// The deepest bracket nesting of a CEL expression, outside string literals (`'`, `"`, triple
 /// quoted, `r`/`b` prefixed) and `//` comments.
 fn bracket_depth(expr: &str) -> usize {
@@ -272,6 +313,7 @@ fn bracket_depth(expr: &str) -> usize {
     deepest
 }
 
+#[cfg(feature = "caveats")]
 fn first_line(s: &str) -> String {
     s.lines()
         .next()
@@ -281,7 +323,55 @@ fn first_line(s: &str) -> String {
         .collect()
 }
 
-#[cfg(test)]
+/// The error for caveat `c` in a build without the `caveats` feature.
+#[cfg(not(feature = "caveats"))]
+pub(crate) fn disabled(c: &crate::schema::CaveatDefinition) -> Error {
+    Error::SchemaInvalid {
+        position: c.position,
+        rule: "caveats-feature",
+        message: format!(
+            "caveat or condition `{}` needs CEL, and psm-rebac was built without its `caveats` feature",
+            c.name
+        ),
+    }
+}
+
+#[cfg(all(test, not(feature = "caveats")))]
+mod without_caveats {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    #[test]
+    fn a_schema_with_a_caveat_is_a_typed_error_without_the_caveats_feature() {
+        let text = "caveat cav(x int) { x == 1 }\ndefinition user {}";
+        match Schema::parse_spicedb(text) {
+            Err(Error::SchemaInvalid { rule, message, .. }) => {
+                assert_eq!(rule, "caveats-feature");
+                assert!(message.contains("`cav`"), "{message}");
+            }
+            other => panic!("expected a caveats-feature error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_caveat_in_a_hand_built_schema_is_an_evaluation_error_not_an_allow() {
+        let mut schema = Schema::default();
+        schema.caveats.push(crate::schema::CaveatDefinition {
+            name: "cav".to_owned(),
+            parameters: vec![("x".to_owned(), "int".to_owned())],
+            expression: "x == 1".to_owned(),
+            position: crate::Position::default(),
+        });
+        let caveats = Caveats::compile(&schema);
+        let outcome = caveats.eval("cav", None, &CaveatContext::new(), false);
+        assert!(
+            matches!(outcome, Err(Error::CaveatEvaluation { .. })),
+            "{outcome:?}"
+        );
+    }
+}
+
+#[cfg(all(test, feature = "caveats"))]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;

@@ -65,6 +65,10 @@ pub(crate) fn validate(schema: &Schema, dialect: Dialect) -> Result<()> {
             }
         }
     }
+    #[cfg(not(feature = "caveats"))]
+    if let Some(c) = schema.caveats.first() {
+        return Err(crate::caveat::disabled(c));
+    }
     for def in &schema.definitions {
         for rel in &def.relations {
             check_allowed(schema, def, rel, dialect)?;
