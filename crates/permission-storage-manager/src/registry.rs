@@ -66,7 +66,7 @@ fn builtins() -> HashMap<String, Factory> {
 
 /// The SQL schemes compiled in.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
-fn sql_schemes() -> Vec<&'static str> {
+pub(crate) fn sql_schemes() -> Vec<&'static str> {
     let mut schemes = Vec::new();
     #[cfg(feature = "postgres")]
     schemes.extend(["postgres", "postgresql"]);
@@ -93,12 +93,7 @@ where
     F: Fn(StoreUrl) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Arc<dyn SessionStore>>> + Send + 'static,
 {
-    let scheme = scheme.to_ascii_lowercase();
-    // reuse the URL parser's scheme rules
-    StoreUrl::parse(&format!("{scheme}:")).map_err(|_| Error::InvalidUrl {
-        url: scheme.clone(),
-        reason: "a scheme is a letter followed by letters, digits, '+', '-' or '.'".into(),
-    })?;
+    let scheme = checked_scheme(scheme)?;
     let mut map = registry().write();
     if map.contains_key(&scheme) {
         return Err(Error::InvalidUrl {
@@ -108,6 +103,16 @@ where
     }
     map.insert(scheme, factory(f));
     Ok(())
+}
+
+/// `scheme` in lower case, when it follows the URL parser's scheme rules.
+pub(crate) fn checked_scheme(scheme: &str) -> Result<String> {
+    let scheme = scheme.to_ascii_lowercase();
+    StoreUrl::parse(&format!("{scheme}:")).map_err(|_| Error::InvalidUrl {
+        url: scheme.clone(),
+        reason: "a scheme is a letter followed by letters, digits, '+', '-' or '.'".into(),
+    })?;
+    Ok(scheme)
 }
 
 /// Registered schemes, sorted.
