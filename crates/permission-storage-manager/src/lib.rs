@@ -49,12 +49,12 @@ pub use psm_memory as memory;
 /// The relationship (Zanzibar) engine.
 #[cfg(feature = "rebac")]
 pub use psm_rebac as rebac;
-/// The HTTP JSON API as an axum Router.
-#[cfg(feature = "server")]
-pub use psm_server as server;
 /// The Redis backend and the Redis roles provider.
 #[cfg(feature = "redis")]
 pub use psm_redis as redis;
+/// The HTTP JSON API as an axum Router.
+#[cfg(feature = "server")]
+pub use psm_server as server;
 /// The SQL backends and the SQL permissions provider.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub use psm_sql as sql;

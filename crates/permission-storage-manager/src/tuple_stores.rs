@@ -66,16 +66,7 @@ where
     F: Fn(StoreUrl) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<RelationshipStore>> + Send + 'static,
 {
-    let scheme = crate::registry::checked_scheme(scheme)?;
-    let mut map = registry().write();
-    if map.contains_key(&scheme) {
-        return Err(Error::InvalidUrl {
-            url: format!("{scheme}://"),
-            reason: format!("tuple store scheme {scheme:?} is already registered"),
-        });
-    }
-    map.insert(scheme, factory(f));
-    Ok(())
+    crate::registry::insert_new(registry(), scheme, factory(f))
 }
 
 /// Whether a tuple store is registered for `url`'s scheme.
@@ -85,9 +76,7 @@ pub fn supports_tuples(url: &str) -> bool {
 
 /// Schemes with a registered tuple store, sorted.
 pub fn tuple_store_schemes() -> Vec<String> {
-    let mut out: Vec<String> = registry().read().keys().cloned().collect();
-    out.sort();
-    out
+    crate::registry::sorted_keys(registry())
 }
 
 /// Opens the tuple store registered for `url`'s scheme.
