@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
-use crate::ttl::parse_ttl;
+use psm_core::duration::parse_ttl;
 
 /// The session subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,7 +22,7 @@ pub enum SessionCommand {
         user_id: String,
         /// Granted permissions (patterns allowed: `posts:*`, `admin>`, `*`).
         permissions: Vec<String>,
-        /// Time to live: seconds, or 90s, 15m, 2h, 7d.
+        /// Time to live: seconds, or 90s, 15m, 1.5h, 1h30m, 7d, 2w (at most 100y).
         #[arg(long, value_parser = parse_ttl, conflicts_with = "no_expiry")]
         ttl: Option<Duration>,
         /// The session never expires.
@@ -64,7 +64,7 @@ pub enum SessionCommand {
     Extend {
         /// Session id.
         session_id: String,
-        /// Time to live: seconds, or 90s, 15m, 2h, 7d.
+        /// Time to live: seconds, or 90s, 15m, 1.5h, 1h30m, 7d, 2w (at most 100y).
         #[arg(value_parser = parse_ttl)]
         ttl: Duration,
     },

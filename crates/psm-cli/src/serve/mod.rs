@@ -33,7 +33,7 @@ use permission_storage_manager::PermissionStorageManager;
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
 use crate::rebac::Rebac;
-use crate::ttl::parse_ttl;
+use psm_core::duration::parse_ttl;
 use state::{AppState, Limits};
 
 /// `psm serve` options.
@@ -66,7 +66,7 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         Ok(Duration::ZERO)
     } else {
-        parse_ttl(s)
+        parse_ttl(s).map_err(|e| e.to_string())
     }
 }
 
