@@ -16,7 +16,7 @@ use psm_server::{Config, ServeOptions, ServerState, check_token, router, serve};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
-use crate::ttl::parse_ttl;
+use psm_core::duration::parse_ttl;
 
 /// `psm serve` options.
 #[derive(Debug, Args)]
@@ -59,7 +59,7 @@ fn parse_interval(s: &str) -> Result<Duration, String> {
     if s.trim() == "0" {
         Ok(Duration::ZERO)
     } else {
-        parse_ttl(s)
+        parse_ttl(s).map_err(|e| e.to_string())
     }
 }
 
