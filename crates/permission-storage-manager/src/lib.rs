@@ -30,6 +30,7 @@
 //! | `rebac` | | `psm-rebac` | Zanzibar-style relationships (SQL tuple store with a SQL feature) |
 //! | `cache` | | `psm-cache` (moka) | cached stores and providers, cross-instance invalidation; with `axum`, cached permission sources |
 //! | `axum` | | `psm-axum` (axum, tower) | `require_permissions` layers, extractors, session authentication by header or cookie |
+//! | `server` | | `psm-server` (axum, hyper; implies `rebac`) | psm's HTTP JSON API as an axum `Router` |
 //! | `jwt` | | jsonwebtoken (implies `axum`) | `JwtAuthenticator`: `Authorization: Bearer` with HS256, RS256, ES256 |
 //! | `tls-rustls` | | rustls, ring | `rediss://` with `redis`; TLS to PostgreSQL and MySQL with their features |
 //! | `full` | | all of the above | |
@@ -42,6 +43,9 @@
 pub mod blocking;
 mod manager;
 pub mod registry;
+#[cfg(feature = "rebac")]
+#[cfg_attr(docsrs, doc(cfg(feature = "rebac")))]
+pub mod tuple_stores;
 
 pub use manager::{ManagerBuilder, PermissionStorageManager, URL_ENV};
 pub use psm_core::permission;
@@ -82,6 +86,10 @@ pub use psm_rebac as rebac;
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use psm_redis as redis;
+/// The HTTP JSON API as an axum Router.
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub use psm_server as server;
 /// The SQL backends and the SQL permissions provider.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 #[cfg_attr(
@@ -114,6 +122,8 @@ pub mod guide_doctests {
     pub struct Relationships;
     #[doc = include_str!("../../../docs/src/axum.md")]
     pub struct Axum;
+    #[doc = include_str!("../../../docs/src/server.md")]
+    pub struct Server;
     #[doc = include_str!("../../../docs/src/deployment.md")]
     pub struct Deployment;
 }

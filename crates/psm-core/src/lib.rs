@@ -12,7 +12,9 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+pub mod duration;
 mod error;
+mod error_kind;
 mod id;
 pub mod permission;
 mod provider;
@@ -27,6 +29,7 @@ pub mod validate;
 pub mod testkit;
 
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
+pub use error_kind::{ErrorBody, ErrorDetail, ErrorKind};
 pub use id::generate_session_id;
 pub use permission::{Hierarchy, PermissionSet};
 pub use provider::{PermissionsProvider, Principal};
