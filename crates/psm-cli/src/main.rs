@@ -109,7 +109,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            out.error(&CliError::Backend(format!("cannot start a runtime: {e}")));
+            out.error(&CliError::backend(format!("cannot start a runtime: {e}")));
             return ExitCode::from(3);
         }
     };

@@ -38,12 +38,11 @@ impl Output {
         }
     }
 
-    /// Prints an error on stderr: `psm: error: ...`, or `{"error":{"kind":..,"message":..}}`.
+    /// Prints an error on stderr: `psm: error: ...`, or the JSON error body
+    /// `{"error":{"code":..,"message":..,"field":..}}`.
     pub fn error(&self, e: &CliError) {
         if self.json {
-            stderr_line(
-                &json!({"error": {"kind": e.kind(), "message": e.to_string()}}).to_string(),
-            );
+            stderr_line(&json!(e.body()).to_string());
         } else {
             stderr_line(&format!("psm: error: {e}"));
         }

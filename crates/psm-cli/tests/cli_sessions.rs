@@ -150,7 +150,7 @@ fn json_errors_are_machine_readable() {
     );
     assert_code(&o, 2);
     let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
-    assert_eq!(v["error"]["kind"], "input");
+    assert_eq!(v["error"]["code"], "invalid_input");
     assert!(v["error"]["message"].as_str().unwrap().contains("a::b"));
 }
 

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 mod error;
+mod error_kind;
 mod id;
 pub mod permission;
 mod provider;
@@ -25,6 +26,7 @@ pub mod validate;
 pub mod testkit;
 
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
+pub use error_kind::{ErrorBody, ErrorDetail, ErrorKind};
 pub use id::generate_session_id;
 pub use permission::{Hierarchy, PermissionSet};
 pub use provider::{PermissionsProvider, Principal};

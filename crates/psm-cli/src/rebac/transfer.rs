@@ -193,6 +193,6 @@ pub async fn export(engine: &Engine, out: &Output) -> Result<Outcome, CliError> 
             lines.iter().try_for_each(|l| writeln!(w, "{l}"))
         }
     })
-    .map_err(|e| CliError::Backend(format!("cannot write to stdout: {e}")))?;
+    .map_err(|e| CliError::backend(format!("cannot write to stdout: {e}")))?;
     Ok(Outcome::Done)
 }

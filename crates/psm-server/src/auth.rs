@@ -4,14 +4,15 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use psm_core::ErrorKind;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use super::api::ApiError;
-use super::state::AppState;
+use crate::error::Error;
+use crate::state::AppState;
 
 /// Lets the request through when no token is configured or the right one is presented.
 pub async fn require_token(
@@ -30,12 +31,8 @@ pub async fn require_token(
     if presented.is_some_and(|p| token_matches(p, expected)) {
         return next.run(req).await;
     }
-    let mut resp = ApiError::new(
-        StatusCode::UNAUTHORIZED,
-        "unauthorized",
-        "a valid bearer token is required",
-    )
-    .into_response();
+    let mut resp =
+        Error::new(ErrorKind::Unauthorized, "a valid bearer token is required").into_response();
     resp.headers_mut()
         .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
     resp

@@ -10,10 +10,10 @@ use psm_rebac::{FoundResource, ObjectRef, Permissionship, SubjectRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiJson};
-use super::read_options;
-use super::rebac_routes::{caveat_context, field};
-use super::state::AppState;
+use crate::error::{ApiJson, Error};
+use crate::read_options;
+use crate::rebac_routes::{caveat_context, field};
+use crate::state::AppState;
 
 /// The most results one lookup response holds; also the default `limit`, so a request without
 /// one gets today's whole answer up to this many, and a `cursor` to the rest.
@@ -67,7 +67,7 @@ pub struct LookupSubjectsRequest {
 
 /// Parses `limit`: absent or `null` is [`MAX_LOOKUP_LIMIT`], otherwise an integer in
 /// 1..=[`MAX_LOOKUP_LIMIT`].
-fn limit(value: Option<&Value>) -> Result<usize, ApiError> {
+fn limit(value: Option<&Value>) -> Result<usize, Error> {
     match value {
         None | Some(Value::Null) => Ok(MAX_LOOKUP_LIMIT),
         Some(Value::Number(n)) => n
@@ -79,8 +79,8 @@ fn limit(value: Option<&Value>) -> Result<usize, ApiError> {
     }
 }
 
-fn limit_error() -> ApiError {
-    ApiError::invalid_field(
+fn limit_error() -> Error {
+    Error::invalid_field(
         "limit",
         &format!("must be an integer between 1 and {MAX_LOOKUP_LIMIT}"),
     )
@@ -88,11 +88,11 @@ fn limit_error() -> ApiError {
 
 /// Parses `cursor`: absent or `null` is the first page, otherwise the non-empty string a
 /// previous page answered.
-fn cursor(value: Option<Value>) -> Result<Option<String>, ApiError> {
+fn cursor(value: Option<Value>) -> Result<Option<String>, Error> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_CURSOR_BYTES => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid_field(
+        Some(_) => Err(Error::invalid_field(
             "cursor",
             "must be the non-empty `cursor` string of a previous page (or null for the first)",
         )),
@@ -132,7 +132,7 @@ fn resource_json(f: &FoundResource) -> Value {
 pub async fn lookup_resources(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<LookupResourcesRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let subject: SubjectRef = field(&req.subject, "subject")?;
     let limit = limit(req.limit.as_ref())?;
@@ -159,7 +159,7 @@ pub async fn lookup_resources(
 pub async fn lookup_subjects(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<LookupSubjectsRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let resource: ObjectRef = field(&req.resource, "resource")?;
     let limit = limit(req.limit.as_ref())?;

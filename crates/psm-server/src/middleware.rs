@@ -6,21 +6,21 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use psm_core::ErrorKind;
 use serde_json::json;
 
-use super::api::ApiError;
-use super::state::AppState;
+use crate::error::Error;
+use crate::state::AppState;
 
 /// Answers 503 when the request takes longer than the deadline.
 pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
     match tokio::time::timeout(limit, next.run(req)).await {
         Ok(resp) => resp,
-        Err(_) => ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "timeout",
+        Err(_) => Error::new(
+            ErrorKind::Timeout,
             format!("the request took longer than {} ms", limit.as_millis()),
         )
         .into_response(),
@@ -33,14 +33,14 @@ pub async fn record(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
-    let method = req.method().as_str().to_owned();
+    let method = method_label(req.method());
     let started = Instant::now();
     let resp = next.run(req).await;
     let status = resp.status().as_u16().to_string();
     metrics::counter!(
         "psm_http_requests_total",
         "route" => route.clone(),
-        "method" => method.clone(),
+        "method" => method,
         "status" => status
     )
     .increment(1);
@@ -53,9 +53,19 @@ pub async fn record(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The method as a metrics label: the standard methods by name, every other one as `other`, so
+/// no request can add a label value.
+fn method_label(method: &Method) -> &'static str {
+    let name = method.as_str();
+    ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"]
+        .into_iter()
+        .find(|known| *known == name)
+        .unwrap_or("other")
+}
+
 /// `GET /healthz`: 200 when the session store answers, 503 otherwise.
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
-    let health = state.manager.health_check().await;
+    let health = state.sessions.health_check().await;
     let status = if health.healthy {
         StatusCode::OK
     } else {
@@ -70,18 +80,29 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     (status, Json(body)).into_response()
 }
 
-/// `GET /metrics`: Prometheus text.
+/// `GET /metrics`: Prometheus text, from the renderer the host installed (404 without one).
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(),
+    match &state.metrics {
+        Some(render) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            render(),
+        )
+            .into_response(),
+        None => Error::new(ErrorKind::NotFound, "no metrics recorder is installed").into_response(),
+    }
+}
+
+/// A known path with another method: a JSON 405 (axum adds the `Allow` header).
+pub async fn method_not_allowed() -> Error {
+    Error::new(
+        ErrorKind::MethodNotAllowed,
+        "this route does not take this method",
     )
-        .into_response()
 }
 
 /// Unknown paths: a JSON 404.
-pub async fn not_found() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "not_found", "no such route")
+pub async fn not_found() -> Error {
+    Error::new(ErrorKind::NotFound, "no such route")
 }
 
 #[cfg(test)]
