@@ -9,7 +9,6 @@ mod quickstart;
 mod rebac;
 mod serve;
 mod session;
-mod ttl;
 mod validate;
 mod validate_store;
 

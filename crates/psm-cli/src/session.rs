@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
-use crate::ttl::parse_ttl;
+use psm_core::duration::parse_ttl;
 use psm_server::render::session_json;
 
 /// The session subcommands.
@@ -23,7 +23,7 @@ pub enum SessionCommand {
         user_id: String,
         /// Granted permissions (patterns allowed: `posts:*`, `admin>`, `*`).
         permissions: Vec<String>,
-        /// Time to live: seconds, or 90s, 15m, 2h, 7d.
+        /// Time to live: seconds, or 90s, 15m, 1.5h, 1h30m, 7d, 2w (at most 100y).
         #[arg(long, value_parser = parse_ttl, conflicts_with = "no_expiry")]
         ttl: Option<Duration>,
         /// The session never expires.
@@ -65,7 +65,7 @@ pub enum SessionCommand {
     Extend {
         /// Session id.
         session_id: String,
-        /// Time to live: seconds, or 90s, 15m, 2h, 7d.
+        /// Time to live: seconds, or 90s, 15m, 1.5h, 1h30m, 7d, 2w (at most 100y).
         #[arg(value_parser = parse_ttl)]
         ttl: Duration,
     },

@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod duration;
 mod error;
 mod error_kind;
 mod id;
