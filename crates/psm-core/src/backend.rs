@@ -34,12 +34,7 @@
 //!     fn limits(&self) -> &Limits { &self.limits }
 //!     fn is_closed(&self) -> bool { self.closed.load(Ordering::Relaxed) }
 //!     async fn store_session(&self, session: ValidSession) -> Result<Session> {
-//!         let p = session.into_parts();
-//!         let now = Timestamp::now();
-//!         let s = Session {
-//!             session_id: p.session_id, user_id: p.user_id, permissions: p.grants.to_vec(),
-//!             created_at: now, updated_at: now, expires_at: None, metadata: p.metadata,
-//!         };
+//!         let s = session.into_parts().into_session(Timestamp::now(), None);
 //!         self.map.lock().unwrap().insert(s.session_id.clone(), s.clone());
 //!         Ok(s)
 //!     }
@@ -75,7 +70,9 @@
 //! }
 //!
 //! # tokio::runtime::Runtime::new().unwrap().block_on(async {
-//! let store = Tiny::default(); // a SessionStore now: validation and the closed check included
+//! // a SessionStore now, validation and the closed check included (where both traits are in
+//! // scope, call through `dyn SessionStore` or `SessionStore::method` to pick the checked one)
+//! let store: &dyn SessionStore = &Tiny::default();
 //! store.store_session(NewSession::new("s1", "alice").permissions(["posts:*"])).await?;
 //! assert!(store.check_permission("s1", "posts:read").await?);
 //! assert!(store.check_permission("../s1", "posts:read").await.is_err());

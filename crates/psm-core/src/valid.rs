@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::error::Result;
 use crate::permission::PermissionSet;
-use crate::session::{Expiry, NewSession};
+use crate::session::{Expiry, NewSession, Session};
 use crate::time::Timestamp;
 use crate::validate::{self, Limits};
 
@@ -120,6 +120,21 @@ pub struct SessionParts {
     pub expiry: Expiry,
     /// The metadata: always a JSON object (`{}` when none was given).
     pub metadata: serde_json::Value,
+}
+
+impl SessionParts {
+    /// The session as a new record written at `now`, expiring at `expires_at`.
+    pub fn into_session(self, now: Timestamp, expires_at: Option<Timestamp>) -> Session {
+        Session {
+            session_id: self.session_id,
+            user_id: self.user_id,
+            permissions: self.grants.to_vec(),
+            created_at: now,
+            updated_at: now,
+            expires_at,
+            metadata: self.metadata,
+        }
+    }
 }
 
 impl ValidSession {

@@ -257,15 +257,7 @@ impl SessionBackend for RedisStore {
             )
             .await?;
         }
-        Ok(Session {
-            session_id: session.session_id,
-            user_id: session.user_id,
-            permissions: session.grants.to_vec(),
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            metadata: session.metadata,
-        })
+        Ok(session.into_session(now, expires_at))
     }
 
     async fn check_permission(
