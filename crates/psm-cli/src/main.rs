@@ -9,7 +9,6 @@ mod quickstart;
 mod rebac;
 mod serve;
 mod session;
-mod ttl;
 mod validate;
 
 use std::path::PathBuf;
@@ -95,7 +94,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            out.error(&CliError::Backend(format!("cannot start a runtime: {e}")));
+            out.error(&CliError::backend(format!("cannot start a runtime: {e}")));
             return ExitCode::from(3);
         }
     };

@@ -33,13 +33,11 @@ impl Output {
         }
     }
 
-    /// Prints an error on stderr: `psm: error: ...`, or `{"error":{"kind":..,"message":..}}`.
+    /// Prints an error on stderr: `psm: error: ...`, or the JSON error body
+    /// `{"error":{"code":..,"message":..,"field":..}}`.
     pub fn error(&self, e: &CliError) {
         if self.json {
-            eprintln!(
-                "{}",
-                json!({"error": {"kind": e.kind(), "message": e.to_string()}})
-            );
+            eprintln!("{}", json!(e.body()));
         } else {
             eprintln!("psm: error: {e}");
         }

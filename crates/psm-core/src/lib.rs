@@ -13,7 +13,9 @@
 
 pub mod backend;
 pub mod clock;
+pub mod duration;
 mod error;
+mod error_kind;
 mod id;
 pub mod permission;
 mod provider;
@@ -30,6 +32,7 @@ pub mod testkit;
 pub use backend::SessionBackend;
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
+pub use error_kind::{ErrorBody, ErrorDetail, ErrorKind};
 pub use id::generate_session_id;
 pub use permission::{Hierarchy, PermissionSet};
 pub use provider::{PermissionsProvider, Principal};

@@ -9,8 +9,9 @@ use crate::permission::{DEFAULT_MAX_PERMISSIONS, ParsedPermission, PermissionSet
 pub const MAX_ID_LEN: usize = 255;
 /// Largest serialised metadata object, in bytes.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
-/// Longest TTL accepted (100 years); longer values are almost certainly unit mistakes.
-pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// Longest TTL accepted — 100 years of 365.25 days, humantime's `100y` — by the library, the CLI
+/// and the HTTP API alike; longer values are almost certainly unit mistakes.
+pub const MAX_TTL: Duration = Duration::from_secs(36_525 * 24 * 3600);
 
 /// Bounds applied to every session write; backends take them from their configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

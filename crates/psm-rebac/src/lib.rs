@@ -108,4 +108,5 @@ pub use relationship::{CaveatRef, IdRules, ObjectRef, Relationship, SubjectRef};
 pub use schema::Schema;
 pub use store::memory::MemoryStore;
 pub use store::watch::watch;
+pub use store::with_schema::{RelationshipStore, SchemaStore};
 pub use store::{Change, ChangeOp, Consistency, MAX_CHANGES, Revision, TupleStore};

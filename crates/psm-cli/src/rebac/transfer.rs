@@ -195,6 +195,6 @@ pub async fn export(engine: &Engine, out: &Output) -> Result<Outcome, CliError> 
     };
     result
         .and_then(|()| w.flush())
-        .map_err(|e| CliError::Backend(format!("cannot write to stdout: {e}")))?;
+        .map_err(|e| CliError::backend(format!("cannot write to stdout: {e}")))?;
     Ok(Outcome::Done)
 }

@@ -9,11 +9,11 @@ use psm_rebac::ObjectRef;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiJson};
-use super::read_options;
-use super::rebac_routes::field;
-use super::state::AppState;
-use crate::rebac::{MAX_EXPAND_SUBJECTS, tree_json};
+use crate::error::{ApiJson, Error};
+use crate::read_options;
+use crate::rebac_routes::field;
+use crate::render::{MAX_EXPAND_SUBJECTS, tree_json};
+use crate::state::AppState;
 
 /// `POST /v1/expand` body.
 #[derive(Debug, Deserialize)]
@@ -30,7 +30,7 @@ pub struct ExpandRequest {
 pub async fn expand(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<ExpandRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let resource: ObjectRef = field(&req.resource, "resource")?;
     let consistency = read_options::consistency(req.consistency.as_ref())?;

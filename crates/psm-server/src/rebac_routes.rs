@@ -13,10 +13,10 @@ use psm_rebac::{
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiJson};
-use super::read_options::{self, RequestContext};
-use super::state::AppState;
-use crate::rebac::{Format, parse_schema};
+use crate::error::{ApiJson, Error};
+use crate::read_options::{self, RequestContext};
+use crate::render::schema_error;
+use crate::state::AppState;
 
 /// `POST /v1/check` body.
 #[derive(Debug, Deserialize)]
@@ -101,10 +101,17 @@ pub struct ReadRequest {
     relation: Option<String>,
     subject: Option<String>,
     limit: Option<usize>,
+    /// The `cursor` of the previous page; absent or null for the first.
+    #[serde(default)]
+    cursor: Option<Value>,
     /// How fresh the answer must be.
     #[serde(default)]
     consistency: Option<Value>,
 }
+
+/// Most relationships one filtered read may match: pages are cut from the sorted matches, so a
+/// filter matching more must be narrowed.
+pub const MAX_READ_MATCHES: usize = 100_000;
 
 /// `PUT /v1/schema` body.
 #[derive(Debug, Deserialize)]
@@ -116,18 +123,18 @@ pub struct SchemaRequest {
 pub(super) fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
     text: &str,
     name: &str,
-) -> Result<T, ApiError> {
+) -> Result<T, Error> {
     text.parse::<T>()
-        .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))
+        .map_err(|e| Error::input(format!("{name}: {e}")))
 }
 
 /// A `context` that may only hold caveat parameters (an object).
-pub(super) fn caveat_context(context: Option<Value>) -> Result<RequestContext, ApiError> {
+pub(super) fn caveat_context(context: Option<Value>) -> Result<RequestContext, Error> {
     match context {
         None | Some(Value::Null | Value::Object(_)) => {
             read_options::request_context(context, &[], 0)
         }
-        Some(_) => Err(ApiError::invalid_field(
+        Some(_) => Err(Error::invalid_field(
             "context",
             "must be a JSON object of caveat parameters",
         )),
@@ -138,7 +145,7 @@ pub(super) fn caveat_context(context: Option<Value>) -> Result<RequestContext, A
 pub async fn check(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<CheckRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let resource: ObjectRef = field(&req.resource, "resource")?;
     let subject: SubjectRef = field(&req.subject, "subject")?;
@@ -146,7 +153,7 @@ pub async fn check(
     let context = read_options::request_context(
         req.context,
         &req.contextual_relationships,
-        state.limits.max_batch,
+        state.config.max_batch,
     )?;
     let scope = read_options::scope(&engine, context, consistency)?;
     let answer = scope
@@ -159,9 +166,9 @@ pub async fn check(
 pub async fn check_bulk(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<BulkCheckRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
-    ApiError::check_batch(req.items.len(), state.limits.max_batch, "checks")?;
+    Error::check_batch(req.items.len(), state.config.max_batch, "checks")?;
     let items = req
         .items
         .iter()
@@ -173,7 +180,7 @@ pub async fn check_bulk(
                 subject: field(&it.subject, &format!("items[{i}].subject"))?,
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     let consistency = read_options::consistency(req.consistency.as_ref())?;
     let context = caveat_context(req.context)?;
     let results = read_options::scope(&engine, context, consistency)?
@@ -186,9 +193,9 @@ pub async fn check_bulk(
 pub async fn write(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<WriteRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
-    ApiError::check_batch(req.updates.len(), state.limits.max_batch, "updates")?;
+    Error::check_batch(req.updates.len(), state.config.max_batch, "updates")?;
     let updates = req
         .updates
         .iter()
@@ -199,7 +206,7 @@ pub async fn write(
             if !matches!(u.operation, Operation::Delete) {
                 engine
                     .validate_relationship(&r)
-                    .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))?;
+                    .map_err(|e| Error::input(format!("{name}: {e}")))?;
             }
             Ok(match u.operation {
                 Operation::Touch => RelationshipUpdate::touch(r),
@@ -207,7 +214,7 @@ pub async fn write(
                 Operation::Delete => RelationshipUpdate::delete(r),
             })
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     let revision = engine.write(&updates, &[]).await?;
     Ok(Json(
         json!({"revision": revision, "updates": updates.len()}),
@@ -218,11 +225,11 @@ pub async fn write(
 pub async fn delete(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<DeleteRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
-    ApiError::check_batch(
+    Error::check_batch(
         req.relationships.len(),
-        state.limits.max_batch,
+        state.config.max_batch,
         "relationships",
     )?;
     let updates = req
@@ -232,24 +239,25 @@ pub async fn delete(
         .map(|(i, r)| {
             field::<Relationship>(r, &format!("relationships[{i}]")).map(RelationshipUpdate::delete)
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect::<Result<Vec<_>, Error>>()?;
     let revision = engine.write(&updates, &[]).await?;
     Ok(Json(
         json!({"revision": revision, "deleted": updates.len()}),
     ))
 }
 
-/// `POST /v1/relationships/read`: at most `limit` (default and maximum: the batch limit).
+/// `POST /v1/relationships/read`: at most `limit` (default and maximum: the batch limit), sorted,
+/// with a `cursor` to the next page (`null` on the last).
 pub async fn read(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<ReadRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
-    let max = state.limits.max_batch;
+    let max = state.config.max_batch;
     let limit = req.limit.unwrap_or(max);
-    ApiError::check_batch(limit, max, "relationships")?;
+    Error::check_batch(limit, max, "relationships")?;
     if req.resource_id.is_some() && req.resource_type.is_none() {
-        return Err(ApiError::bad_request("resource_id needs resource_type"));
+        return Err(Error::input("resource_id needs resource_type"));
     }
     let subject = match &req.subject {
         Some(s) => Some(SubjectFilter::exact(&field::<SubjectRef>(s, "subject")?)),
@@ -261,20 +269,41 @@ pub async fn read(
         relation: req.relation.as_deref().map(Into::into),
         subject,
     };
+    let after = crate::lookup_routes::cursor(req.cursor)?;
     let consistency = read_options::consistency(req.consistency.as_ref())?;
-    let mut rels = engine
+    let rels = engine
         .with_consistency(consistency)
-        .read(&filter, Some(limit.saturating_add(1)))
+        .read(&filter, Some(MAX_READ_MATCHES.saturating_add(1)))
         .await?;
-    let truncated = rels.len() > limit;
-    rels.truncate(limit);
-    rels.sort();
-    let rels: Vec<String> = rels.iter().map(ToString::to_string).collect();
-    Ok(Json(json!({"relationships": rels, "truncated": truncated})))
+    if rels.len() > MAX_READ_MATCHES {
+        return Err(Error::new(
+            psm_core::ErrorKind::LimitExceeded,
+            format!(
+                "the filter matches more than {MAX_READ_MATCHES} relationships; narrow it \
+                 (resource_type, resource_id, relation, subject)"
+            ),
+        ));
+    }
+    let (page, next) = read_page(rels, after.as_deref(), limit);
+    Ok(Json(
+        json!({"relationships": page, "truncated": next.is_some(), "cursor": next}),
+    ))
+}
+
+/// The page of `limit` relationships (as text, sorted) after `after`, and the cursor of the
+/// next page when there are more.
+fn read_page(
+    rels: Vec<Relationship>,
+    after: Option<&str>,
+    limit: usize,
+) -> (Vec<String>, Option<String>) {
+    let mut texts: Vec<String> = rels.iter().map(ToString::to_string).collect();
+    texts.sort();
+    crate::lookup_routes::page_after(texts, String::as_str, after, limit)
 }
 
 /// `GET /v1/schema`.
-pub async fn read_schema(State(state): State<Arc<AppState>>) -> Result<Json<Value>, ApiError> {
+pub async fn read_schema(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
     let text = state.rebac()?.read_schema().await?;
     Ok(Json(json!({"schema": text})))
 }
@@ -283,9 +312,9 @@ pub async fn read_schema(State(state): State<Arc<AppState>>) -> Result<Json<Valu
 pub async fn write_schema(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<SchemaRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     state.rebac()?;
-    parse_schema(&req.schema, Format::Spicedb, "schema")?;
+    psm_rebac::Schema::parse_spicedb(&req.schema).map_err(|e| schema_error("schema", &e))?;
     let names = state.set_schema(&req.schema).await?;
     Ok(Json(json!({"definitions": names})))
 }

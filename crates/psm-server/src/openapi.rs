@@ -4,8 +4,8 @@
 use axum::Json;
 use serde_json::{Value, json};
 
-use super::lookup_routes::MAX_LOOKUP_LIMIT;
-use crate::rebac::MAX_EXPAND_SUBJECTS;
+use crate::lookup_routes::MAX_LOOKUP_LIMIT;
+use crate::render::MAX_EXPAND_SUBJECTS;
 
 /// The handler.
 pub async fn document() -> Json<Value> {

@@ -11,9 +11,9 @@ use axum::http::Uri;
 use psm_rebac::{MAX_CHANGES, Revision};
 use serde_json::{Value, json};
 
-use super::api::ApiError;
-use super::state::AppState;
-use crate::rebac::change_json;
+use crate::error::Error;
+use crate::render::change_json;
+use crate::state::AppState;
 
 /// The longest `wait_ms` accepted.
 pub const MAX_WAIT_MS: u64 = 30_000;
@@ -28,7 +28,7 @@ struct ChangesQuery {
 
 /// Parses `after` (required), `limit` (1..=`MAX_CHANGES`, default `default_limit`) and
 /// `wait_ms` (0..=`MAX_WAIT_MS`, default 0); any other or repeated parameter is an error.
-fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery, ApiError> {
+fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery, Error> {
     let (mut after, mut limit, mut wait) = (None, None, None);
     for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -37,23 +37,23 @@ fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery
             "limit" => &mut limit,
             "wait_ms" => &mut wait,
             _ => {
-                return Err(ApiError::invalid_field(
+                return Err(Error::invalid_field(
                     &key.chars().take(64).collect::<String>(),
                     "is not a parameter of this route (after, limit, wait_ms)",
                 ));
             }
         };
         if slot.is_some() {
-            return Err(ApiError::invalid_field(key, "must be given at most once"));
+            return Err(Error::invalid_field(key, "must be given at most once"));
         }
         let number = (!value.is_empty() && value.len() <= 20)
             .then(|| value.parse::<u64>().ok())
             .flatten()
-            .ok_or_else(|| ApiError::invalid_field(key, "must be a non-negative integer"))?;
+            .ok_or_else(|| Error::invalid_field(key, "must be a non-negative integer"))?;
         *slot = Some(number);
     }
     let after = after.ok_or_else(|| {
-        ApiError::invalid_field(
+        Error::invalid_field(
             "after",
             "is required: the revision to list changes after (0 for the start of the log)",
         )
@@ -64,12 +64,12 @@ fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery
             .ok()
             .filter(|n| (1..=MAX_CHANGES).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid_field("limit", &format!("must be between 1 and {MAX_CHANGES}"))
+                Error::invalid_field("limit", &format!("must be between 1 and {MAX_CHANGES}"))
             })?,
     };
     let wait_ms = wait.unwrap_or(0);
     if wait_ms > MAX_WAIT_MS {
-        return Err(ApiError::invalid_field(
+        return Err(Error::invalid_field(
             "wait_ms",
             &format!("must be at most {MAX_WAIT_MS}"),
         ));
@@ -84,13 +84,10 @@ fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery
 /// `GET /v1/relationships/changes`: `{"changes": [{revision, op, relationship}], "revision"}`,
 /// where `revision` is the one to pass as `after` next (the last change's, or `after` when
 /// there were none). A write is never split, so one write alone may exceed `limit`.
-pub async fn changes(
-    State(state): State<Arc<AppState>>,
-    uri: Uri,
-) -> Result<Json<Value>, ApiError> {
+pub async fn changes(State(state): State<Arc<AppState>>, uri: Uri) -> Result<Json<Value>, Error> {
     let store = state.rebac()?.tuples().clone();
-    let q = parse_query(uri.query(), state.limits.max_batch)?;
-    let wait = q.wait.min(state.limits.max_wait);
+    let q = parse_query(uri.query(), state.config.max_batch)?;
+    let wait = q.wait.min(state.config.max_wait());
     let mut changes = if wait.is_zero() {
         store.changes_since(q.after, q.limit).await?
     } else {

@@ -5,7 +5,7 @@
 use psm_rebac::{CaveatRef, ExpandNode, Expansion};
 use serde_json::{Value, json};
 
-use crate::error::CliError;
+use crate::Error;
 
 /// The most subjects a rendered tree lists (over all its leaves) before rendering stops with an
 /// error: it bounds a response, as lookups' page limit does.
@@ -15,15 +15,15 @@ pub const MAX_EXPAND_SUBJECTS: usize = 10_000;
 /// (`{"subject", "caveat": {"name", "context"}}`), `children` for `union`, `intersection` and
 /// `exclusion` (the first minus the second); `cycle` has neither. Fails when the tree lists
 /// more than `max_subjects` subjects.
-pub fn tree_json(node: &ExpandNode, max_subjects: usize) -> Result<Value, CliError> {
+pub fn tree_json(node: &ExpandNode, max_subjects: usize) -> Result<Value, Error> {
     let mut budget = max_subjects;
     node_json(node, &mut budget, max_subjects)
 }
 
 /// Takes `n` from the subject budget, or fails naming the bound.
-fn spend(budget: &mut usize, n: usize, max: usize) -> Result<(), CliError> {
+fn spend(budget: &mut usize, n: usize, max: usize) -> Result<(), Error> {
     *budget = budget.checked_sub(n).ok_or_else(|| {
-        CliError::input(format!(
+        Error::input(format!(
             "the expansion lists more than {max} subjects; look subjects up page by page instead"
         ))
     })?;
@@ -31,7 +31,7 @@ fn spend(budget: &mut usize, n: usize, max: usize) -> Result<(), CliError> {
 }
 
 /// What an expansion's kind is called, and its children.
-fn parts(e: &Expansion) -> Result<(&'static str, Vec<&ExpandNode>), CliError> {
+fn parts(e: &Expansion) -> Result<(&'static str, Vec<&ExpandNode>), Error> {
     Ok(match e {
         Expansion::Leaf(_) => ("leaf", Vec::new()),
         Expansion::Caveated(_) => ("caveated", Vec::new()),
@@ -40,8 +40,9 @@ fn parts(e: &Expansion) -> Result<(&'static str, Vec<&ExpandNode>), CliError> {
         Expansion::Exclusion(a, b) => ("exclusion", vec![a.as_ref(), b.as_ref()]),
         Expansion::Cycle => ("cycle", Vec::new()),
         _ => {
-            return Err(CliError::Backend(
-                "the expansion has a kind of node this psm version cannot render".into(),
+            return Err(Error::new(
+                psm_core::ErrorKind::Internal,
+                "the expansion has a kind of node this psm version cannot render",
             ));
         }
     })
@@ -55,7 +56,7 @@ fn caveat_json(c: &CaveatRef) -> Value {
     json!({"name": c.name, "context": context})
 }
 
-fn node_json(node: &ExpandNode, budget: &mut usize, max: usize) -> Result<Value, CliError> {
+fn node_json(node: &ExpandNode, budget: &mut usize, max: usize) -> Result<Value, Error> {
     let (kind, children) = parts(&node.expansion)?;
     let mut out = json!({
         "object": node.object.to_string(),
@@ -92,7 +93,7 @@ fn node_json(node: &ExpandNode, budget: &mut usize, max: usize) -> Result<Value,
 
 /// The tree as indented text, one node or subject a line: `object#relation kind`, then its
 /// subjects (`subject [caveat:{context}]` when caveated) or children, two spaces deeper.
-pub fn tree_text(node: &ExpandNode, max_subjects: usize) -> Result<String, CliError> {
+pub fn tree_text(node: &ExpandNode, max_subjects: usize) -> Result<String, Error> {
     let mut out = String::new();
     let mut budget = max_subjects;
     node_text(node, 0, &mut out, &mut budget, max_subjects)?;
@@ -105,7 +106,7 @@ fn node_text(
     out: &mut String,
     budget: &mut usize,
     max: usize,
-) -> Result<(), CliError> {
+) -> Result<(), Error> {
     let (kind, children) = parts(&node.expansion)?;
     let pad = "  ".repeat(depth);
     out.push_str(&format!("{pad}{}#{} {kind}\n", node.object, node.relation));

@@ -3,22 +3,46 @@
 //! (caveat parameters, a JSON object) and contextual relationships; validated here, at the
 //! boundary, into an engine [`psm_rebac::Scope`].
 
-use psm_rebac::{Consistency, Permissionship, Relationship};
+use psm_rebac::{CaveatContext, Consistency, Engine, Permissionship, Relationship, Scope};
 use serde_json::{Value, json};
 
-use super::api::ApiError;
+use crate::error::Error;
 
 /// Caveat parameters and contextual relationships of one request, and the engine scope they
 /// make: the same as the CLI's.
-pub use crate::rebac::options::{Context as RequestContext, scope};
+/// Caveat parameters and contextual relationships of a read (the server's `context` fields and
+/// the CLI's `--context` flags).
+#[derive(Debug, Default)]
+pub struct RequestContext {
+    /// Caveat parameters.
+    pub caveat: CaveatContext,
+    /// Relationships that hold for this request only.
+    pub contextual: Vec<Relationship>,
+}
+
+/// The engine scope of a read with these options (shared by the CLI and the server).
+pub fn scope(
+    engine: &Engine,
+    context: RequestContext,
+    consistency: Consistency,
+) -> psm_rebac::Result<Scope<'_>> {
+    let scope = if context.contextual.is_empty() {
+        engine.scope()
+    } else {
+        engine.with_contextual(context.contextual)?
+    };
+    Ok(scope
+        .with_context(context.caveat)
+        .with_consistency(consistency))
+}
 
 /// The rule a `consistency` value breaks, in every message about it.
 const CONSISTENCY_RULE: &str = "must be \"minimize_latency\", \"fully_consistent\" or \
                                 {\"at_least_as_fresh\": REVISION}";
 
 /// Parses the optional `consistency` field (absent or `null`: minimize latency).
-pub fn consistency(value: Option<&Value>) -> Result<Consistency, ApiError> {
-    let bad = |rule: &str| ApiError::invalid_field("consistency", rule);
+pub fn consistency(value: Option<&Value>) -> Result<Consistency, Error> {
+    let bad = |rule: &str| Error::invalid_field("consistency", rule);
     match value {
         None | Some(Value::Null) => Ok(Consistency::MinimizeLatency),
         Some(Value::String(s)) => match s.as_str() {
@@ -37,7 +61,7 @@ pub fn consistency(value: Option<&Value>) -> Result<Consistency, ApiError> {
 }
 
 /// A revision token: a non-negative integer, or the same digits as a string.
-pub fn revision(value: &Value, field: &str) -> Result<u64, ApiError> {
+pub fn revision(value: &Value, field: &str) -> Result<u64, Error> {
     let parsed = match value {
         Value::Number(n) => n.as_u64(),
         Value::String(s)
@@ -48,7 +72,7 @@ pub fn revision(value: &Value, field: &str) -> Result<u64, ApiError> {
         _ => None,
     };
     parsed.ok_or_else(|| {
-        ApiError::invalid_field(
+        Error::invalid_field(
             field,
             "must be a revision: a non-negative integer a write returned as `revision`",
         )
@@ -61,7 +85,7 @@ pub fn request_context(
     context: Option<Value>,
     contextual_relationships: &[String],
     max: usize,
-) -> Result<RequestContext, ApiError> {
+) -> Result<RequestContext, Error> {
     let mut out = RequestContext::default();
     let mut texts: Vec<(String, String)> = Vec::new();
     match context {
@@ -69,34 +93,31 @@ pub fn request_context(
         Some(Value::Object(map)) => out.caveat = map,
         Some(Value::Array(items)) => {
             if !contextual_relationships.is_empty() {
-                return Err(ApiError::invalid_field(
+                return Err(Error::invalid_field(
                     "context",
                     "an array of contextual relationships cannot be given together with \
                      `contextual_relationships`",
                 ));
             }
-            ApiError::check_batch(items.len(), max, "contextual relationships")?;
+            Error::check_batch(items.len(), max, "contextual relationships")?;
             for (i, v) in items.into_iter().enumerate() {
                 let name = format!("context[{i}]");
                 match v {
                     Value::String(s) => texts.push((name, s)),
                     _ => {
-                        return Err(ApiError::invalid_field(
-                            &name,
-                            "must be a relationship string",
-                        ));
+                        return Err(Error::invalid_field(&name, "must be a relationship string"));
                     }
                 }
             }
         }
         Some(_) => {
-            return Err(ApiError::invalid_field(
+            return Err(Error::invalid_field(
                 "context",
                 "must be a JSON object of caveat parameters",
             ));
         }
     }
-    ApiError::check_batch(
+    Error::check_batch(
         contextual_relationships.len(),
         max,
         "contextual relationships",
@@ -110,7 +131,7 @@ pub fn request_context(
     for (name, text) in texts {
         let r = text
             .parse::<Relationship>()
-            .map_err(|e| ApiError::bad_request(format!("{name}: {e}")))?;
+            .map_err(|e| Error::input(format!("{name}: {e}")))?;
         out.contextual.push(r);
     }
     Ok(out)
@@ -138,7 +159,7 @@ pub fn permissionship(p: &Permissionship) -> Value {
 mod tests {
     use super::*;
 
-    fn message(e: ApiError) -> String {
+    fn message(e: Error) -> String {
         e.message().to_owned()
     }
 

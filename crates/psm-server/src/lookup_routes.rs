@@ -10,10 +10,10 @@ use psm_rebac::{FoundResource, ObjectRef, Permissionship, SubjectRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::api::{ApiError, ApiJson};
-use super::read_options;
-use super::rebac_routes::{caveat_context, field};
-use super::state::AppState;
+use crate::error::{ApiJson, Error};
+use crate::read_options;
+use crate::rebac_routes::{caveat_context, field};
+use crate::state::AppState;
 
 /// The most results one lookup response holds; also the default `limit`, so a request without
 /// one gets today's whole answer up to this many, and a `cursor` to the rest.
@@ -67,7 +67,7 @@ pub struct LookupSubjectsRequest {
 
 /// Parses `limit`: absent or `null` is [`MAX_LOOKUP_LIMIT`], otherwise an integer in
 /// 1..=[`MAX_LOOKUP_LIMIT`].
-fn limit(value: Option<&Value>) -> Result<usize, ApiError> {
+fn limit(value: Option<&Value>) -> Result<usize, Error> {
     match value {
         None | Some(Value::Null) => Ok(MAX_LOOKUP_LIMIT),
         Some(Value::Number(n)) => n
@@ -79,8 +79,8 @@ fn limit(value: Option<&Value>) -> Result<usize, ApiError> {
     }
 }
 
-fn limit_error() -> ApiError {
-    ApiError::invalid_field(
+fn limit_error() -> Error {
+    Error::invalid_field(
         "limit",
         &format!("must be an integer between 1 and {MAX_LOOKUP_LIMIT}"),
     )
@@ -88,31 +88,41 @@ fn limit_error() -> ApiError {
 
 /// Parses `cursor`: absent or `null` is the first page, otherwise the non-empty string a
 /// previous page answered.
-fn cursor(value: Option<Value>) -> Result<Option<String>, ApiError> {
+pub(crate) fn cursor(value: Option<Value>) -> Result<Option<String>, Error> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_CURSOR_BYTES => Ok(Some(s)),
-        Some(_) => Err(ApiError::invalid_field(
+        Some(_) => Err(Error::invalid_field(
             "cursor",
             "must be the non-empty `cursor` string of a previous page (or null for the first)",
         )),
     }
 }
 
-/// The page of `found` (sorted by id) after `cursor`, at most `limit` long, and the cursor of
-/// the next page (`None` on the last).
+/// The page of `sorted` (sorted by `key`) after `cursor`, at most `limit` long, and the cursor
+/// of the next page (`None` on the last): the key of the page's last item.
+pub(crate) fn page_after<T>(
+    sorted: Vec<T>,
+    key: impl Fn(&T) -> &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> (Vec<T>, Option<String>) {
+    let start = cursor.map_or(0, |c| sorted.partition_point(|t| key(t) <= c));
+    let total = sorted.len();
+    let page: Vec<T> = sorted.into_iter().skip(start).take(limit).collect();
+    let next = (start + page.len() < total)
+        .then(|| page.last().map(|t| key(t).to_owned()))
+        .flatten();
+    (page, next)
+}
+
+/// The page of `found` (sorted by id) after `cursor`.
 fn resource_page(
     found: Vec<FoundResource>,
     cursor: Option<&str>,
     limit: usize,
 ) -> (Vec<FoundResource>, Option<String>) {
-    let start = cursor.map_or(0, |c| found.partition_point(|f| f.id.as_str() <= c));
-    let total = found.len();
-    let page: Vec<FoundResource> = found.into_iter().skip(start).take(limit).collect();
-    let next = (start + page.len() < total)
-        .then(|| page.last().map(|f| f.id.clone()))
-        .flatten();
-    (page, next)
+    page_after(found, |f| f.id.as_str(), cursor, limit)
 }
 
 /// One resource result: `{"id", "permissionship"}` plus `missing_context` when conditional.
@@ -132,7 +142,7 @@ fn resource_json(f: &FoundResource) -> Value {
 pub async fn lookup_resources(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<LookupResourcesRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let subject: SubjectRef = field(&req.subject, "subject")?;
     let limit = limit(req.limit.as_ref())?;
@@ -159,7 +169,7 @@ pub async fn lookup_resources(
 pub async fn lookup_subjects(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<LookupSubjectsRequest>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let resource: ObjectRef = field(&req.resource, "resource")?;
     let limit = limit(req.limit.as_ref())?;
