@@ -12,6 +12,8 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+pub mod backend;
+pub mod clock;
 pub mod duration;
 mod error;
 mod error_kind;
@@ -22,12 +24,15 @@ mod session;
 mod store;
 mod time;
 pub mod url;
+pub mod valid;
 pub mod validate;
 
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
 
+pub use backend::SessionBackend;
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
 pub use error_kind::{ErrorBody, ErrorDetail, ErrorKind};
 pub use id::generate_session_id;

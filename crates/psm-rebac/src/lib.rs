@@ -95,6 +95,8 @@ pub mod store;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
+#[cfg(feature = "validation")]
+pub mod validation;
 
 pub use caveat::CaveatContext;
 pub use engine::{
