@@ -134,6 +134,8 @@ compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`,
 
 #[cfg(feature = "acl")]
 pub mod acl;
+#[cfg(feature = "catalog")]
+pub mod catalog;
 mod config;
 mod conn;
 mod conn_options;
