@@ -113,6 +113,8 @@ pub mod guide_doctests {
     pub struct Relationships;
     #[doc = include_str!("../../../docs/src/axum.md")]
     pub struct Axum;
+    #[doc = include_str!("../../../docs/src/server.md")]
+    pub struct Server;
     #[doc = include_str!("../../../docs/src/deployment.md")]
     pub struct Deployment;
 }

@@ -11,6 +11,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
+pub mod clock;
 pub mod duration;
 mod error;
 mod error_kind;
@@ -21,11 +23,14 @@ mod session;
 mod store;
 mod time;
 pub mod url;
+pub mod valid;
 pub mod validate;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use backend::SessionBackend;
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
 pub use error_kind::{ErrorBody, ErrorDetail, ErrorKind};
 pub use id::generate_session_id;

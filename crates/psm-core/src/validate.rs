@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::error::{Error, Field, Result, Rule};
-use crate::permission::{DEFAULT_MAX_PERMISSIONS, PermissionSet};
+use crate::permission::{DEFAULT_MAX_PERMISSIONS, ParsedPermission, PermissionSet};
 
 /// Longest session or user id, in bytes.
 pub const MAX_ID_LEN: usize = 255;
@@ -91,6 +91,19 @@ pub fn metadata(value: &serde_json::Value) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Validates one permission against the grammar, for a check or a lookup.
+///
+/// ```
+/// let p = psm_core::validate::permission("posts:*")?;
+/// assert_eq!(p.as_str(), "posts:*");
+/// assert!(psm_core::validate::permission("posts::read").is_err());
+/// # Ok::<(), psm_core::Error>(())
+/// ```
+#[inline]
+pub fn permission(permission: &str) -> Result<ParsedPermission<'_>> {
+    Ok(ParsedPermission::parse(permission)?)
 }
 
 /// Validates and compiles a permission list under `limits`.

@@ -34,6 +34,7 @@ mod openapi;
 pub mod read_options;
 mod rebac_routes;
 pub mod render;
+mod serve;
 mod session_routes;
 mod state;
 mod watch_routes;
@@ -44,6 +45,7 @@ use axum::routing::{get, post};
 
 pub use config::Config;
 pub use error::{ApiJson, Error, Result, rebac_kind};
+pub use serve::{ServeOptions, Shutdown, serve};
 pub use state::{MetricsRenderer, ServerState, ServerStateBuilder, check_token, stored_engine};
 
 /// The application: API routes behind the token check, and the open routes (`/healthz`,

@@ -88,7 +88,7 @@ fn limit_error() -> Error {
 
 /// Parses `cursor`: absent or `null` is the first page, otherwise the non-empty string a
 /// previous page answered.
-fn cursor(value: Option<Value>) -> Result<Option<String>, Error> {
+pub(crate) fn cursor(value: Option<Value>) -> Result<Option<String>, Error> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.is_empty() && s.len() <= MAX_CURSOR_BYTES => Ok(Some(s)),
@@ -99,20 +99,30 @@ fn cursor(value: Option<Value>) -> Result<Option<String>, Error> {
     }
 }
 
-/// The page of `found` (sorted by id) after `cursor`, at most `limit` long, and the cursor of
-/// the next page (`None` on the last).
+/// The page of `sorted` (sorted by `key`) after `cursor`, at most `limit` long, and the cursor
+/// of the next page (`None` on the last): the key of the page's last item.
+pub(crate) fn page_after<T>(
+    sorted: Vec<T>,
+    key: impl Fn(&T) -> &str,
+    cursor: Option<&str>,
+    limit: usize,
+) -> (Vec<T>, Option<String>) {
+    let start = cursor.map_or(0, |c| sorted.partition_point(|t| key(t) <= c));
+    let total = sorted.len();
+    let page: Vec<T> = sorted.into_iter().skip(start).take(limit).collect();
+    let next = (start + page.len() < total)
+        .then(|| page.last().map(|t| key(t).to_owned()))
+        .flatten();
+    (page, next)
+}
+
+/// The page of `found` (sorted by id) after `cursor`.
 fn resource_page(
     found: Vec<FoundResource>,
     cursor: Option<&str>,
     limit: usize,
 ) -> (Vec<FoundResource>, Option<String>) {
-    let start = cursor.map_or(0, |c| found.partition_point(|f| f.id.as_str() <= c));
-    let total = found.len();
-    let page: Vec<FoundResource> = found.into_iter().skip(start).take(limit).collect();
-    let next = (start + page.len() < total)
-        .then(|| page.last().map(|f| f.id.clone()))
-        .flatten();
-    (page, next)
+    page_after(found, |f| f.id.as_str(), cursor, limit)
 }
 
 /// One resource result: `{"id", "permissionship"}` plus `missing_context` when conditional.

@@ -15,10 +15,24 @@ use serde_json::json;
 use crate::error::Error;
 use crate::state::AppState;
 
-/// Answers 503 when the request takes longer than the deadline.
+/// Aborts the task when dropped: a request whose deadline passed, or whose client went away,
+/// stops its work.
+struct AbortOnDrop(tokio::task::JoinHandle<Response>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Answers 503 when the request takes longer than the deadline. The handler runs as a task of
+/// its own, so on a multi-threaded runtime the deadline fires even while the handler computes
+/// without yielding (a CPU-heavy check); the task is aborted at its next yield.
 pub async fn deadline(State(limit): State<Duration>, req: Request, next: Next) -> Response {
-    match tokio::time::timeout(limit, next.run(req)).await {
-        Ok(resp) => resp,
+    let mut task = AbortOnDrop(tokio::spawn(next.run(req)));
+    match tokio::time::timeout(limit, &mut task.0).await {
+        Ok(Ok(resp)) => resp,
+        Ok(Err(_)) => Error::new(ErrorKind::Internal, "the request failed").into_response(),
         Err(_) => Error::new(
             ErrorKind::Timeout,
             format!("the request took longer than {} ms", limit.as_millis()),
@@ -114,7 +128,18 @@ mod tests {
     use axum::Router;
     use axum::routing::get;
 
-    use super::deadline;
+    use super::{deadline, method_label};
+
+    /// Any method name a client invents folds into one label value.
+    #[test]
+    fn method_labels_are_bounded() {
+        for m in ["GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"] {
+            assert_eq!(method_label(&m.parse().unwrap()), m);
+        }
+        for m in ["FOO", "get", "PROPFIND", "X1"] {
+            assert_eq!(method_label(&m.parse().unwrap()), "other", "{m}");
+        }
+    }
 
     /// A handler slower than the deadline gets 503 `timeout`; a fast one its own answer.
     #[tokio::test]
@@ -151,5 +176,29 @@ mod tests {
             .unwrap();
         assert_eq!(fast.text().await.unwrap(), "fast");
         server.abort();
+    }
+
+    /// A handler that computes without ever yielding still gets its 503: the deadline does not
+    /// wait for it to finish (it would answer "late" if it did).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_deadline_covers_work_that_never_yields() {
+        let app = Router::new()
+            .route(
+                "/busy",
+                get(|| async {
+                    // blocks its worker thread, as a CPU-heavy evaluation would
+                    std::thread::sleep(Duration::from_secs(3));
+                    "late"
+                }),
+            )
+            .layer(axum::middleware::from_fn_with_state(
+                Duration::from_millis(100),
+                deadline,
+            ));
+        let req = axum::http::Request::get("/busy")
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let resp = tower::ServiceExt::oneshot(app, req).await.unwrap();
+        assert_eq!(resp.status(), axum::http::StatusCode::SERVICE_UNAVAILABLE);
     }
 }

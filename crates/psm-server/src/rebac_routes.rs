@@ -101,10 +101,17 @@ pub struct ReadRequest {
     relation: Option<String>,
     subject: Option<String>,
     limit: Option<usize>,
+    /// The `cursor` of the previous page; absent or null for the first.
+    #[serde(default)]
+    cursor: Option<Value>,
     /// How fresh the answer must be.
     #[serde(default)]
     consistency: Option<Value>,
 }
+
+/// Most relationships one filtered read may match: pages are cut from the sorted matches, so a
+/// filter matching more must be narrowed.
+pub const MAX_READ_MATCHES: usize = 100_000;
 
 /// `PUT /v1/schema` body.
 #[derive(Debug, Deserialize)]
@@ -239,7 +246,8 @@ pub async fn delete(
     ))
 }
 
-/// `POST /v1/relationships/read`: at most `limit` (default and maximum: the batch limit).
+/// `POST /v1/relationships/read`: at most `limit` (default and maximum: the batch limit), sorted,
+/// with a `cursor` to the next page (`null` on the last).
 pub async fn read(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<ReadRequest>,
@@ -261,16 +269,37 @@ pub async fn read(
         relation: req.relation.as_deref().map(Into::into),
         subject,
     };
+    let after = crate::lookup_routes::cursor(req.cursor)?;
     let consistency = read_options::consistency(req.consistency.as_ref())?;
-    let mut rels = engine
+    let rels = engine
         .with_consistency(consistency)
-        .read(&filter, Some(limit.saturating_add(1)))
+        .read(&filter, Some(MAX_READ_MATCHES.saturating_add(1)))
         .await?;
-    let truncated = rels.len() > limit;
-    rels.truncate(limit);
-    rels.sort();
-    let rels: Vec<String> = rels.iter().map(ToString::to_string).collect();
-    Ok(Json(json!({"relationships": rels, "truncated": truncated})))
+    if rels.len() > MAX_READ_MATCHES {
+        return Err(Error::new(
+            psm_core::ErrorKind::LimitExceeded,
+            format!(
+                "the filter matches more than {MAX_READ_MATCHES} relationships; narrow it \
+                 (resource_type, resource_id, relation, subject)"
+            ),
+        ));
+    }
+    let (page, next) = read_page(rels, after.as_deref(), limit);
+    Ok(Json(
+        json!({"relationships": page, "truncated": next.is_some(), "cursor": next}),
+    ))
+}
+
+/// The page of `limit` relationships (as text, sorted) after `after`, and the cursor of the
+/// next page when there are more.
+fn read_page(
+    rels: Vec<Relationship>,
+    after: Option<&str>,
+    limit: usize,
+) -> (Vec<String>, Option<String>) {
+    let mut texts: Vec<String> = rels.iter().map(ToString::to_string).collect();
+    texts.sort();
+    crate::lookup_routes::page_after(texts, String::as_str, after, limit)
 }
 
 /// `GET /v1/schema`.

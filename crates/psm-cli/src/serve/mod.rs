@@ -12,7 +12,7 @@ use clap::Args;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use permission_storage_manager::PermissionStorageManager;
 use permission_storage_manager::tuple_stores::{open_tuple_store, supports_tuples};
-use psm_server::{Config, ServerState, check_token, router};
+use psm_server::{Config, ServeOptions, ServerState, check_token, router, serve};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
@@ -41,6 +41,17 @@ pub struct ServeArgs {
     /// `0` only uses the schema found at start and the server's own `PUT /v1/schema`.
     #[arg(long, default_value = "2s", value_parser = parse_interval)]
     schema_refresh: Duration,
+    /// How long a client may take to send a request's headers, and how long a keep-alive
+    /// connection may stay idle; then it is closed.
+    #[arg(long, default_value = "10s", value_parser = parse_ttl)]
+    header_read_timeout: Duration,
+    /// Most connections served at once; more wait in the listen backlog.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// On SIGTERM or ctrl-c, how long in-flight requests may take to finish before they are
+    /// dropped.
+    #[arg(long, default_value = "10s", value_parser = parse_interval)]
+    shutdown_grace: Duration,
 }
 
 /// `0` (off) or a duration as `parse_ttl` reads it.
@@ -114,17 +125,26 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         serde_json::json!({"listening": format!("http://{addr}")}),
         || format!("psm serve: listening on http://{addr}"),
     );
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let options = ServeOptions::default()
+        .header_read_timeout(args.header_read_timeout)
+        .max_connections(args.max_connections)
+        .shutdown_grace(args.shutdown_grace);
+    let served = serve(listener, app, options, shutdown).await;
     upkeep.abort();
     if let Some(r) = refresher {
         r.abort();
     }
     let closed = state.close().await;
-    served.map_err(|e| CliError::backend(format!("server error: {e}")))?;
+    let ended = served.map_err(|e| CliError::backend(format!("server error: {e}")))?;
     closed?;
     if !out.is_json() {
+        if ended.dropped_connections > 0 {
+            eprintln!(
+                "psm serve: {} connections with requests in flight were dropped at the \
+                 shutdown deadline",
+                ended.dropped_connections
+            );
+        }
         eprintln!("psm serve: shut down");
     }
     Ok(Outcome::Done)
