@@ -215,36 +215,12 @@ fn check_key(key: &str) -> std::result::Result<(), TreeRule> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn readme_tree() -> Permission {
-        Permission::root().register([
-            Permission::new("test")
-                .name("Optional Name")
-                .description("Optional Description")
-                .register([
-                    Permission::new("sub1").register([Permission::new("sub-sub1")]),
-                    Permission::new("sub2"),
-                ]),
-            Permission::new("test1"),
-        ])
-    }
+    use crate::testkit::{README_LIST, readme_tree};
 
     #[test]
     fn the_permagate_readme_list() {
         let c = Catalog::new(readme_tree()).unwrap();
-        assert_eq!(
-            c.permission_list(),
-            [
-                "*",
-                "test",
-                "test>",
-                "test.sub1",
-                "test.sub1>",
-                "test.sub1.sub-sub1",
-                "test.sub2",
-                "test1"
-            ]
-        );
+        assert_eq!(c.permission_list(), README_LIST);
         assert!(c.contains("*"));
         assert!(c.contains("test.sub2"));
         assert!(!c.contains("test>"));

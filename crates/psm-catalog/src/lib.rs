@@ -38,7 +38,7 @@ mod memory;
 mod node;
 mod store;
 
-#[cfg(feature = "testkit")]
+#[cfg(any(test, feature = "testkit"))]
 pub mod testkit;
 
 pub use assignments::Assignments;

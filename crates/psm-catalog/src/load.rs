@@ -88,17 +88,7 @@ impl Catalog {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const README: [&str; 8] = [
-        "*",
-        "test",
-        "test>",
-        "test.sub1",
-        "test.sub1>",
-        "test.sub1.sub-sub1",
-        "test.sub2",
-        "test1",
-    ];
+    use crate::testkit::README_LIST as README;
 
     #[test]
     fn json_reads_the_readme_tree_and_rejects_unknown_fields() {

@@ -19,21 +19,35 @@ use psm_core::{PermissionSet, PermissionsProvider, Principal};
 
 use crate::{AssignmentStore, Assignments, Catalog, Error, Permission};
 
-/// django-permagate's README tree.
+/// The `permission_list` django-permagate's README gives for its tree.
+pub const README_LIST: [&str; 8] = [
+    "*",
+    "test",
+    "test>",
+    "test.sub1",
+    "test.sub1>",
+    "test.sub1.sub-sub1",
+    "test.sub2",
+    "test1",
+];
+
+/// django-permagate's README tree, as declared.
+pub fn readme_tree() -> Permission {
+    Permission::root().register([
+        Permission::new("test")
+            .name("Optional Name")
+            .description("Optional Description")
+            .register([
+                Permission::new("sub1").register([Permission::new("sub-sub1")]),
+                Permission::new("sub2"),
+            ]),
+        Permission::new("test1"),
+    ])
+}
+
+/// django-permagate's README tree, validated.
 pub fn readme_catalog() -> Catalog {
-    Catalog::new(
-        Permission::root().register([
-            Permission::new("test")
-                .name("Optional Name")
-                .description("Optional Description")
-                .register([
-                    Permission::new("sub1").register([Permission::new("sub-sub1")]),
-                    Permission::new("sub2"),
-                ]),
-            Permission::new("test1"),
-        ]),
-    )
-    .unwrap()
+    Catalog::new(readme_tree()).unwrap()
 }
 
 fn gate<S: AssignmentStore>(store: S) -> Assignments<S> {
