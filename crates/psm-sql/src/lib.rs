@@ -134,6 +134,8 @@ compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`,
 
 #[cfg(feature = "acl")]
 pub mod acl;
+#[cfg(feature = "postgres")]
+mod bus;
 mod config;
 mod conn;
 mod conn_options;
@@ -153,6 +155,8 @@ mod rows;
 mod schema;
 mod store;
 
+#[cfg(feature = "postgres")]
+pub use bus::{PgBus, PgBusConfig};
 pub use config::{
     DEFAULT_TABLE_PREFIX, MAX_PREFIX_LEN, PoolConfig, SqlConfig, validate_table_prefix,
 };
