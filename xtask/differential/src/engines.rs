@@ -7,7 +7,7 @@ use std::process::Child;
 use crate::allowlist::{self, Case};
 use crate::answer::Answer;
 use crate::psm::{self, Store};
-use crate::round::Round;
+use crate::round::{Query, Round};
 use crate::spicedb::Host;
 use crate::{Error, Flavor, openfga, spicedb};
 
@@ -166,6 +166,29 @@ impl Setup {
     }
 }
 
+/// What kind of failure an error message reports: a rejected model or relationship (which fails
+/// every query of the round) or a failed request.
+fn failure(message: &str) -> &'static str {
+    let relationship = [
+        "tuple:",
+        "writing tuples",
+        "Invalid tuple",
+        "writing relationships",
+    ];
+    if message.starts_with("contextual tuples") {
+        "rejects a contextual relationship"
+    } else if relationship.iter().any(|m| message.contains(m)) {
+        "rejects a relationship"
+    } else if message.starts_with("model:")
+        || message.contains("error running tests")
+        || message.contains("Failed to bootstrap")
+    {
+        "rejects the model"
+    } else {
+        "fails"
+    }
+}
+
 fn answer_at(answers: &[Answers], round: usize, test: usize, query: usize) -> Option<&Answer> {
     answers.get(round)?.get(test)?.get(query)
 }
@@ -174,11 +197,17 @@ impl Disagreement {
     /// The class of the disagreement, for grouping: engine, query kind and how answers differ.
     pub fn class(&self) -> String {
         let openfga = self.flavor == Flavor::OpenFga;
-        let kind = self.round.tests[self.test].queries[self.query].kind(openfga);
+        let query = &self.round.tests[self.test].queries[self.query];
         let how = match (&self.engine, &self.psm) {
-            (Answer::Value(_), Answer::Error(_)) => "psm fails, the engine answers".to_owned(),
-            (Answer::Error(_), Answer::Value(_)) => "the engine fails, psm answers".to_owned(),
-            (Answer::Value(e), Answer::Value(p)) if e.len() == 1 && p.len() == 1 => {
+            (Answer::Value(_), Answer::Error(e)) => {
+                format!("psm {}, the engine answers", failure(e))
+            }
+            (Answer::Error(e), Answer::Value(_)) => {
+                format!("the engine {}, psm answers", failure(e))
+            }
+            (Answer::Value(e), Answer::Value(p))
+                if matches!(query, Query::Check { .. }) && e.len() == 1 && p.len() == 1 =>
+            {
                 format!("engine {} / psm {}", e[0], p[0])
             }
             (Answer::Value(e), Answer::Value(p)) => {
@@ -191,6 +220,12 @@ impl Disagreement {
                 }
             }
             (Answer::Error(_), Answer::Error(_)) => "both fail".to_owned(),
+        };
+        // A rejected model or relationship fails every query of the round alike.
+        let kind = if how.contains("rejects") {
+            "round"
+        } else {
+            query.kind(openfga)
         };
         format!("{} {kind}: {how}", self.flavor.name())
     }

@@ -287,6 +287,13 @@ async fn run(args: Args) -> Result<bool, Error> {
         }
     }
     println!("  time {:.0} s", started.elapsed().as_secs_f64());
+    // The round files are large and replayable from the seed; the reproducers stay.
+    if let Err(e) = std::fs::remove_dir_all(&setup.work) {
+        eprintln!(
+            "psm-differential: could not remove {}: {e}",
+            setup.work.display()
+        );
+    }
     let short = [
         (openfga.queries < args.openfga_queries, "OpenFGA queries"),
         (

@@ -405,3 +405,44 @@ impl<'a> Gen<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Round, Shape};
+    use crate::rng::Rng;
+
+    const SHAPE: Shape = Shape {
+        tests: 2,
+        checks: 5,
+        objects: 2,
+        subjects: 2,
+        contextual: true,
+        edge_percent: 0,
+        acyclic: true,
+    };
+
+    #[test]
+    fn rounds_hold_unique_acyclic_relationships_and_every_query() {
+        for seed in 0..100 {
+            let round = Round::generate(&mut Rng::new(seed), SHAPE);
+            assert_eq!(round.tests.len(), 2);
+            for test in &round.tests {
+                // What one test sees: the stored relationships and its contextual ones.
+                let all: Vec<_> = round.tuples.iter().chain(&test.contextual).collect();
+                for (i, t) in all.iter().enumerate() {
+                    assert!(
+                        !all[..i].iter().any(|u| u.same_key(t)),
+                        "seed {seed}: {t:?}"
+                    );
+                    if t.subject.relation.is_some() && t.subject.ty == t.resource.ty {
+                        assert!(
+                            t.subject.id < t.resource.id,
+                            "seed {seed}: cycle-prone {t:?}"
+                        );
+                    }
+                }
+                assert_eq!(test.queries.len(), 9, "seed {seed}");
+            }
+        }
+    }
+}
