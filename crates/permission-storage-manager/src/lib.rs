@@ -17,6 +17,8 @@
 pub mod blocking;
 mod manager;
 pub mod registry;
+#[cfg(feature = "rebac")]
+pub mod tuple_stores;
 
 pub use manager::{ManagerBuilder, PermissionStorageManager, URL_ENV};
 pub use psm_core::permission;
@@ -50,6 +52,9 @@ pub use psm_rebac as rebac;
 /// The Redis backend and the Redis roles provider.
 #[cfg(feature = "redis")]
 pub use psm_redis as redis;
+/// The HTTP JSON API as an axum Router.
+#[cfg(feature = "server")]
+pub use psm_server as server;
 /// The SQL backends and the SQL permissions provider.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
 pub use psm_sql as sql;
@@ -78,6 +83,8 @@ pub mod guide_doctests {
     pub struct Relationships;
     #[doc = include_str!("../../../docs/src/axum.md")]
     pub struct Axum;
+    #[doc = include_str!("../../../docs/src/server.md")]
+    pub struct Server;
     #[doc = include_str!("../../../docs/src/deployment.md")]
     pub struct Deployment;
 }

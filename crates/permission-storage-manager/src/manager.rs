@@ -8,21 +8,14 @@ use psm_core::{
     Error, Expiry, Health, NewSession, Result, Session, SessionInfo, SessionStore, StoreStats,
 };
 
-use tracing::Instrument;
-
 use crate::registry;
-
-/// A span for one backend call; free when no subscriber listens at `debug`.
-macro_rules! call_span {
-    ($self:ident, $op:literal) => {
-        tracing::debug_span!("psm", op = $op, backend = $self.store.backend())
-    };
-}
 
 /// The environment variable [`PermissionStorageManager::from_env`] reads.
 pub const URL_ENV: &str = "PSM_URL";
 
-/// Stores per-session permissions on any backend and answers checks.
+/// Stores per-session permissions on any backend and answers checks. Validation, the tracing
+/// span and the metrics of every call are the store's (psm-core's
+/// [`SessionBackend`](psm_core::SessionBackend) layer), so the manager adds nothing to a call.
 ///
 /// ```
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
@@ -168,23 +161,13 @@ impl PermissionStorageManager {
         if session.expiry == Expiry::Default {
             session.expiry = self.default_expiry;
         }
-        metrics::counter!("psm_writes_total", "op" => "store").increment(1);
-        self.store
-            .store_session(session)
-            .instrument(call_span!(self, "store_session"))
-            .await
+        self.store.store_session(session).await
     }
 
     /// Is `permission` granted to the live session? A pattern asks for full coverage.
     #[inline]
     pub async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        let allowed = self
-            .store
-            .check_permission(session_id, permission)
-            .instrument(call_span!(self, "check_permission"))
-            .await;
-        metrics::counter!("psm_checks_total").increment(1);
-        allowed
+        self.store.check_permission(session_id, permission).await
     }
 
     /// Checks several permissions; every one asked for is a key of the answer.
@@ -198,18 +181,12 @@ impl PermissionStorageManager {
         S: Into<String>,
     {
         let permissions: Vec<String> = permissions.into_iter().map(Into::into).collect();
-        self.store
-            .check_permissions(session_id, &permissions)
-            .instrument(call_span!(self, "check_permissions"))
-            .await
+        self.store.check_permissions(session_id, &permissions).await
     }
 
     /// The live session, or `None`.
     pub async fn get_permissions(&self, session_id: &str) -> Result<Option<Session>> {
-        self.store
-            .get_session(session_id)
-            .instrument(call_span!(self, "get_session"))
-            .await
+        self.store.get_session(session_id).await
     }
 
     /// Replaces a live session's permissions; `ttl: None` keeps the remaining TTL.
@@ -224,7 +201,6 @@ impl PermissionStorageManager {
         S: Into<String>,
     {
         let permissions: Vec<String> = permissions.into_iter().map(Into::into).collect();
-        metrics::counter!("psm_writes_total", "op" => "update").increment(1);
         self.store
             .update_permissions(session_id, &permissions, ttl)
             .await
@@ -232,74 +208,46 @@ impl PermissionStorageManager {
 
     /// Facts about the live session, including `ttl_remaining`.
     pub async fn get_session_info(&self, session_id: &str) -> Result<Option<SessionInfo>> {
-        self.store
-            .get_session_info(session_id)
-            .instrument(call_span!(self, "get_session_info"))
-            .await
+        self.store.get_session_info(session_id).await
     }
 
     /// Makes a live session expire `ttl` from now.
     pub async fn extend_session_ttl(&self, session_id: &str, ttl: Duration) -> Result<bool> {
-        self.store
-            .extend_session_ttl(session_id, ttl)
-            .instrument(call_span!(self, "extend_session_ttl"))
-            .await
+        self.store.extend_session_ttl(session_id, ttl).await
     }
 
     /// Live session ids of `user_id`, sorted.
     pub async fn list_sessions(&self, user_id: &str) -> Result<Vec<String>> {
-        self.store
-            .list_sessions(user_id)
-            .instrument(call_span!(self, "list_sessions"))
-            .await
+        self.store.list_sessions(user_id).await
     }
 
     /// Removes a session; false when there was no live one.
     pub async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
-        metrics::counter!("psm_writes_total", "op" => "invalidate").increment(1);
-        self.store
-            .invalidate_session(session_id)
-            .instrument(call_span!(self, "invalidate_session"))
-            .await
+        self.store.invalidate_session(session_id).await
     }
 
     /// Removes expired sessions now; returns how many.
     pub async fn cleanup_expired_sessions(&self) -> Result<u64> {
-        self.store
-            .cleanup_expired_sessions()
-            .instrument(call_span!(self, "cleanup_expired_sessions"))
-            .await
+        self.store.cleanup_expired_sessions().await
     }
 
     /// Number of live sessions.
     pub async fn count_sessions(&self) -> Result<u64> {
-        self.store
-            .count_sessions()
-            .instrument(call_span!(self, "count_sessions"))
-            .await
+        self.store.count_sessions().await
     }
 
     /// Backend counters and sizes.
     pub async fn stats(&self) -> Result<StoreStats> {
-        self.store
-            .stats()
-            .instrument(call_span!(self, "stats"))
-            .await
+        self.store.stats().await
     }
 
     /// Probes the backend.
     pub async fn health_check(&self) -> Health {
-        self.store
-            .health_check()
-            .instrument(call_span!(self, "health_check"))
-            .await
+        self.store.health_check().await
     }
 
     /// Stops background work and releases connections.
     pub async fn close(&self) -> Result<()> {
-        self.store
-            .close()
-            .instrument(call_span!(self, "close"))
-            .await
+        self.store.close().await
     }
 }

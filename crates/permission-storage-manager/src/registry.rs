@@ -66,7 +66,7 @@ fn builtins() -> HashMap<String, Factory> {
 
 /// The SQL schemes compiled in.
 #[cfg(any(feature = "postgres", feature = "sqlite", feature = "mysql"))]
-fn sql_schemes() -> Vec<&'static str> {
+pub(crate) fn sql_schemes() -> Vec<&'static str> {
     let mut schemes = Vec::new();
     #[cfg(feature = "postgres")]
     schemes.extend(["postgres", "postgresql"]);
@@ -93,28 +93,42 @@ where
     F: Fn(StoreUrl) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Arc<dyn SessionStore>>> + Send + 'static,
 {
+    insert_new(registry(), scheme, factory(f))
+}
+
+/// Adds `value` under `scheme` (lower-cased, checked against the URL parser's scheme rules) to
+/// one of the registries; a scheme already there is an error.
+pub(crate) fn insert_new<V>(
+    map: &RwLock<HashMap<String, V>>,
+    scheme: &str,
+    value: V,
+) -> Result<()> {
     let scheme = scheme.to_ascii_lowercase();
-    // reuse the URL parser's scheme rules
     StoreUrl::parse(&format!("{scheme}:")).map_err(|_| Error::InvalidUrl {
         url: scheme.clone(),
         reason: "a scheme is a letter followed by letters, digits, '+', '-' or '.'".into(),
     })?;
-    let mut map = registry().write();
+    let mut map = map.write();
     if map.contains_key(&scheme) {
         return Err(Error::InvalidUrl {
             url: format!("{scheme}://"),
             reason: format!("scheme {scheme:?} is already registered"),
         });
     }
-    map.insert(scheme, factory(f));
+    map.insert(scheme, value);
     Ok(())
+}
+
+/// The keys of one of the registries, sorted.
+pub(crate) fn sorted_keys<V>(map: &RwLock<HashMap<String, V>>) -> Vec<String> {
+    let mut out: Vec<String> = map.read().keys().cloned().collect();
+    out.sort();
+    out
 }
 
 /// Registered schemes, sorted.
 pub fn schemes() -> Vec<String> {
-    let mut out: Vec<String> = registry().read().keys().cloned().collect();
-    out.sort();
-    out
+    sorted_keys(registry())
 }
 
 /// Opens the store for `url` through its scheme's factory.

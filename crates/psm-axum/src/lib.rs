@@ -14,7 +14,7 @@
 //!    invalidation).
 //! 3. **Route layers**: [`require_permissions`] (all) and [`require_any_permission`] (any),
 //!    validated when built. No principal → 401, denied → 403, provider failure → 503, no
-//!    source wired → 500; JSON bodies `{"error": "...", "detail": ...}`. Nothing fails open.
+//!    source wired → 500; JSON bodies `{"error": {"code": "...", "message": "..."}}`. Nothing fails open.
 //! 4. **Extractors**: [`Authenticated`] (the principal) and [`Permissions`] (its compiled
 //!    permissions, resolved once per request).
 //!

@@ -1,9 +1,10 @@
 //! `AuthzRejection`: the 401 / 403 / 503 / 500 answers of the layers and extractors, as JSON
-//! bodies `{"error": "...", "detail": ...}`.
+//! bodies in psm's one error shape `{"error": {"code": "...", "message": "..."}}`.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, StatusCode, header};
+use psm_core::ErrorBody;
 use serde_json::{Value, json};
 
 /// Why a request was refused. Every variant is a refusal: nothing here ever lets a request
@@ -46,23 +47,23 @@ impl AuthzRejection {
         }
     }
 
-    /// The JSON body of this rejection.
+    /// The JSON body of this rejection, in psm's one error shape (`psm_core::ErrorBody`):
+    /// `{"error": {"code", "message"}}`.
     pub fn body(&self) -> Value {
-        match self {
+        let body = match self {
             AuthzRejection::Unauthenticated { detail } => {
-                json!({"error": "unauthenticated", "detail": detail})
+                ErrorBody::with_code("unauthenticated", *detail)
             }
-            AuthzRejection::Forbidden { required, mode } => json!({
-                "error": "forbidden",
-                "detail": {"required": required, "mode": mode},
-            }),
-            AuthzRejection::Unavailable { detail } => {
-                json!({"error": "unavailable", "detail": detail})
-            }
+            AuthzRejection::Forbidden { required, mode } => ErrorBody::with_code(
+                "forbidden",
+                format!("requires {mode} of: {}", required.join(", ")),
+            ),
+            AuthzRejection::Unavailable { detail } => ErrorBody::with_code("unavailable", *detail),
             AuthzRejection::Misconfigured { detail } => {
-                json!({"error": "misconfigured", "detail": detail})
+                ErrorBody::with_code("misconfigured", *detail)
             }
-        }
+        };
+        json!(body)
     }
 }
 

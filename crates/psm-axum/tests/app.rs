@@ -78,7 +78,7 @@ async fn a_logged_in_user_gets_exactly_the_routes_their_permissions_allow() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         body,
-        json!({"error": "forbidden", "detail": {"required": ["delete:posts"], "mode": "all"}})
+        json!({"error": {"code": "forbidden", "message": "requires all of: delete:posts"}})
     );
     let (status, me) = c.send("GET", "/me", Some(&alice), None).await;
     assert_eq!(status, StatusCode::OK);
@@ -101,12 +101,12 @@ async fn requests_without_a_valid_session_are_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         body,
-        json!({"error": "unauthenticated", "detail": "no credentials"})
+        json!({"error": {"code": "unauthenticated", "message": "no credentials"}})
     );
     for bad in ["no-such-session", "bad id with spaces"] {
         let (status, body) = c.send("GET", "/posts", Some(bad), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
-        assert_eq!(body["error"], "unauthenticated");
+        assert_eq!(body["error"]["code"], "unauthenticated");
     }
     let (status, body) = c
         .send("POST", "/login", None, Some(json!({"username": "mallory"})))
@@ -246,7 +246,7 @@ async fn a_failing_store_is_503_never_a_pass() {
     flaky.failing.store(true, Ordering::SeqCst);
     let (status, body) = c.send("GET", "/posts", Some(&alice), None).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert_eq!(body["error"], "unavailable");
+    assert_eq!(body["error"]["code"], "unavailable");
     assert_eq!(
         c.send("POST", "/login", None, Some(json!({"username": "bob"})))
             .await

@@ -129,7 +129,7 @@ async fn rs256_and_es256_tokens_verify_with_their_public_keys() {
     // an ES256 token is refused by the RS256 authenticator (one algorithm only)
     let (status, body) = call(&app(rs), bearer(&token_es)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"], "unauthenticated");
+    assert_eq!(body["error"]["code"], "unauthenticated");
 }
 
 #[tokio::test]
@@ -166,7 +166,7 @@ async fn bad_tokens_are_401_with_the_reason() {
     ] {
         let (status, body) = call(&app, bearer(&hs256(&claims(extra.clone())))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{extra}");
-        assert_eq!(body["detail"], reason, "{extra}");
+        assert_eq!(body["error"]["message"], reason, "{extra}");
     }
     let wrong_key = encode(
         &Header::new(Algorithm::HS256),
@@ -176,7 +176,7 @@ async fn bad_tokens_are_401_with_the_reason() {
     .unwrap();
     let (status, body) = call(&app, bearer(&wrong_key)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["detail"], "invalid token signature");
+    assert_eq!(body["error"]["message"], "invalid token signature");
     let mut tampered = hs256(&claims(json!({})));
     tampered.push('x');
     assert_eq!(
@@ -195,7 +195,7 @@ async fn a_missing_header_is_anonymous_and_protected_routes_answer_401() {
     let req = Request::get("/posts").body(Body::empty()).unwrap();
     let (status, body) = call(&app, req).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["detail"], "no credentials");
+    assert_eq!(body["error"]["message"], "no credentials");
     let basic = Request::get("/posts")
         .header("authorization", "Basic YTpi")
         .body(Body::empty())

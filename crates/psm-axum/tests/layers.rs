@@ -69,7 +69,7 @@ async fn require_permissions_needs_every_permission() {
     assert_eq!(status, StatusCode::FORBIDDEN);
     assert_eq!(
         body,
-        json!({"error": "forbidden", "detail": {"required": ["read:posts", "write:posts"], "mode": "all"}})
+        json!({"error": {"code": "forbidden", "message": "requires all of: read:posts, write:posts"}})
     );
 }
 
@@ -110,7 +110,7 @@ async fn no_principal_is_401_with_a_json_body() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         body,
-        json!({"error": "unauthenticated", "detail": "no credentials"})
+        json!({"error": {"code": "unauthenticated", "message": "no credentials"}})
     );
     assert_eq!(call(&app, get_as("/open", None)).await.0, StatusCode::OK);
 }
@@ -123,7 +123,7 @@ async fn a_provider_failure_is_503_never_a_pass() {
     for path in ["/all", "/any", "/pattern", "/me"] {
         let (status, body) = call(&app, get_as(path, who("alice"))).await;
         assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{path}");
-        assert_eq!(body["error"], "unavailable");
+        assert_eq!(body["error"]["code"], "unavailable");
     }
 }
 
@@ -132,7 +132,7 @@ async fn a_route_without_a_permissions_source_is_500_never_a_pass() {
     let app = Router::new().route("/x", get(ok.layer(require_permissions(["read"]).unwrap())));
     let (status, body) = call(&app, get_as("/x", who("alice"))).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert_eq!(body["error"], "misconfigured");
+    assert_eq!(body["error"]["code"], "misconfigured");
 }
 
 #[tokio::test]

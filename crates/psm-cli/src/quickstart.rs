@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
-use crate::rebac::Rebac;
+use permission_storage_manager::rebac::RelationshipStore;
+use permission_storage_manager::tuple_stores::{open_tuple_store, supports_tuples};
 
 /// The example schema (SpiceDB schema language).
 pub const SCHEMA: &str = "\
@@ -61,7 +62,7 @@ pub async fn run(url: &str, out: &Output) -> Result<Outcome, CliError> {
     let closed = manager.close().await;
     let sessions = sessions?;
     closed?;
-    let relationships = if Rebac::supports(url) {
+    let relationships = if supports_tuples(url) {
         relationships(url).await?
     } else {
         Value::Null
@@ -97,13 +98,13 @@ async fn sessions(m: &PermissionStorageManager) -> Result<Value, CliError> {
 }
 
 async fn relationships(url: &str) -> Result<Value, CliError> {
-    let rebac = Rebac::open(url).await?;
+    let rebac = open_tuple_store(url).await?;
     let result = relationships_on(&rebac).await;
     rebac.close().await;
     result
 }
 
-async fn relationships_on(rebac: &Rebac) -> Result<Value, CliError> {
+async fn relationships_on(rebac: &RelationshipStore) -> Result<Value, CliError> {
     let schema = rebac.write_schema(SCHEMA).await?;
     let engine = rebac.engine_for(schema);
     let rels = RELATIONSHIPS

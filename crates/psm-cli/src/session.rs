@@ -4,12 +4,13 @@
 use std::time::Duration;
 
 use clap::Subcommand;
-use permission_storage_manager::{self as psm, NewSession, PermissionStorageManager, Timestamp};
+use permission_storage_manager::{NewSession, PermissionStorageManager, Timestamp};
 use serde_json::{Value, json};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
-use crate::ttl::parse_ttl;
+use psm_core::duration::parse_ttl;
+use psm_server::render::session_json;
 
 /// The session subcommands.
 #[derive(Debug, Subcommand)]
@@ -22,7 +23,7 @@ pub enum SessionCommand {
         user_id: String,
         /// Granted permissions (patterns allowed: `posts:*`, `admin>`, `*`).
         permissions: Vec<String>,
-        /// Time to live: seconds, or 90s, 15m, 2h, 7d.
+        /// Time to live: seconds, or 90s, 15m, 1.5h, 1h30m, 7d, 2w (at most 100y).
         #[arg(long, value_parser = parse_ttl, conflicts_with = "no_expiry")]
         ttl: Option<Duration>,
         /// The session never expires.
@@ -64,7 +65,7 @@ pub enum SessionCommand {
     Extend {
         /// Session id.
         session_id: String,
-        /// Time to live: seconds, or 90s, 15m, 2h, 7d.
+        /// Time to live: seconds, or 90s, 15m, 1.5h, 1h30m, 7d, 2w (at most 100y).
         #[arg(value_parser = parse_ttl)]
         ttl: Duration,
     },
@@ -267,18 +268,6 @@ fn parse_metadata(text: &str) -> Result<Value, CliError> {
             e.column()
         ))),
     }
-}
-
-/// A session as JSON, with its remaining TTL in seconds.
-pub fn session_json(s: &psm::Session) -> Value {
-    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
-    if let Value::Object(map) = &mut v {
-        map.insert(
-            "ttl_remaining_seconds".into(),
-            json!(s.ttl_remaining_at(Timestamp::now()).map(|d| d.as_secs())),
-        );
-    }
-    v
 }
 
 fn expiry_text(expires_at: Option<Timestamp>) -> String {

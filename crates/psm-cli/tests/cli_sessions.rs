@@ -99,6 +99,19 @@ fn every_session_subcommand_round_trips_through_the_store() {
     let v = json(&psm(d, &["--json", "session", "get", "s1"]));
     assert!(v["ttl_remaining_seconds"].as_u64().unwrap() > 29 * 86_400);
 
+    // The one duration syntax of psm_core::duration: fractions, weeks, compound spans.
+    for (ttl, secs) in [
+        ("1.5h", 5_400),
+        ("0.5m", 30),
+        ("2w", 1_209_600),
+        ("1h30m", 5_400),
+    ] {
+        assert_code(&psm(d, &["session", "extend", "s1", ttl]), 0);
+        let v = json(&psm(d, &["--json", "session", "get", "s1"]));
+        let left = v["ttl_remaining_seconds"].as_u64().unwrap();
+        assert!((secs - 5..=secs).contains(&left), "{ttl}: {left}");
+    }
+
     assert_code(&psm(d, &["session", "invalidate", "s1"]), 0);
     assert_code(&psm(d, &["session", "invalidate", "s1"]), 1);
     assert_code(&psm(d, &["session", "get", "s1"]), 1);
@@ -133,7 +146,24 @@ fn bad_input_exits_2_with_a_message_naming_the_field_and_rule() {
     );
     assert_code(&o, 2);
     assert!(stderr(&o).contains("JSON object"));
-    let o = psm(d, &["session", "store", "s1", "alice", "r", "--ttl", "5w"]);
+    let o = psm(
+        d,
+        &["session", "store", "s1", "alice", "r", "--ttl", "101y"],
+    );
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("100 years"), "{}", stderr(&o));
+    let o = psm(
+        d,
+        &[
+            "session",
+            "store",
+            "s1",
+            "alice",
+            "r",
+            "--ttl",
+            "5fortnights",
+        ],
+    );
     assert_code(&o, 2);
     assert_code(&psm(d, &["session", "frobnicate"]), 2);
     assert_code(&psm(d, &["--url", "nosuch://x", "session", "list", "u"]), 2);
@@ -150,7 +180,7 @@ fn json_errors_are_machine_readable() {
     );
     assert_code(&o, 2);
     let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
-    assert_eq!(v["error"]["kind"], "input");
+    assert_eq!(v["error"]["code"], "invalid_input");
     assert!(v["error"]["message"].as_str().unwrap().contains("a::b"));
 }
 

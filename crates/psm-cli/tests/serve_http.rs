@@ -323,8 +323,10 @@ async fn bad_requests_get_json_errors_that_say_what_and_where() {
         json!({"resource": "document:a", "permission": "read", "subject": "user:b", "extra": 1}),
     )
     .await;
-    assert!(st.is_client_error(), "{st} {v}");
-    assert!(v["error"]["message"].is_string(), "{v}");
+    // An unknown field: 422 naming it.
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["code"], "invalid_body", "{v}");
+    assert_eq!(v["error"]["field"], "extra", "{v}");
     let resp = c
         .post(format!("{}/v1/check", s.base))
         .header("content-type", "application/json")
@@ -334,7 +336,7 @@ async fn bad_requests_get_json_errors_that_say_what_and_where() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
     let v: Value = resp.json().await.unwrap();
-    assert_eq!(v["error"]["code"], "invalid_body");
+    assert_eq!(v["error"]["code"], "malformed_body");
 
     let item = json!({"resource": "document:a", "permission": "read", "subject": "user:b"});
     let (st, v) = post(
@@ -344,12 +346,18 @@ async fn bad_requests_get_json_errors_that_say_what_and_where() {
         json!({"items": [item, item, item]}),
     )
     .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST);
+    // Too many items is a request too big: 413.
+    assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(v["error"]["code"], "batch_too_large");
 
     let (st, v) = get(&c, &s, "/no/such/route").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     assert_eq!(v["error"]["code"], "not_found");
+
+    // A known route with another method: 405 in the same shape.
+    let (st, v) = get(&c, &s, "/v1/check").await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(v["error"]["code"], "method_not_allowed");
 }
 
 #[tokio::test]

@@ -11,7 +11,11 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod backend;
+pub mod clock;
+pub mod duration;
 mod error;
+mod error_kind;
 mod id;
 pub mod permission;
 mod provider;
@@ -19,12 +23,16 @@ mod session;
 mod store;
 mod time;
 pub mod url;
+pub mod valid;
 pub mod validate;
 
 #[cfg(feature = "testkit")]
 pub mod testkit;
 
+pub use backend::SessionBackend;
+pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use error::{BoxError, Error, Field, PermissionError, PermissionRule, Result, Rule};
+pub use error_kind::{ErrorBody, ErrorDetail, ErrorKind};
 pub use id::generate_session_id;
 pub use permission::{Hierarchy, PermissionSet};
 pub use provider::{PermissionsProvider, Principal};

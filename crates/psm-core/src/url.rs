@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use percent_encoding::percent_decode_str;
 
+use crate::duration::parse_duration;
 use crate::error::{Error, Result};
 
 /// URL schemes psm knows (third-party schemes are accepted by the parser too).
@@ -215,16 +216,16 @@ impl StoreUrl {
         }
     }
 
-    /// Removes and returns option `key` as a duration: `250ms`, `5s`, `2m`, `1h`, `1d`, or a
-    /// bare number of seconds. `0`/`none`/`off` give `Duration::ZERO`.
+    /// Removes and returns option `key` as a duration in psm's one syntax
+    /// ([`parse_duration`]: `250ms`, `5s`, `1.5h`, `1h30m`, `2w`, or bare seconds).
+    /// `0`/`none`/`off` give `Duration::ZERO`.
     pub fn take_duration(&mut self, key: &str) -> Result<Option<Duration>> {
         match self.take_string(key)? {
             None => Ok(None),
-            Some(v) => parse_duration(&v).map(Some).ok_or_else(|| {
-                self.invalid(&format!(
-                    "option {key}={v:?} is not a duration like 250ms, 5s, 2m or 1h"
-                ))
-            }),
+            Some(v) if matches!(v.trim(), "none" | "off") => Ok(Some(Duration::ZERO)),
+            Some(v) => parse_duration(&v)
+                .map(Some)
+                .map_err(|e| self.invalid(&format!("option {key}={v:?}: {e}"))),
         }
     }
 
@@ -271,26 +272,6 @@ impl std::str::FromStr for StoreUrl {
 
 fn decode(s: &str) -> std::result::Result<String, std::str::Utf8Error> {
     percent_decode_str(s).decode_utf8().map(|c| c.into_owned())
-}
-
-/// Parses `250ms`, `5s`, `2m`, `1h`, `1d` or bare seconds.
-pub fn parse_duration(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if matches!(v, "none" | "off") {
-        return Some(Duration::ZERO);
-    }
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (num, unit) = v.split_at(split);
-    let n: u64 = num.parse().ok()?;
-    let ms = match unit {
-        "ms" => Some(n),
-        "" | "s" => n.checked_mul(1_000),
-        "m" => n.checked_mul(60_000),
-        "h" => n.checked_mul(3_600_000),
-        "d" => n.checked_mul(86_400_000),
-        _ => None,
-    }?;
-    Some(Duration::from_millis(ms))
 }
 
 /// Replaces the password of `scheme://user:password@host` with `***`.
@@ -388,10 +369,25 @@ mod tests {
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
-        assert_eq!(parse_duration("5"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_duration("2m"), Some(Duration::from_secs(120)));
-        assert_eq!(parse_duration("x"), None);
+    fn durations_use_the_one_syntax() {
+        let mut url =
+            StoreUrl::parse("memory://?a=250ms&b=1.5h&c=1h30m&d=off&e=0&f=x&g=101y").unwrap();
+        assert_eq!(
+            url.take_duration("a").unwrap(),
+            Some(Duration::from_millis(250))
+        );
+        assert_eq!(
+            url.take_duration("b").unwrap(),
+            Some(Duration::from_secs(5_400))
+        );
+        assert_eq!(
+            url.take_duration("c").unwrap(),
+            Some(Duration::from_secs(5_400))
+        );
+        assert_eq!(url.take_duration("d").unwrap(), Some(Duration::ZERO));
+        assert_eq!(url.take_duration("e").unwrap(), Some(Duration::ZERO));
+        let err = url.take_duration("f").unwrap_err().to_string();
+        assert!(err.contains("f=\"x\""), "{err}");
+        assert!(url.take_duration("g").is_err());
     }
 }

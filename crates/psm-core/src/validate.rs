@@ -3,14 +3,15 @@
 use std::time::Duration;
 
 use crate::error::{Error, Field, Result, Rule};
-use crate::permission::{DEFAULT_MAX_PERMISSIONS, PermissionSet};
+use crate::permission::{DEFAULT_MAX_PERMISSIONS, ParsedPermission, PermissionSet};
 
 /// Longest session or user id, in bytes.
 pub const MAX_ID_LEN: usize = 255;
 /// Largest serialised metadata object, in bytes.
 pub const MAX_METADATA_BYTES: usize = 64 * 1024;
-/// Longest TTL accepted (100 years); longer values are almost certainly unit mistakes.
-pub const MAX_TTL: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+/// Longest TTL accepted — 100 years of 365.25 days, humantime's `100y` — by the library, the CLI
+/// and the HTTP API alike; longer values are almost certainly unit mistakes.
+pub const MAX_TTL: Duration = Duration::from_secs(36_525 * 24 * 3600);
 
 /// Bounds applied to every session write; backends take them from their configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,6 +91,19 @@ pub fn metadata(value: &serde_json::Value) -> Result<()> {
         ));
     }
     Ok(())
+}
+
+/// Validates one permission against the grammar, for a check or a lookup.
+///
+/// ```
+/// let p = psm_core::validate::permission("posts:*")?;
+/// assert_eq!(p.as_str(), "posts:*");
+/// assert!(psm_core::validate::permission("posts::read").is_err());
+/// # Ok::<(), psm_core::Error>(())
+/// ```
+#[inline]
+pub fn permission(permission: &str) -> Result<ParsedPermission<'_>> {
+    Ok(ParsedPermission::parse(permission)?)
 }
 
 /// Validates and compiles a permission list under `limits`.

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use psm_core::{DEFAULT_TTL, Error, Field, Limits, Rule, StoreUrl};
+use psm_core::{DEFAULT_TTL, Error, Field, Limits, Rule, SharedClock, StoreUrl};
 
 /// Largest `backups` value.
 pub const MAX_BACKUPS: u32 = 100;
@@ -31,6 +31,7 @@ pub struct FileConfig {
     pub(crate) max_batch: usize,
     pub(crate) create: bool,
     pub(crate) journal_max_bytes: u64,
+    pub(crate) clock: SharedClock,
 }
 
 impl FileConfig {
@@ -48,6 +49,7 @@ impl FileConfig {
             max_batch: 512,
             create: true,
             journal_max_bytes: 4 << 20,
+            clock: SharedClock::system(),
         }
     }
 
@@ -119,6 +121,13 @@ impl FileConfig {
     /// TTL of sessions stored with `Expiry::Default` (default 1 h; `None` = never expire).
     pub fn default_ttl(mut self, ttl: Option<Duration>) -> Self {
         self.default_ttl = ttl;
+        self
+    }
+
+    /// Where the store reads the time (default: the system clock; tests inject a
+    /// [`ManualClock`](psm_core::ManualClock) to move time without sleeping).
+    pub fn clock(mut self, clock: impl Into<SharedClock>) -> Self {
+        self.clock = clock.into();
         self
     }
 

@@ -1,17 +1,17 @@
 //! `FileStore`: the `SessionStore` implementation. Reads answer from the cache (after a cheap,
 //! debounced look at the journal); writes go through the group commit.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use psm_core::permission::validate_permission;
+use psm_core::permission::ParsedPermission;
+use psm_core::valid::{SessionId, Ttl, UserId, ValidSession};
 use psm_core::{
-    Capabilities, Error, Health, NewSession, Result, Session, SessionStore, StoreStats, StoreUrl,
-    Timestamp, async_trait, is_expired, validate,
+    Capabilities, Error, Health, Limits, PermissionSet, Result, Session, SessionBackend,
+    StoreStats, StoreUrl, Timestamp, is_expired,
 };
 
 use crate::blocking;
@@ -71,8 +71,8 @@ impl FileStore {
 
     /// The path of the record file of `session_id` (which need not exist). The name is a hash.
     pub fn record_path(&self, session_id: &str) -> Result<PathBuf> {
-        validate::session_id(session_id)?;
-        Ok(self.shared.layout.record(session_id))
+        let id = SessionId::parse(session_id)?;
+        Ok(self.shared.layout.record(&id))
     }
 
     fn start_cleanup(&self) {
@@ -94,7 +94,7 @@ impl FileStore {
                 }
                 if let Err(e) = shared
                     .submit(Op::Cleanup {
-                        now: Timestamp::now(),
+                        now: shared.config.clock.now(),
                     })
                     .await
                 {
@@ -102,14 +102,6 @@ impl FileStore {
                 }
             }
         });
-    }
-
-    #[inline]
-    fn ensure_open(&self) -> Result<()> {
-        if self.shared.closed.load(Ordering::Acquire) {
-            return Err(Error::Closed);
-        }
-        Ok(())
     }
 
     /// Brings the cache up to date with other processes' writes, at most once per `refresh`.
@@ -149,21 +141,15 @@ impl FileStore {
         .await
     }
 
-    async fn write(&self, op: Op) -> Result<Outcome> {
-        self.ensure_open()?;
-        self.shared.submit(op).await
-    }
-
     async fn write_flag(&self, op: Op) -> Result<bool> {
-        match self.write(op).await? {
+        match self.shared.submit(op).await? {
             Outcome::Done(flag) => Ok(flag),
             _ => Err(unexpected()),
         }
     }
 }
 
-#[async_trait]
-impl SessionStore for FileStore {
+impl SessionBackend for FileStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -172,169 +158,140 @@ impl SessionStore for FileStore {
         Capabilities::new(true, true, false, false)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
-    async fn store_session(&self, session: NewSession) -> Result<Session> {
-        self.ensure_open()?;
-        let perms = session.validate(&self.shared.config.limits)?;
-        let now = Timestamp::now();
+    fn limits(&self) -> &Limits {
+        &self.shared.config.limits
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Acquire)
+    }
+
+    #[inline]
+    fn now(&self) -> Timestamp {
+        self.shared.config.clock.now()
+    }
+
+    async fn store_session(&self, session: ValidSession) -> Result<Session> {
+        let session = session.into_parts();
+        let now = self.now();
         let entry = Entry {
             user_id: session.user_id.into_boxed_str(),
-            perms,
+            perms: session.grants,
             created_at: now,
             updated_at: now,
             expires_at: session.expiry.resolve(now, self.shared.config.default_ttl),
-            metadata: session
-                .metadata
-                .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new())),
+            metadata: session.metadata,
             bytes: 0,
         };
         let op = Op::Store {
             id: session.session_id,
             entry,
         };
-        match self.write(op).await? {
+        match self.shared.submit(op).await? {
             Outcome::Stored(s) => Ok(s),
             _ => Err(unexpected()),
         }
     }
 
-    #[tracing::instrument(level = "trace", skip_all, fields(backend = BACKEND))]
-    async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        let now = Timestamp::now();
+    async fn check_permission(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Result<bool> {
+        let now = self.now();
         self.refresh(now).await?;
         let cache = self.shared.cache.read();
-        if let Some(entry) = cache.live(session_id, now) {
-            return Ok(entry.perms.check(permission)?);
+        if let Some(entry) = cache.live(&session_id, now) {
+            return Ok(entry.perms.check_parsed(permission));
         }
-        validate_permission(permission)?;
-        cache.ensure_not_corrupt(session_id)?;
+        cache.ensure_not_corrupt(&session_id)?;
         Ok(false)
     }
 
-    #[tracing::instrument(level = "trace", skip_all, fields(backend = BACKEND))]
     async fn check_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-    ) -> Result<BTreeMap<String, bool>> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        let now = Timestamp::now();
+        session_id: SessionId<'_>,
+        permissions: &[ParsedPermission<'_>],
+    ) -> Result<Vec<bool>> {
+        let now = self.now();
         self.refresh(now).await?;
         let cache = self.shared.cache.read();
-        let entry = cache.live(session_id, now);
-        if entry.is_none() {
-            cache.ensure_not_corrupt(session_id)?;
-        }
-        let mut out = BTreeMap::new();
-        for p in permissions {
-            let granted = match entry {
-                Some(e) => e.perms.check(p)?,
-                None => {
-                    validate_permission(p)?;
-                    false
-                }
-            };
-            out.insert(p.clone(), granted);
-        }
-        Ok(out)
+        let Some(entry) = cache.live(&session_id, now) else {
+            cache.ensure_not_corrupt(&session_id)?;
+            return Ok(vec![false; permissions.len()]);
+        };
+        Ok(permissions
+            .iter()
+            .map(|p| entry.perms.check_parsed(*p))
+            .collect())
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
-    async fn get_session(&self, session_id: &str) -> Result<Option<Session>> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        let now = Timestamp::now();
+    async fn get_session(&self, session_id: SessionId<'_>) -> Result<Option<Session>> {
+        let now = self.now();
         self.refresh(now).await?;
         let cache = self.shared.cache.read();
-        match cache.live(session_id, now) {
-            Some(entry) => Ok(Some(entry.to_session(session_id))),
+        match cache.live(&session_id, now) {
+            Some(entry) => Ok(Some(entry.to_session(&session_id))),
             None => {
-                cache.ensure_not_corrupt(session_id)?;
+                cache.ensure_not_corrupt(&session_id)?;
                 Ok(None)
             }
         }
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
     async fn update_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-        ttl: Option<Duration>,
+        session_id: SessionId<'_>,
+        grants: PermissionSet,
+        ttl: Option<Ttl>,
     ) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        if let Some(ttl) = ttl {
-            validate::ttl(ttl)?;
-        }
-        let perms = validate::permissions(permissions, &self.shared.config.limits)?;
         self.write_flag(Op::Update {
-            id: session_id.to_owned(),
-            perms,
-            ttl,
-            now: Timestamp::now(),
+            id: session_id.as_str().to_owned(),
+            perms: grants,
+            ttl: ttl.map(Ttl::get),
+            now: self.now(),
         })
         .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
-    async fn extend_session_ttl(&self, session_id: &str, ttl: Duration) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        validate::ttl(ttl)?;
+    async fn extend_session_ttl(&self, session_id: SessionId<'_>, ttl: Ttl) -> Result<bool> {
         self.write_flag(Op::Extend {
-            id: session_id.to_owned(),
-            ttl,
-            now: Timestamp::now(),
+            id: session_id.as_str().to_owned(),
+            ttl: ttl.get(),
+            now: self.now(),
         })
         .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
-    async fn list_sessions(&self, user_id: &str) -> Result<Vec<String>> {
-        self.ensure_open()?;
-        validate::user_id(user_id)?;
-        let now = Timestamp::now();
+    async fn list_sessions(&self, user_id: UserId<'_>) -> Result<Vec<String>> {
+        let now = self.now();
         self.refresh(now).await?;
         let cache = self.shared.cache.read();
         Ok(cache
-            .user_sessions(user_id)
+            .user_sessions(&user_id)
             .filter(|id| cache.live(id, now).is_some())
             .map(str::to_owned)
             .collect())
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
-    async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
+    async fn invalidate_session(&self, session_id: SessionId<'_>) -> Result<bool> {
         self.write_flag(Op::Invalidate {
-            id: session_id.to_owned(),
-            now: Timestamp::now(),
+            id: session_id.as_str().to_owned(),
+            now: self.now(),
         })
         .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
     async fn cleanup_expired_sessions(&self) -> Result<u64> {
-        match self
-            .write(Op::Cleanup {
-                now: Timestamp::now(),
-            })
-            .await?
-        {
+        match self.shared.submit(Op::Cleanup { now: self.now() }).await? {
             Outcome::Removed(n) => Ok(n),
             _ => Err(unexpected()),
         }
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
     async fn count_sessions(&self) -> Result<u64> {
-        self.ensure_open()?;
-        let now = Timestamp::now();
+        let now = self.now();
         self.refresh(now).await?;
         let cache = self.shared.cache.read();
         Ok(cache
@@ -343,10 +300,8 @@ impl SessionStore for FileStore {
             .count() as u64)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = BACKEND))]
     async fn stats(&self) -> Result<StoreStats> {
-        self.ensure_open()?;
-        let now = Timestamp::now();
+        let now = self.now();
         self.refresh(now).await?;
         let journal_bytes = {
             let disk = self.shared.disk.lock().await;
@@ -383,9 +338,6 @@ impl SessionStore for FileStore {
 
     async fn health_check(&self) -> Health {
         let started = Instant::now();
-        if self.ensure_open().is_err() {
-            return Health::unhealthy(BACKEND, started.elapsed(), "the store is closed");
-        }
         let dir = self.shared.layout.shard_for_stem("0");
         let probe = blocking::run(move || {
             std::fs::read_dir(&dir)

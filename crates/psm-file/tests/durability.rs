@@ -3,9 +3,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
-use psm_core::{Error, NewSession, SessionStore};
+use psm_core::{Error, ManualClock, NewSession, SessionStore};
 use psm_file::{FileConfig, FileStore};
 
 const HOUR: Duration = Duration::from_secs(3600);
@@ -146,8 +147,14 @@ async fn two_stores_on_one_directory_see_each_others_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_writers_in_two_stores_keep_one_consistent_index() {
     let tmp = scratch();
-    let a = open(tmp.path()).await;
-    let b = open(tmp.path()).await;
+    let clock = Arc::new(ManualClock::starting_now());
+    let on_clock = || {
+        FileConfig::new(tmp.path())
+            .cleanup_interval(None)
+            .clock(clock.clone())
+    };
+    let a = FileStore::open(on_clock()).await.unwrap();
+    let b = FileStore::open(on_clock()).await.unwrap();
     let mut tasks = Vec::new();
     for i in 0..80 {
         let store = if i % 2 == 0 { a.clone() } else { b.clone() };
@@ -169,7 +176,7 @@ async fn concurrent_writers_in_two_stores_keep_one_consistent_index() {
     let fresh = open(tmp.path()).await;
     assert_eq!(fresh.list_sessions("shared-user").await.unwrap(), want);
     // the two writers converge too (within their refresh interval)
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    clock.advance(Duration::from_millis(150));
     assert_eq!(a.list_sessions("shared-user").await.unwrap(), want);
     assert_eq!(b.list_sessions("shared-user").await.unwrap(), want);
 }
@@ -272,9 +279,11 @@ async fn backups_keep_the_last_versions_and_go_with_their_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_quota_counts_live_sessions_only() {
     let tmp = scratch();
-    let store = FileStore::open(FileConfig::new(tmp.path()).max_sessions(3))
-        .await
-        .unwrap();
+    let clock = Arc::new(ManualClock::starting_now());
+    let config = FileConfig::new(tmp.path())
+        .max_sessions(3)
+        .clock(clock.clone());
+    let store = FileStore::open(config).await.unwrap();
     put(&store, "a", "u", &["read"]).await;
     put(&store, "b", "u", &["read"]).await;
     store
@@ -296,7 +305,7 @@ async fn the_quota_counts_live_sessions_only() {
         "{err:?}"
     );
     put(&store, "a", "u", &["write"]).await; // replacing is not growing
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    clock.advance(Duration::from_millis(120));
     put(&store, "d", "u", &["read"]).await; // the expired one made room
     assert_eq!(records(tmp.path()).len(), 3);
     assert_eq!(store.count_sessions().await.unwrap(), 3);

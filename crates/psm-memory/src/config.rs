@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use psm_core::{DEFAULT_TTL, Error, Field, Rule};
+use psm_core::{DEFAULT_TTL, Error, Field, Rule, SharedClock};
 use psm_core::{Limits, Result, StoreUrl};
 
 /// Settings of a [`MemoryStore`](crate::MemoryStore).
@@ -23,6 +23,8 @@ pub struct MemoryConfig {
     pub limits: Limits,
     /// Number of lock shards (rounded up to a power of two, 1 to 4096).
     pub shards: usize,
+    /// Where the store reads the time (the system clock unless a test injects another).
+    pub clock: SharedClock,
 }
 
 impl Default for MemoryConfig {
@@ -33,6 +35,7 @@ impl Default for MemoryConfig {
             default_ttl: Some(DEFAULT_TTL),
             limits: Limits::default(),
             shards: 64,
+            clock: SharedClock::system(),
         }
     }
 }

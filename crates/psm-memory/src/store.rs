@@ -1,16 +1,15 @@
 //! `MemoryStore`: the `SessionStore` implementation over the sharded table.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use async_trait::async_trait;
 use parking_lot::Mutex;
 use psm_core::permission::ParsedPermission;
+use psm_core::valid::{SessionId, Ttl, UserId, ValidSession};
 use psm_core::{
-    Capabilities, Error, Health, NewSession, Result, Session, SessionInfo, SessionStore,
-    StoreStats, StoreUrl, Timestamp, validate,
+    Capabilities, Error, Health, Limits, PermissionSet, Result, Session, SessionBackend,
+    SessionInfo, StoreStats, StoreUrl, Timestamp,
 };
 
 use crate::config::MemoryConfig;
@@ -88,32 +87,21 @@ impl MemoryStore {
     pub fn config(&self) -> &MemoryConfig {
         &self.shared.config
     }
-
-    #[inline]
-    fn open(&self) -> Result<()> {
-        if self.shared.closed.load(Ordering::Relaxed) {
-            Err(Error::Closed)
-        } else {
-            Ok(())
-        }
-    }
 }
 
 impl Shared {
     pub(crate) fn sweep(&self) -> u64 {
-        self.table.sweep(Timestamp::now().as_millis())
+        self.table.sweep(self.config.clock.now().as_millis())
     }
 }
 
-fn ttl_ms(now: u64, ttl: Duration) -> u64 {
-    Timestamp::from_millis(now)
-        .saturating_add(ttl)
+fn ttl_ms(now: u64, ttl: Ttl) -> u64 {
+    ttl.after(Timestamp::from_millis(now))
         .as_millis()
         .min(NEVER - 1)
 }
 
-#[async_trait]
-impl SessionStore for MemoryStore {
+impl SessionBackend for MemoryStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -122,20 +110,32 @@ impl SessionStore for MemoryStore {
         Capabilities::new(false, false, false, false)
     }
 
-    async fn store_session(&self, session: NewSession) -> Result<Session> {
-        self.open()?;
-        let grants = session.validate(&self.shared.config.limits)?;
-        let now = Timestamp::now();
+    fn limits(&self) -> &Limits {
+        &self.shared.config.limits
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        self.shared.closed.load(Ordering::Relaxed)
+    }
+
+    #[inline]
+    fn now(&self) -> Timestamp {
+        self.shared.config.clock.now()
+    }
+
+    async fn store_session(&self, session: ValidSession) -> Result<Session> {
+        let session = session.into_parts();
+        let now = self.now();
         let expires = session
             .expiry
             .resolve(now, self.shared.config.default_ttl)
             .map_or(NEVER, |t| t.as_millis().min(NEVER - 1));
-        let metadata = session
-            .metadata
-            .filter(|m| m.as_object().is_some_and(|o| !o.is_empty()));
+        let metadata =
+            Some(session.metadata).filter(|m| m.as_object().is_some_and(|o| !o.is_empty()));
         let new = NewEntry {
             user: session.user_id,
-            grants,
+            grants: session.grants,
             expires,
             metadata: metadata.map(Box::new),
         };
@@ -167,72 +167,61 @@ impl SessionStore for MemoryStore {
             })
     }
 
-    async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        let permission = ParsedPermission::parse(permission)?;
+    #[inline]
+    async fn check_permission(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Result<bool> {
         Ok(self
             .shared
             .table
-            .check(session_id, permission, Timestamp::now().as_millis()))
+            .check(&session_id, permission, self.now().as_millis()))
     }
 
     async fn check_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-    ) -> Result<BTreeMap<String, bool>> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        let parsed = permissions
-            .iter()
-            .map(|p| ParsedPermission::parse(p))
-            .collect::<Result<Vec<_>, _>>()?;
-        let now = Timestamp::now().as_millis();
-        let answers = self
+        session_id: SessionId<'_>,
+        permissions: &[ParsedPermission<'_>],
+    ) -> Result<Vec<bool>> {
+        let now = self.now().as_millis();
+        Ok(self
             .shared
             .table
-            .read(session_id, now, |e| {
-                parsed
+            .read(&session_id, now, |e| {
+                permissions
                     .iter()
                     .map(|p| e.grants.check_parsed(*p))
                     .collect::<Vec<_>>()
             })
-            .unwrap_or_else(|| vec![false; parsed.len()]);
-        Ok(permissions.iter().cloned().zip(answers).collect())
+            .unwrap_or_else(|| vec![false; permissions.len()]))
     }
 
-    async fn get_session(&self, session_id: &str) -> Result<Option<Session>> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        let now = Timestamp::now().as_millis();
+    async fn get_session(&self, session_id: SessionId<'_>) -> Result<Option<Session>> {
+        let now = self.now().as_millis();
         Ok(self
             .shared
             .table
-            .read(session_id, now, |e| e.to_session(session_id)))
+            .read(&session_id, now, |e| e.to_session(&session_id)))
     }
 
-    async fn get_session_info(&self, session_id: &str) -> Result<Option<SessionInfo>> {
+    async fn get_session_info(&self, session_id: SessionId<'_>) -> Result<Option<SessionInfo>> {
+        let now = self.now();
         Ok(self
-            .get_session(session_id)
-            .await?
-            .map(|s| s.info_at(Timestamp::now())))
+            .shared
+            .table
+            .read(&session_id, now.as_millis(), |e| e.to_session(&session_id))
+            .map(|s| s.info_at(now)))
     }
 
     async fn update_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-        ttl: Option<Duration>,
+        session_id: SessionId<'_>,
+        grants: PermissionSet,
+        ttl: Option<Ttl>,
     ) -> Result<bool> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        if let Some(ttl) = ttl {
-            validate::ttl(ttl)?;
-        }
-        let grants = validate::permissions(permissions, &self.shared.config.limits)?;
-        let now = Timestamp::now().as_millis();
-        Ok(self.shared.table.modify(session_id, now, |e| {
+        let now = self.now().as_millis();
+        Ok(self.shared.table.modify(&session_id, now, |e| {
             e.grants = grants;
             e.updated = now;
             if let Some(ttl) = ttl {
@@ -241,47 +230,34 @@ impl SessionStore for MemoryStore {
         }))
     }
 
-    async fn extend_session_ttl(&self, session_id: &str, ttl: Duration) -> Result<bool> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        validate::ttl(ttl)?;
-        let now = Timestamp::now().as_millis();
-        Ok(self.shared.table.modify(session_id, now, |e| {
+    async fn extend_session_ttl(&self, session_id: SessionId<'_>, ttl: Ttl) -> Result<bool> {
+        let now = self.now().as_millis();
+        Ok(self.shared.table.modify(&session_id, now, |e| {
             e.expires = ttl_ms(now, ttl);
         }))
     }
 
-    async fn list_sessions(&self, user_id: &str) -> Result<Vec<String>> {
-        self.open()?;
-        validate::user_id(user_id)?;
-        Ok(self
-            .shared
-            .table
-            .list(user_id, Timestamp::now().as_millis()))
+    async fn list_sessions(&self, user_id: UserId<'_>) -> Result<Vec<String>> {
+        Ok(self.shared.table.list(&user_id, self.now().as_millis()))
     }
 
-    async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
-        self.open()?;
-        validate::session_id(session_id)?;
+    async fn invalidate_session(&self, session_id: SessionId<'_>) -> Result<bool> {
         Ok(self
             .shared
             .table
-            .remove(session_id, Timestamp::now().as_millis()))
+            .remove(&session_id, self.now().as_millis()))
     }
 
     async fn cleanup_expired_sessions(&self) -> Result<u64> {
-        self.open()?;
         Ok(self.shared.sweep())
     }
 
     async fn count_sessions(&self) -> Result<u64> {
-        self.open()?;
-        Ok(self.shared.table.census(Timestamp::now().as_millis()).0)
+        Ok(self.shared.table.census(self.now().as_millis()).0)
     }
 
     async fn stats(&self) -> Result<StoreStats> {
-        self.open()?;
-        let (live, expired, users) = self.shared.table.census(Timestamp::now().as_millis());
+        let (live, expired, users) = self.shared.table.census(self.now().as_millis());
         let mut stats = StoreStats::new(BACKEND);
         stats.live_sessions = live;
         stats.expired_pending = expired;
@@ -294,11 +270,7 @@ impl SessionStore for MemoryStore {
     }
 
     async fn health_check(&self) -> Health {
-        let started = Instant::now();
-        match self.open() {
-            Ok(()) => Health::healthy(BACKEND, started.elapsed()),
-            Err(e) => Health::unhealthy(BACKEND, started.elapsed(), e.to_string()),
-        }
+        Health::healthy(BACKEND, Duration::ZERO)
     }
 
     async fn close(&self) -> Result<()> {

@@ -1,23 +1,28 @@
 //! Memory-backend specifics: the `max_sessions` quota, the background sweep, URL options.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use std::sync::Arc;
 use std::time::Duration;
 
-use psm_core::{Error, NewSession, SessionStore, StoreUrl};
+use psm_core::{Error, ManualClock, NewSession, SessionStore, StoreUrl};
 use psm_memory::{MemoryConfig, MemoryStore};
 
-fn capped(max: u64, sweep: Option<Duration>) -> MemoryStore {
-    MemoryStore::with_config(MemoryConfig {
+/// A store holding at most `max` sessions, on a manual clock the test advances.
+fn capped(max: u64, sweep: Option<Duration>) -> (MemoryStore, Arc<ManualClock>) {
+    let clock = Arc::new(ManualClock::starting_now());
+    let store = MemoryStore::with_config(MemoryConfig {
         max_sessions: Some(max),
         cleanup_interval: sweep,
+        clock: clock.clone().into(),
         ..MemoryConfig::default()
     })
-    .unwrap()
+    .unwrap();
+    (store, clock)
 }
 
 #[tokio::test]
 async fn new_session_at_the_cap_gets_a_quota_error_but_replacing_one_does_not() {
-    let store = capped(2, None);
+    let (store, _) = capped(2, None);
     store
         .store_session(NewSession::new("a", "u"))
         .await
@@ -54,14 +59,14 @@ async fn new_session_at_the_cap_gets_a_quota_error_but_replacing_one_does_not() 
 
 #[tokio::test]
 async fn expired_sessions_never_count_against_the_cap() {
-    let store = capped(2, None);
+    let (store, clock) = capped(2, None);
     for id in ["a", "b"] {
         store
             .store_session(NewSession::new(id, "u").ttl(Duration::from_millis(50)))
             .await
             .unwrap();
     }
-    tokio::time::sleep(Duration::from_millis(120)).await;
+    clock.advance(Duration::from_millis(120));
     store
         .store_session(NewSession::new("c", "u"))
         .await
@@ -75,11 +80,14 @@ async fn expired_sessions_never_count_against_the_cap() {
 
 #[tokio::test]
 async fn background_sweep_frees_expired_sessions_and_stops_on_close() {
-    let store = capped(100, Some(Duration::from_millis(50)));
+    let (store, clock) = capped(100, Some(Duration::from_millis(50)));
     store
         .store_session(NewSession::new("a", "u").ttl(Duration::from_millis(20)))
         .await
         .unwrap();
+    clock.advance(Duration::from_millis(21));
+    assert_eq!(store.stats().await.unwrap().expired_pending, 1);
+    // the sweep runs on real time (every 50 ms): wait for it, boundedly
     let mut freed = false;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(25)).await;
@@ -95,7 +103,7 @@ async fn background_sweep_frees_expired_sessions_and_stops_on_close() {
 
 #[tokio::test]
 async fn dropping_the_store_ends_the_sweep_task() {
-    let store = capped(10, Some(Duration::from_millis(10)));
+    let (store, _) = capped(10, Some(Duration::from_millis(10)));
     let metrics = tokio::runtime::Handle::current().metrics();
     let before = metrics.num_alive_tasks();
     assert!(before >= 1);

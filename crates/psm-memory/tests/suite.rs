@@ -3,11 +3,18 @@
 
 use std::sync::Arc;
 
-use psm_core::SessionStore;
-use psm_memory::MemoryStore;
+use psm_core::ManualClock;
+use psm_core::testkit::Subject;
+use psm_memory::{MemoryConfig, MemoryStore};
 
-async fn store() -> Arc<dyn SessionStore> {
-    Arc::new(MemoryStore::new())
+/// A fresh store on a manual clock: the expiry cases advance it instead of sleeping.
+async fn store() -> Subject {
+    let clock = Arc::new(ManualClock::starting_now());
+    let config = MemoryConfig {
+        clock: clock.clone().into(),
+        ..MemoryConfig::default()
+    };
+    Subject::with_clock(Arc::new(MemoryStore::with_config(config).unwrap()), clock)
 }
 
 psm_core::session_store_tests!(store);

@@ -93,6 +93,8 @@ pub mod schema;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+#[cfg(feature = "validation")]
+pub mod validation;
 
 pub use caveat::CaveatContext;
 pub use engine::{
@@ -108,4 +110,5 @@ pub use relationship::{CaveatRef, IdRules, ObjectRef, Relationship, SubjectRef};
 pub use schema::Schema;
 pub use store::memory::MemoryStore;
 pub use store::watch::watch;
+pub use store::with_schema::{RelationshipStore, SchemaStore};
 pub use store::{Change, ChangeOp, Consistency, MAX_CHANGES, Revision, TupleStore};

@@ -178,8 +178,12 @@ impl Link {
         matches!(self.target, Target::Cluster(_))
     }
 
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
     pub(crate) fn ensure_open(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
+        if self.is_closed() {
             Err(Error::Closed)
         } else {
             Ok(())

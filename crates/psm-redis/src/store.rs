@@ -1,15 +1,14 @@
 //! `RedisStore`: the `SessionStore` over one Redis server or a Redis Cluster.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use psm_core::permission::ParsedPermission;
+use psm_core::valid::{SessionId, Ttl, UserId, ValidSession};
 use psm_core::{
-    Capabilities, Error, Health, Limits, NewSession, Result, Session, SessionStore, StoreStats,
-    StoreUrl, Timestamp, async_trait, validate,
+    Capabilities, Error, Health, Limits, PermissionSet, Result, Session, SessionBackend,
+    StoreStats, StoreUrl, Timestamp,
 };
-use tracing::instrument;
 
 use crate::cluster::{self, Change};
 use crate::config::{DEFAULT_KEY_PREFIX, RedisConfig, Servers};
@@ -208,15 +207,7 @@ pub(crate) async fn open_link(config: &RedisConfig) -> Result<Link> {
     Ok(link)
 }
 
-fn parse_all(permissions: &[String]) -> Result<Vec<ParsedPermission<'_>>> {
-    permissions
-        .iter()
-        .map(|p| ParsedPermission::parse(p).map_err(Error::from))
-        .collect()
-}
-
-#[async_trait]
-impl SessionStore for RedisStore {
+impl SessionBackend for RedisStore {
     fn backend(&self) -> &'static str {
         BACKEND
     }
@@ -225,19 +216,23 @@ impl SessionStore for RedisStore {
         Capabilities::new(true, true, true, self.inner.cluster)
     }
 
-    #[instrument(level = "debug", name = "redis.store_session", skip_all)]
-    async fn store_session(&self, session: NewSession) -> Result<Session> {
+    fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        self.inner.link.is_closed()
+    }
+
+    async fn store_session(&self, session: ValidSession) -> Result<Session> {
         let inner = &self.inner;
-        inner.link.ensure_open()?;
-        let grants = session.validate(&inner.limits)?;
+        let session = session.into_parts();
         let now = Timestamp::now();
         let expires_at = session.expiry.resolve(now, inner.default_ttl);
-        let metadata = session
-            .metadata
-            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
-        let metadata_json = serde_json::to_string(&metadata)
+        let metadata_json = serde_json::to_string(&session.metadata)
             .map_err(|e| Error::backend(BACKEND, "encode metadata", e))?;
-        let check_field = encode_check_field(expires_at, &grants);
+        let check_field = encode_check_field(expires_at, &session.grants);
         let key = inner.keys.session(&session.session_id);
         let w = self.write(&session.session_id, &key, now, expires_at);
         if inner.cluster {
@@ -262,65 +257,46 @@ impl SessionStore for RedisStore {
             )
             .await?;
         }
-        Ok(Session {
-            session_id: session.session_id,
-            user_id: session.user_id,
-            permissions: grants.to_vec(),
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            metadata,
-        })
+        Ok(session.into_session(now, expires_at))
     }
 
-    #[instrument(level = "debug", name = "redis.check_permission", skip_all)]
-    async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        validate::session_id(session_id)?;
-        let parsed = [ParsedPermission::parse(permission)?];
-        let key = self.inner.keys.session(session_id);
+    async fn check_permission(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Result<bool> {
+        let key = self.inner.keys.session(&session_id);
         let raw = sessions::fetch_check_field(&self.inner.link, "check_permission", &key).await?;
-        let answers = sessions::evaluate(raw.as_deref(), &key, Timestamp::now(), &parsed)?;
+        let answers = sessions::evaluate(raw.as_deref(), &key, Timestamp::now(), &[permission])?;
         Ok(answers.first().copied().unwrap_or(false))
     }
 
-    #[instrument(level = "debug", name = "redis.check_permissions", skip_all)]
     async fn check_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-    ) -> Result<BTreeMap<String, bool>> {
-        validate::session_id(session_id)?;
-        let parsed = parse_all(permissions)?;
-        let key = self.inner.keys.session(session_id);
+        session_id: SessionId<'_>,
+        permissions: &[ParsedPermission<'_>],
+    ) -> Result<Vec<bool>> {
+        let key = self.inner.keys.session(&session_id);
         let raw = sessions::fetch_check_field(&self.inner.link, "check_permissions", &key).await?;
-        let answers = sessions::evaluate(raw.as_deref(), &key, Timestamp::now(), &parsed)?;
-        Ok(permissions.iter().cloned().zip(answers).collect())
+        sessions::evaluate(raw.as_deref(), &key, Timestamp::now(), permissions)
     }
 
-    #[instrument(level = "debug", name = "redis.get_session", skip_all)]
-    async fn get_session(&self, session_id: &str) -> Result<Option<Session>> {
-        validate::session_id(session_id)?;
-        let key = self.inner.keys.session(session_id);
-        sessions::get(&self.inner.link, session_id, &key, Timestamp::now()).await
+    async fn get_session(&self, session_id: SessionId<'_>) -> Result<Option<Session>> {
+        let key = self.inner.keys.session(&session_id);
+        sessions::get(&self.inner.link, &session_id, &key, Timestamp::now()).await
     }
 
-    #[instrument(level = "debug", name = "redis.update_permissions", skip_all)]
     async fn update_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-        ttl: Option<Duration>,
+        session_id: SessionId<'_>,
+        grants: PermissionSet,
+        ttl: Option<Ttl>,
     ) -> Result<bool> {
         let inner = &self.inner;
-        validate::session_id(session_id)?;
-        let grants = validate::permissions(permissions, &inner.limits)?;
-        if let Some(ttl) = ttl {
-            validate::ttl(ttl)?;
-        }
         let now = Timestamp::now();
         let tail = encode_grants_tail(&grants);
-        let key = inner.keys.session(session_id);
-        let w = self.write(session_id, &key, now, ttl.map(|t| now.saturating_add(t)));
+        let key = inner.keys.session(&session_id);
+        let w = self.write(&session_id, &key, now, ttl.map(|t| t.after(now)));
         if inner.cluster && ttl.is_some() {
             let change = Change::Update { grants_tail: &tail };
             return cluster::change_expiry(&inner.link, &inner.keys, &w, change).await;
@@ -329,14 +305,11 @@ impl SessionStore for RedisStore {
         Ok(matches!(outcome, Outcome::Done(_)))
     }
 
-    #[instrument(level = "debug", name = "redis.extend_session_ttl", skip_all)]
-    async fn extend_session_ttl(&self, session_id: &str, ttl: Duration) -> Result<bool> {
+    async fn extend_session_ttl(&self, session_id: SessionId<'_>, ttl: Ttl) -> Result<bool> {
         let inner = &self.inner;
-        validate::session_id(session_id)?;
-        validate::ttl(ttl)?;
         let now = Timestamp::now();
-        let key = inner.keys.session(session_id);
-        let w = self.write(session_id, &key, now, Some(now.saturating_add(ttl)));
+        let key = inner.keys.session(&session_id);
+        let w = self.write(&session_id, &key, now, Some(ttl.after(now)));
         if inner.cluster {
             return cluster::change_expiry(&inner.link, &inner.keys, &w, Change::Extend).await;
         }
@@ -344,28 +317,23 @@ impl SessionStore for RedisStore {
         Ok(matches!(outcome, Outcome::Done(_)))
     }
 
-    #[instrument(level = "debug", name = "redis.list_sessions", skip_all)]
-    async fn list_sessions(&self, user_id: &str) -> Result<Vec<String>> {
-        validate::user_id(user_id)?;
-        let (_, mut ids) = self.list_and_repair(user_id, Timestamp::now()).await?;
+    async fn list_sessions(&self, user_id: UserId<'_>) -> Result<Vec<String>> {
+        let (_, mut ids) = self.list_and_repair(&user_id, Timestamp::now()).await?;
         ids.sort_unstable();
         ids.dedup();
         Ok(ids)
     }
 
-    #[instrument(level = "debug", name = "redis.invalidate_session", skip_all)]
-    async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
+    async fn invalidate_session(&self, session_id: SessionId<'_>) -> Result<bool> {
         let inner = &self.inner;
-        validate::session_id(session_id)?;
-        let key = inner.keys.session(session_id);
-        let w = self.write(session_id, &key, Timestamp::now(), None);
+        let key = inner.keys.session(&session_id);
+        let w = self.write(&session_id, &key, Timestamp::now(), None);
         if inner.cluster {
             return cluster::invalidate(&inner.link, &inner.keys, &w).await;
         }
         Ok(sessions::invalidate(&inner.link, &w).await?.0)
     }
 
-    #[instrument(level = "debug", name = "redis.cleanup_expired_sessions", skip_all)]
     async fn cleanup_expired_sessions(&self) -> Result<u64> {
         let inner = &self.inner;
         let index_keys = scan::keys(
@@ -386,7 +354,6 @@ impl SessionStore for RedisStore {
         Ok(removed)
     }
 
-    #[instrument(level = "debug", name = "redis.count_sessions", skip_all)]
     async fn count_sessions(&self) -> Result<u64> {
         let inner = &self.inner;
         let found = scan::keys(
@@ -399,17 +366,15 @@ impl SessionStore for RedisStore {
         Ok(found.len() as u64)
     }
 
-    #[instrument(level = "debug", name = "redis.stats", skip_all)]
     async fn stats(&self) -> Result<StoreStats> {
         let inner = &self.inner;
         let mut stats = StoreStats::new(BACKEND);
-        stats.live_sessions = self.count_sessions().await?;
+        stats.live_sessions = SessionBackend::count_sessions(self).await?;
         let users = scan::keys(&inner.link, "stats", inner.keys.index_pattern(), "zset").await?;
         stats.users = Some(users.len() as u64);
         Ok(stats)
     }
 
-    #[instrument(level = "debug", name = "redis.health_check", skip_all)]
     async fn health_check(&self) -> Health {
         let started = Instant::now();
         let result = self

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use psm_core::{DEFAULT_TTL, Error, Field, Limits, Result, Rule, StoreUrl};
+use psm_core::{DEFAULT_TTL, Error, Field, Limits, Result, Rule, SharedClock, StoreUrl};
 
 use crate::conn_options::{ConnOptions, take_max_permissions};
 use crate::dialect::Dialect;
@@ -177,6 +177,7 @@ pub struct SqlConfig {
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) limits: Limits,
     pub(crate) cleanup_batch: u32,
+    pub(crate) clock: SharedClock,
 }
 
 impl SqlConfig {
@@ -189,6 +190,7 @@ impl SqlConfig {
             default_ttl: Some(DEFAULT_TTL),
             limits: Limits::default(),
             cleanup_batch: 1_000,
+            clock: SharedClock::system(),
         }
     }
 
@@ -212,6 +214,14 @@ impl SqlConfig {
     /// TTL of sessions stored with `Expiry::Default`; `None` means no expiry. Default one hour.
     pub fn default_ttl(mut self, ttl: Option<Duration>) -> Self {
         self.default_ttl = ttl;
+        self
+    }
+
+    /// Where the store reads the time that expiry is computed from and compared with (default:
+    /// the system clock; tests inject a [`ManualClock`](psm_core::ManualClock) to move time
+    /// without sleeping — every expiry comparison binds this time, none uses the server's).
+    pub fn clock(mut self, clock: impl Into<SharedClock>) -> Self {
+        self.clock = clock.into();
         self
     }
 

@@ -1,13 +1,13 @@
 //! The `SessionStore` implementation of `SqlStore`: one parameterised statement per operation,
 //! reads on the dedicated lanes, writes through the pool, expired rows filtered everywhere.
 
-use std::collections::BTreeMap;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use psm_core::permission::validate_permission;
+use psm_core::permission::ParsedPermission;
+use psm_core::valid::{SessionId, Ttl, UserId, ValidSession};
 use psm_core::{
-    Capabilities, Health, NewSession, Result, Session, SessionStore, StoreStats, Timestamp,
-    async_trait, validate,
+    Capabilities, Health, Limits, PermissionSet, Result, Session, SessionBackend, StoreStats,
+    Timestamp,
 };
 use sqlx::Row;
 
@@ -60,13 +60,28 @@ impl SqlStore {
     }
 }
 
-fn now_ms() -> (Timestamp, i64) {
-    let now = Timestamp::now();
-    (now, to_db(now))
+impl SqlStore {
+    /// The time of this store's clock, and as bound to statements.
+    fn now_ms(&self) -> (Timestamp, i64) {
+        let now = self.inner.clock.now();
+        (now, to_db(now))
+    }
+
+    /// The live session's permissions, if any.
+    async fn live_set(
+        &self,
+        session_id: SessionId<'_>,
+        op: &'static str,
+    ) -> Result<Option<PermissionSet>> {
+        let (_, now) = self.now_ms();
+        match self.live_permissions(&session_id, now, op).await? {
+            None => Ok(None),
+            Some(packed) => unpack_permissions(&packed, || self.location(&session_id)).map(Some),
+        }
+    }
 }
 
-#[async_trait]
-impl SessionStore for SqlStore {
+impl SessionBackend for SqlStore {
     fn backend(&self) -> &'static str {
         self.inner.dialect.name()
     }
@@ -76,17 +91,25 @@ impl SessionStore for SqlStore {
         Capabilities::new(durable, durable, false, false)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
-    async fn store_session(&self, session: NewSession) -> Result<Session> {
-        self.ensure_open()?;
-        let set = session.validate(&self.inner.limits)?;
-        let (now, now_db) = now_ms();
+    fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    #[inline]
+    fn is_closed(&self) -> bool {
+        self.inner.closed.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn now(&self) -> Timestamp {
+        self.inner.clock.now()
+    }
+
+    async fn store_session(&self, session: ValidSession) -> Result<Session> {
+        let session = session.into_parts();
+        let (now, now_db) = self.now_ms();
         let expires_at = session.expiry.resolve(now, self.inner.default_ttl);
-        let metadata = session
-            .metadata
-            .unwrap_or_else(|| serde_json::Value::Object(serde_json::Map::new()));
-        let meta_text = metadata.to_string();
-        let packed = pack_permissions(&set);
+        let meta_text = session.metadata.to_string();
+        let packed = pack_permissions(&session.grants);
         let expires_db = expires_at.map(to_db);
         write(
             &self.inner.conns,
@@ -103,74 +126,37 @@ impl SessionStore for SqlStore {
             ],
         )
         .await?;
-        Ok(Session {
-            session_id: session.session_id,
-            user_id: session.user_id,
-            permissions: set.to_vec(),
-            created_at: now,
-            updated_at: now,
-            expires_at,
-            metadata,
-        })
+        Ok(session.into_session(now, expires_at))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
-    async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        validate_permission(permission)?;
+    async fn check_permission(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Result<bool> {
         metrics::counter!("psm_sql_checks_total").increment(1);
-        let (_, now) = now_ms();
-        match self
-            .live_permissions(session_id, now, "check_permission")
-            .await?
-        {
-            None => Ok(false),
-            Some(packed) => {
-                let set = unpack_permissions(&packed, || self.location(session_id))?;
-                Ok(set.check(permission)?)
-            }
-        }
+        let set = self.live_set(session_id, "check_permission").await?;
+        Ok(set.is_some_and(|set| set.check_parsed(permission)))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
     async fn check_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-    ) -> Result<BTreeMap<String, bool>> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        for p in permissions {
-            validate_permission(p)?;
-        }
+        session_id: SessionId<'_>,
+        permissions: &[ParsedPermission<'_>],
+    ) -> Result<Vec<bool>> {
         if permissions.is_empty() {
-            return Ok(BTreeMap::new());
+            return Ok(Vec::new());
         }
-        let (_, now) = now_ms();
-        let set = match self
-            .live_permissions(session_id, now, "check_permissions")
-            .await?
-        {
-            None => None,
-            Some(packed) => Some(unpack_permissions(&packed, || self.location(session_id))?),
-        };
-        let mut out = BTreeMap::new();
-        for p in permissions {
-            let granted = match &set {
-                Some(set) => set.check(p)?,
-                None => false,
-            };
-            out.insert(p.clone(), granted);
-        }
-        Ok(out)
+        let set = self.live_set(session_id, "check_permissions").await?;
+        Ok(permissions
+            .iter()
+            .map(|p| set.as_ref().is_some_and(|set| set.check_parsed(*p)))
+            .collect())
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
-    async fn get_session(&self, session_id: &str) -> Result<Option<Session>> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        let (_, now) = now_ms();
+    async fn get_session(&self, session_id: SessionId<'_>) -> Result<Option<Session>> {
+        let session_id = session_id.as_str();
+        let (_, now) = self.now_ms();
         let sql = &self.inner.sql.select_session;
         type Raw = (String, String, i64, i64, Option<i64>, String);
         let raw: Option<Raw> = dispatch!(&self.inner.conns, h => read_fast!(h, "get_session", conn => {
@@ -202,21 +188,15 @@ impl SessionStore for SqlStore {
         }))
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
     async fn update_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-        ttl: Option<Duration>,
+        session_id: SessionId<'_>,
+        grants: PermissionSet,
+        ttl: Option<Ttl>,
     ) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        if let Some(ttl) = ttl {
-            validate::ttl(ttl)?;
-        }
-        let set = validate::permissions(permissions, &self.inner.limits)?;
-        let packed = pack_permissions(&set);
-        let (now, now_db) = now_ms();
+        let session_id = session_id.as_str();
+        let packed = pack_permissions(&grants);
+        let (now, now_db) = self.now_ms();
         let sql: &SessionSql = &self.inner.sql;
         let touched = match ttl {
             None => {
@@ -241,7 +221,7 @@ impl SessionStore for SqlStore {
                     &[
                         Bind::Text(&packed),
                         Bind::Int(now_db),
-                        Bind::Int(to_db(now.saturating_add(ttl))),
+                        Bind::Int(to_db(ttl.after(now))),
                         Bind::Text(session_id),
                         Bind::Int(now_db),
                     ],
@@ -252,20 +232,16 @@ impl SessionStore for SqlStore {
         Ok(touched > 0)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
-    async fn extend_session_ttl(&self, session_id: &str, ttl: Duration) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        validate::ttl(ttl)?;
-        let (now, now_db) = now_ms();
+    async fn extend_session_ttl(&self, session_id: SessionId<'_>, ttl: Ttl) -> Result<bool> {
+        let (now, now_db) = self.now_ms();
         let touched = write(
             &self.inner.conns,
             "extend_session_ttl",
             &self.inner.sql.extend,
             &[
-                Bind::Int(to_db(now.saturating_add(ttl))),
+                Bind::Int(to_db(ttl.after(now))),
                 Bind::Int(now_db),
-                Bind::Text(session_id),
+                Bind::Text(&session_id),
                 Bind::Int(now_db),
             ],
         )
@@ -273,41 +249,33 @@ impl SessionStore for SqlStore {
         Ok(touched > 0)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
-    async fn list_sessions(&self, user_id: &str) -> Result<Vec<String>> {
-        self.ensure_open()?;
-        validate::user_id(user_id)?;
-        let (_, now) = now_ms();
+    async fn list_sessions(&self, user_id: UserId<'_>) -> Result<Vec<String>> {
+        let (_, now) = self.now_ms();
         let mut ids = read_texts(
             &self.inner.conns,
             "list_sessions",
             &self.inner.sql.list,
-            &[Bind::Text(user_id), Bind::Int(now)],
+            &[Bind::Text(&user_id), Bind::Int(now)],
         )
         .await?;
         ids.sort_unstable();
         Ok(ids)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
-    async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
-        self.ensure_open()?;
-        validate::session_id(session_id)?;
-        let (_, now) = now_ms();
+    async fn invalidate_session(&self, session_id: SessionId<'_>) -> Result<bool> {
+        let (_, now) = self.now_ms();
         let touched = write(
             &self.inner.conns,
             "invalidate_session",
             &self.inner.sql.delete,
-            &[Bind::Text(session_id), Bind::Int(now)],
+            &[Bind::Text(&session_id), Bind::Int(now)],
         )
         .await?;
         Ok(touched > 0)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
     async fn cleanup_expired_sessions(&self) -> Result<u64> {
-        self.ensure_open()?;
-        let (_, now) = now_ms();
+        let (_, now) = self.now_ms();
         let binds = [Bind::Int(now), Bind::Int(now)];
         let binds = &binds[..SessionSql::cleanup_binds(self.inner.dialect)];
         let mut total = 0u64;
@@ -328,18 +296,14 @@ impl SessionStore for SqlStore {
         Ok(total)
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
     async fn count_sessions(&self) -> Result<u64> {
-        self.ensure_open()?;
-        let (_, now) = now_ms();
+        let (_, now) = self.now_ms();
         self.read_count("count_sessions", &self.inner.sql.count, now, 1)
             .await
     }
 
-    #[tracing::instrument(level = "debug", skip_all, fields(backend = self.backend()))]
     async fn stats(&self) -> Result<StoreStats> {
-        self.ensure_open()?;
-        let (_, now) = now_ms();
+        let (_, now) = self.now_ms();
         let sql = &self.inner.sql.stats;
         let (live, expired, users): (i64, i64, i64) = dispatch!(&self.inner.conns, h => read_fast!(h, "stats", conn => {
             match sqlx::query(sql).bind(now).bind(now).bind(now).fetch_one(&mut *conn).await {
@@ -347,7 +311,7 @@ impl SessionStore for SqlStore {
                 Err(e) => Err(e),
             }
         }))?;
-        let mut stats = StoreStats::new(self.backend());
+        let mut stats = StoreStats::new(SessionBackend::backend(self));
         stats.live_sessions = u64::try_from(live).unwrap_or(0);
         stats.expired_pending = u64::try_from(expired).unwrap_or(0);
         stats.users = u64::try_from(users).ok();
@@ -362,12 +326,10 @@ impl SessionStore for SqlStore {
 
     async fn health_check(&self) -> Health {
         let started = Instant::now();
-        if self.ensure_open().is_err() {
-            return Health::unhealthy(self.backend(), started.elapsed(), "the store is closed");
-        }
+        let backend = SessionBackend::backend(self);
         match self.ping().await {
-            Ok(()) => Health::healthy(self.backend(), started.elapsed()),
-            Err(e) => Health::unhealthy(self.backend(), started.elapsed(), e.to_string()),
+            Ok(()) => Health::healthy(backend, started.elapsed()),
+            Err(e) => Health::unhealthy(backend, started.elapsed(), e.to_string()),
         }
     }
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use psm_core::{Error, Limits, Result, StoreUrl};
+use psm_core::{Error, Limits, Result, SharedClock, StoreUrl};
 
 use crate::config::SqlConfig;
 use crate::conn::{Conns, dispatch};
@@ -30,6 +30,7 @@ pub(crate) struct Inner {
     pub(crate) default_ttl: Option<Duration>,
     pub(crate) limits: Limits,
     pub(crate) cleanup_batch: u32,
+    pub(crate) clock: SharedClock,
     pub(crate) memory: bool,
     pub(crate) closed: AtomicBool,
 }
@@ -91,6 +92,7 @@ impl SqlStore {
                 default_ttl: config.default_ttl,
                 limits: config.limits,
                 cleanup_batch: config.cleanup_batch,
+                clock: config.clock,
                 memory: opened.memory,
                 closed: AtomicBool::new(false),
             }),

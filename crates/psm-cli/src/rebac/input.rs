@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use psm_rebac::{Error as RebacError, Relationship, Schema, SchemaFormat};
+use psm_rebac::{Error as RebacError, Relationship, Schema};
 
 use crate::error::CliError;
+pub use psm_server::render::{at_line, schema_error};
 
 /// The largest schema or relationship file read whole (64 MiB).
 pub const MAX_FILE_BYTES: u64 = 64 << 20;
@@ -46,16 +47,6 @@ pub fn error_column(line: &str, e: &RebacError) -> usize {
     }
     .unwrap_or(start);
     line[..offset].chars().count() + 1
-}
-
-/// Formats an error about line `line` (1-based) of `source`.
-pub fn at_line(
-    source: &str,
-    line: usize,
-    column: usize,
-    message: impl std::fmt::Display,
-) -> String {
-    format!("{source}:{line}:{column}: {message}")
 }
 
 /// Reads a whole text file (or stdin for `-`), bounded by [`MAX_FILE_BYTES`].
@@ -102,37 +93,6 @@ pub fn parse_schema(text: &str, format: Format, source: &str) -> Result<Schema, 
         Format::Json => Schema::parse_json(text),
     };
     parsed.map_err(|e| schema_error(source, &e))
-}
-
-/// A schema error as `SOURCE:LINE:COLUMN: message`, or `SOURCE: message` without a position.
-pub fn schema_error(source: &str, e: &RebacError) -> CliError {
-    match e {
-        RebacError::SchemaSyntax {
-            format,
-            position,
-            message,
-        } => CliError::input(at_line(
-            source,
-            position.line,
-            position.column,
-            format_args!("{} syntax error: {message}", format_name(*format)),
-        )),
-        RebacError::SchemaInvalid {
-            position,
-            rule,
-            message,
-        } => CliError::input(at_line(
-            source,
-            position.line,
-            position.column,
-            format_args!("{rule}: {message}"),
-        )),
-        other => CliError::input(format!("{source}: {other}")),
-    }
-}
-
-fn format_name(f: SchemaFormat) -> String {
-    f.to_string()
 }
 
 #[cfg(test)]

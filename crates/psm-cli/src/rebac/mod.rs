@@ -1,8 +1,6 @@
 //! `psm rebac ...`: the relationship schema, writes and deletes, checks, lookups, expand, import
 //! and export, and a watch of changes, on the store the URL names.
 
-mod backend;
-mod expand;
 mod input;
 pub(crate) mod options;
 mod transfer;
@@ -14,10 +12,11 @@ use clap::Subcommand;
 use psm_rebac::{ObjectRef, Permissionship, Relationship, RelationshipUpdate, SubjectRef};
 use serde_json::json;
 
-pub use backend::Rebac;
-pub use expand::{MAX_EXPAND_SUBJECTS, tree_json};
-pub use input::{Format, parse_schema, relationship_arg};
-pub use watch::change_json;
+pub use input::{Format, relationship_arg};
+use psm_server::render::{MAX_EXPAND_SUBJECTS, tree_json, tree_text};
+
+use permission_storage_manager::tuple_stores::open_tuple_store;
+use psm_rebac::{Engine, RelationshipStore};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
@@ -162,13 +161,30 @@ pub async fn run(cmd: RebacCommand, url: &str, out: &Output) -> Result<Outcome, 
         });
         return Ok(Outcome::Done);
     }
-    let rebac = Rebac::open(url).await?;
+    let rebac = open_tuple_store(url).await?;
     let result = execute(cmd, &rebac, out).await;
     rebac.close().await;
     result
 }
 
-async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outcome, CliError> {
+/// An engine over the stored schema; an input error when none was written.
+async fn engine(rebac: &RelationshipStore) -> Result<Engine, CliError> {
+    psm_server::stored_engine(rebac)
+        .await?
+        .map(|(_, engine)| engine)
+        .ok_or_else(|| {
+            CliError::new(
+                psm_core::ErrorKind::NoSchema,
+                "no schema has been written yet: run `psm rebac schema write FILE`",
+            )
+        })
+}
+
+async fn execute(
+    cmd: RebacCommand,
+    rebac: &RelationshipStore,
+    out: &Output,
+) -> Result<Outcome, CliError> {
     match cmd {
         RebacCommand::Schema(SchemaCommand::Write { file }) => {
             let text = input::read_text(&file)?;
@@ -203,7 +219,7 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             relationships,
             create,
         } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             let rels = parse_args(&relationships)?;
             for (i, r) in rels.iter().enumerate() {
                 engine
@@ -233,7 +249,7 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             Ok(Outcome::Done)
         }
         RebacCommand::Delete { relationships } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             let updates: Vec<RelationshipUpdate> = parse_args(&relationships)?
                 .into_iter()
                 .map(RelationshipUpdate::delete)
@@ -255,7 +271,7 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             context,
             consistency,
         } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             let asked = check.parse::<Relationship>().map_err(|e| {
                 CliError::input(format!("{e} (a check reads `resource#permission@subject`)"))
             })?;
@@ -287,7 +303,7 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             context,
             consistency,
         } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             let subject: SubjectRef = subject.parse()?;
             let consistency = options::consistency(consistency.as_deref())?;
             let context = options::context(context.as_slice(), false)?;
@@ -328,7 +344,7 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             context,
             consistency,
         } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             let resource: ObjectRef = resource.parse()?;
             let consistency = options::consistency(consistency.as_deref())?;
             let context = options::context(context.as_slice(), false)?;
@@ -365,24 +381,24 @@ async fn execute(cmd: RebacCommand, rebac: &Rebac, out: &Output) -> Result<Outco
             permission,
             consistency,
         } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             let resource: ObjectRef = resource.parse()?;
             let consistency = options::consistency(consistency.as_deref())?;
             let tree = engine
                 .with_consistency(consistency)
                 .expand(&resource, &permission)
                 .await?;
-            let value = json!({"tree": expand::tree_json(&tree, MAX_EXPAND_SUBJECTS)?});
-            let text = expand::tree_text(&tree, MAX_EXPAND_SUBJECTS)?;
+            let value = json!({"tree": tree_json(&tree, MAX_EXPAND_SUBJECTS)?});
+            let text = tree_text(&tree, MAX_EXPAND_SUBJECTS)?;
             out.emit(value, || text);
             Ok(Outcome::Done)
         }
         RebacCommand::Import { file, dry_run } => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             transfer::import(&engine, &file, dry_run, out).await
         }
         RebacCommand::Export => {
-            let engine = rebac.engine().await?;
+            let engine = engine(rebac).await?;
             transfer::export(&engine, out).await
         }
         RebacCommand::Watch {

@@ -2,7 +2,8 @@
 //! `fully_consistent` or `at_least_as_fresh:REVISION`) and `--context` (a JSON object of caveat
 //! parameters, or a relationship that holds for this request only).
 
-use psm_rebac::{CaveatContext, Consistency, Engine, Relationship, Scope};
+use psm_rebac::{Consistency, Relationship};
+pub use psm_server::read_options::{RequestContext as Context, scope};
 use serde_json::Value;
 
 use crate::error::CliError;
@@ -28,15 +29,6 @@ pub fn consistency(text: Option<&str>) -> Result<Consistency, CliError> {
             })
         }
     }
-}
-
-/// Caveat parameters and contextual relationships from `--context` values.
-#[derive(Debug, Default)]
-pub struct Context {
-    /// Caveat parameters (from the one `--context '{...}'`).
-    pub caveat: CaveatContext,
-    /// Relationships that hold for this request only.
-    pub contextual: Vec<Relationship>,
 }
 
 /// Splits `--context` values: one starting with `{` is the JSON object of caveat parameters
@@ -73,22 +65,6 @@ pub fn context(values: &[String], relationships_allowed: bool) -> Result<Context
         }
     }
     Ok(out)
-}
-
-/// The engine scope of a read with these options (shared by the CLI and `psm serve`).
-pub fn scope(
-    engine: &Engine,
-    context: Context,
-    consistency: Consistency,
-) -> psm_rebac::Result<Scope<'_>> {
-    let scope = if context.contextual.is_empty() {
-        engine.scope()
-    } else {
-        engine.with_contextual(context.contextual)?
-    };
-    Ok(scope
-        .with_context(context.caveat)
-        .with_consistency(consistency))
 }
 
 #[cfg(test)]

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use psm_rebac::{Change, ChangeOp, Revision, TupleStore};
+use psm_rebac::{Change, Revision, TupleStore};
+use psm_server::render::{change_json, op_name};
 use serde_json::{Value, json};
 
 use crate::error::{CliError, Outcome};
@@ -12,21 +13,6 @@ use crate::output::Output;
 
 /// How long one poll of `--follow` waits before asking again.
 const FOLLOW_WAIT: Duration = Duration::from_secs(30);
-
-/// `touch` or `delete`.
-fn op_name(op: ChangeOp) -> &'static str {
-    match op {
-        ChangeOp::Touch => "touch",
-        ChangeOp::Delete => "delete",
-        _ => "other",
-    }
-}
-
-/// One change as JSON: `{revision, op, relationship}` (the CLI's `--json` lines and the
-/// server's changes route).
-pub fn change_json(c: &Change) -> Value {
-    json!({"revision": c.revision, "op": op_name(c.op), "relationship": c.relationship.to_string()})
-}
 
 fn change_line(c: &Change) -> String {
     format!("{} {} {}", c.revision, op_name(c.op), c.relationship)

@@ -3,20 +3,19 @@
 // Each case's name is its documentation: the rule it proves.
 #![allow(missing_docs, clippy::bool_assert_comparison)]
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
 use crate::error::{Error, Field};
 use crate::session::{DEFAULT_TTL, NewSession};
-use crate::store::SessionStore;
 use crate::time::Timestamp;
 
-type Store = Arc<dyn SessionStore>;
+use super::Subject as Store;
 
 const HOUR: Duration = Duration::from_secs(3600);
-/// Expiry tests use this TTL and then wait [`AFTER_SHORT`]: long enough for any backend's clock.
+/// Expiry tests use this TTL and then wait [`AFTER_SHORT`] (advance the clock, or sleep where
+/// the time is the server's): long enough for any backend's clock.
 const SHORT: Duration = Duration::from_millis(300);
 const AFTER_SHORT: Duration = Duration::from_millis(700);
 
@@ -42,7 +41,7 @@ fn assert_close(a: Timestamp, b: Timestamp, tolerance_ms: u64, what: &str) {
 }
 
 pub async fn store_then_get_returns_what_was_stored(store: Store) {
-    let before = Timestamp::now();
+    let before = store.now();
     let stored = store
         .store_session(
             NewSession::new("sess-1", "user-1")
@@ -62,7 +61,7 @@ pub async fn store_then_get_returns_what_was_stored(store: Store) {
     assert_eq!(got.user_id, "user-1");
     assert_eq!(got.permissions, strings(&["read", "write", "admin:*"]));
     assert_eq!(got.metadata, json!({"ip": "10.0.0.1"}));
-    assert!(got.created_at >= before && got.created_at <= Timestamp::now());
+    assert!(got.created_at >= before && got.created_at <= store.now());
     assert_eq!(got.created_at, got.updated_at);
     assert_close(
         got.expires_at.expect("has expiry"),
@@ -152,7 +151,7 @@ pub async fn expired_session_is_invisible_before_any_cleanup(store: Store) {
     put(&store, "short", "exp-user", &["read"], Some(SHORT)).await;
     put(&store, "long", "exp-user", &["read"], Some(HOUR)).await;
     assert!(store.check_permission("short", "read").await.unwrap());
-    tokio::time::sleep(AFTER_SHORT).await;
+    store.wait(AFTER_SHORT).await;
     assert!(store.get_session("short").await.unwrap().is_none(), "get");
     assert!(
         store.get_session_info("short").await.unwrap().is_none(),
@@ -205,7 +204,7 @@ pub async fn update_without_ttl_keeps_the_remaining_ttl(store: Store) {
     )
     .await;
     let original = store.get_session("keep").await.unwrap().unwrap();
-    tokio::time::sleep(Duration::from_millis(1_100)).await;
+    store.wait(Duration::from_millis(1_100)).await;
     assert!(
         store
             .update_permissions("keep", &strings(&["write", "read"]), None)
@@ -240,7 +239,7 @@ pub async fn update_with_ttl_restarts_the_clock(store: Store) {
             .await
             .unwrap()
     );
-    tokio::time::sleep(AFTER_SHORT).await;
+    store.wait(AFTER_SHORT).await;
     let got = store
         .get_session("restart")
         .await
@@ -256,9 +255,9 @@ pub async fn update_with_ttl_restarts_the_clock(store: Store) {
 
 pub async fn extend_session_ttl_sets_expiry_from_now(store: Store) {
     put(&store, "ext", "u", &["read"], Some(SHORT)).await;
-    let before = Timestamp::now();
+    let before = store.now();
     assert!(store.extend_session_ttl("ext", HOUR).await.unwrap());
-    tokio::time::sleep(AFTER_SHORT).await;
+    store.wait(AFTER_SHORT).await;
     let got = store
         .get_session("ext")
         .await
@@ -280,7 +279,7 @@ pub async fn list_sessions_returns_only_live_sessions_of_that_user(store: Store)
     put(&store, "c-3", "bob", &["read"], Some(HOUR)).await;
     put(&store, "d-4", "alice", &["read"], Some(SHORT)).await;
     assert_eq!(store.list_sessions("alice").await.unwrap().len(), 3);
-    tokio::time::sleep(AFTER_SHORT).await;
+    store.wait(AFTER_SHORT).await;
     assert_eq!(
         store.list_sessions("alice").await.unwrap(),
         strings(&["a-1", "b-2"])
@@ -489,7 +488,7 @@ pub async fn cleanup_removes_expired_sessions_and_keeps_live_ones(store: Store) 
     put(&store, "e1", "u", &["read"], Some(SHORT)).await;
     put(&store, "e2", "u", &["read"], Some(SHORT)).await;
     put(&store, "live", "u", &["read"], Some(HOUR)).await;
-    tokio::time::sleep(AFTER_SHORT).await;
+    store.wait(AFTER_SHORT).await;
     let removed = store.cleanup_expired_sessions().await.unwrap();
     assert!(removed <= 2, "removed {removed}, only 2 had expired");
     assert_eq!(
@@ -514,14 +513,14 @@ pub async fn count_sessions_counts_live_sessions_only(store: Store) {
     put(&store, "n0", "u", &["write"], Some(HOUR)).await; // replace, not add
     put(&store, "dies", "u", &["read"], Some(SHORT)).await;
     assert_eq!(store.count_sessions().await.unwrap(), 6);
-    tokio::time::sleep(AFTER_SHORT).await;
+    store.wait(AFTER_SHORT).await;
     assert_eq!(store.count_sessions().await.unwrap(), 5);
     store.invalidate_session("n1").await.unwrap();
     assert_eq!(store.count_sessions().await.unwrap(), 4);
 }
 
 pub async fn default_ttl_applies_when_none_is_given(store: Store) {
-    let before = Timestamp::now();
+    let before = store.now();
     let s = store
         .store_session(NewSession::new("deflt", "u").permissions(["read"]))
         .await

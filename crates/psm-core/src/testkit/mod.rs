@@ -8,6 +8,10 @@
 //! psm_core::session_store_tests!(store);
 //! ```
 //!
+//! A backend that reads the time from an injected [`Clock`](crate::clock::Clock) returns a
+//! [`Subject`] with the [`ManualClock`](crate::clock::ManualClock) it was given instead: the
+//! expiry cases then advance that clock rather than sleep.
+//!
 //! This expands to one `#[tokio::test]` per rule of DESIGN.md's "Sessions" section (named for
 //! the behaviour), plus `model_equivalence`, a proptest state machine that runs random operation
 //! sequences on the backend and on a plain in-memory model and demands the same answers.
@@ -16,6 +20,9 @@
 
 pub mod cases;
 pub mod model;
+mod subject;
+
+pub use subject::Subject;
 
 /// The settings tests use for a service URL: `PSM_TEST_<NAME>_URL` or the given default.
 pub fn service_url(name: &str, default: &str) -> String {
@@ -43,7 +50,8 @@ pub fn unique_suffix() -> String {
 }
 
 /// Expands to the whole backend behaviour suite for `$factory` (an async fn returning
-/// `Arc<dyn SessionStore>`; each call must return a fresh, empty, isolated store).
+/// `Arc<dyn SessionStore>` or a [`Subject`]; each call must return a fresh, empty, isolated
+/// store).
 #[macro_export]
 macro_rules! session_store_tests {
     ($factory:path) => {
@@ -77,14 +85,16 @@ macro_rules! session_store_tests {
 
         #[test]
         fn model_equivalence() {
-            $crate::testkit::model::run_model_equivalence(|| async { $factory().await });
+            $crate::testkit::model::run_model_equivalence(|| async {
+                $crate::testkit::Subject::from($factory().await).store
+            });
         }
     };
     (@cases $factory:path; $($name:ident),* $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn $name() {
-                let store = $factory().await;
+                let store = $crate::testkit::Subject::from($factory().await);
                 $crate::testkit::cases::$name(store).await;
             }
         )*

@@ -5,6 +5,7 @@ pub mod change;
 pub mod consistency;
 pub mod memory;
 pub mod watch;
+pub mod with_schema;
 
 use std::time::Duration;
 

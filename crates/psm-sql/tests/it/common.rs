@@ -86,10 +86,16 @@ pub async fn server_available(name: &str, url: &str) -> bool {
     }
 }
 
-/// The store for a kit factory: the server must answer (the kit has no way to skip).
-pub async fn kit_store(name: &str, url: &str) -> psm_sql::SqlStore {
-    match psm_sql::SqlStore::connect(url).await {
-        Ok(store) => store,
+/// The store for a kit factory, on a manual clock that the expiry cases advance (every expiry
+/// comparison binds the store's time): the server must answer (the kit has no way to skip).
+pub async fn kit_store(name: &str, url: &str) -> psm_core::testkit::Subject {
+    let clock = std::sync::Arc::new(psm_core::ManualClock::starting_now());
+    let opened = match psm_core::StoreUrl::parse(url).and_then(psm_sql::SqlConfig::from_url) {
+        Ok(config) => psm_sql::SqlStore::connect_with(config.clock(clock.clone())).await,
+        Err(e) => Err(e),
+    };
+    match opened {
+        Ok(store) => psm_core::testkit::Subject::with_clock(std::sync::Arc::new(store), clock),
         Err(e) => panic!(
             "{name} store at {url} could not be opened: {e} (start the server or set PSM_TEST_{}_URL)",
             name.to_uppercase()

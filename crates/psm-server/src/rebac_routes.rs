@@ -1,0 +1,320 @@
+//! Relationship routes: check, bulk check, relationship write / delete / read, schema.
+//! Reads take `consistency` and (checks) caveat `context`; see [`super::read_options`]. Lookups
+//! are in [`super::lookup_routes`].
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::State;
+use psm_rebac::{
+    CheckItem, ObjectRef, Relationship, RelationshipFilter, RelationshipUpdate, SubjectFilter,
+    SubjectRef,
+};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::{ApiJson, Error};
+use crate::read_options::{self, RequestContext};
+use crate::render::schema_error;
+use crate::state::AppState;
+
+/// `POST /v1/check` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckRequest {
+    resource: String,
+    permission: String,
+    subject: String,
+    /// Caveat parameters (an object); an array is the older spelling of contextual relationships.
+    #[serde(default)]
+    context: Option<Value>,
+    /// Relationships that hold for this check only.
+    #[serde(default)]
+    contextual_relationships: Vec<String>,
+    /// How fresh the answer must be.
+    #[serde(default)]
+    consistency: Option<Value>,
+}
+
+/// `POST /v1/check/bulk` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkCheckRequest {
+    items: Vec<BulkItem>,
+    /// Caveat parameters for every item.
+    #[serde(default)]
+    context: Option<Value>,
+    /// How fresh the answers must be.
+    #[serde(default)]
+    consistency: Option<Value>,
+}
+
+/// One item of a bulk check.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkItem {
+    resource: String,
+    permission: String,
+    subject: String,
+}
+
+/// `POST /v1/relationships/write` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WriteRequest {
+    updates: Vec<Update>,
+}
+
+/// One update: `touch` (create or keep), `create` (must not exist) or `delete`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Update {
+    operation: Operation,
+    relationship: String,
+}
+
+/// The operation of an [`Update`].
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Operation {
+    /// Create or keep.
+    Touch,
+    /// Create; the write fails if it exists.
+    Create,
+    /// Delete if present.
+    Delete,
+}
+
+/// `POST /v1/relationships/delete` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteRequest {
+    relationships: Vec<String>,
+}
+
+/// `POST /v1/relationships/read` body: every field narrows the filter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadRequest {
+    resource_type: Option<String>,
+    resource_id: Option<String>,
+    relation: Option<String>,
+    subject: Option<String>,
+    limit: Option<usize>,
+    /// The `cursor` of the previous page; absent or null for the first.
+    #[serde(default)]
+    cursor: Option<Value>,
+    /// How fresh the answer must be.
+    #[serde(default)]
+    consistency: Option<Value>,
+}
+
+/// Most relationships one filtered read may match: pages are cut from the sorted matches, so a
+/// filter matching more must be narrowed.
+pub const MAX_READ_MATCHES: usize = 100_000;
+
+/// `PUT /v1/schema` body.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchemaRequest {
+    schema: String,
+}
+
+pub(super) fn field<T: std::str::FromStr<Err = psm_rebac::Error>>(
+    text: &str,
+    name: &str,
+) -> Result<T, Error> {
+    text.parse::<T>()
+        .map_err(|e| Error::input(format!("{name}: {e}")))
+}
+
+/// A `context` that may only hold caveat parameters (an object).
+pub(super) fn caveat_context(context: Option<Value>) -> Result<RequestContext, Error> {
+    match context {
+        None | Some(Value::Null | Value::Object(_)) => {
+            read_options::request_context(context, &[], 0)
+        }
+        Some(_) => Err(Error::invalid_field(
+            "context",
+            "must be a JSON object of caveat parameters",
+        )),
+    }
+}
+
+/// `POST /v1/check`.
+pub async fn check(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<CheckRequest>,
+) -> Result<Json<Value>, Error> {
+    let engine = state.engine()?;
+    let resource: ObjectRef = field(&req.resource, "resource")?;
+    let subject: SubjectRef = field(&req.subject, "subject")?;
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let context = read_options::request_context(
+        req.context,
+        &req.contextual_relationships,
+        state.config.max_batch,
+    )?;
+    let scope = read_options::scope(&engine, context, consistency)?;
+    let answer = scope
+        .check_permissionship(&resource, &req.permission, &subject)
+        .await?;
+    Ok(Json(read_options::permissionship(&answer)))
+}
+
+/// `POST /v1/check/bulk`: answers in request order.
+pub async fn check_bulk(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<BulkCheckRequest>,
+) -> Result<Json<Value>, Error> {
+    let engine = state.engine()?;
+    Error::check_batch(req.items.len(), state.config.max_batch, "checks")?;
+    let items = req
+        .items
+        .iter()
+        .enumerate()
+        .map(|(i, it)| {
+            Ok(CheckItem {
+                resource: field(&it.resource, &format!("items[{i}].resource"))?,
+                permission: it.permission.clone(),
+                subject: field(&it.subject, &format!("items[{i}].subject"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let context = caveat_context(req.context)?;
+    let results = read_options::scope(&engine, context, consistency)?
+        .check_bulk(&items)
+        .await?;
+    Ok(Json(json!({"results": results})))
+}
+
+/// `POST /v1/relationships/write`: all updates or none.
+pub async fn write(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<WriteRequest>,
+) -> Result<Json<Value>, Error> {
+    let engine = state.engine()?;
+    Error::check_batch(req.updates.len(), state.config.max_batch, "updates")?;
+    let updates = req
+        .updates
+        .iter()
+        .enumerate()
+        .map(|(i, u)| {
+            let name = format!("updates[{i}].relationship");
+            let r: Relationship = field(&u.relationship, &name)?;
+            if !matches!(u.operation, Operation::Delete) {
+                engine
+                    .validate_relationship(&r)
+                    .map_err(|e| Error::input(format!("{name}: {e}")))?;
+            }
+            Ok(match u.operation {
+                Operation::Touch => RelationshipUpdate::touch(r),
+                Operation::Create => RelationshipUpdate::create(r),
+                Operation::Delete => RelationshipUpdate::delete(r),
+            })
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let revision = engine.write(&updates, &[]).await?;
+    Ok(Json(
+        json!({"revision": revision, "updates": updates.len()}),
+    ))
+}
+
+/// `POST /v1/relationships/delete`.
+pub async fn delete(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<DeleteRequest>,
+) -> Result<Json<Value>, Error> {
+    let engine = state.engine()?;
+    Error::check_batch(
+        req.relationships.len(),
+        state.config.max_batch,
+        "relationships",
+    )?;
+    let updates = req
+        .relationships
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            field::<Relationship>(r, &format!("relationships[{i}]")).map(RelationshipUpdate::delete)
+        })
+        .collect::<Result<Vec<_>, Error>>()?;
+    let revision = engine.write(&updates, &[]).await?;
+    Ok(Json(
+        json!({"revision": revision, "deleted": updates.len()}),
+    ))
+}
+
+/// `POST /v1/relationships/read`: at most `limit` (default and maximum: the batch limit), sorted,
+/// with a `cursor` to the next page (`null` on the last).
+pub async fn read(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<ReadRequest>,
+) -> Result<Json<Value>, Error> {
+    let engine = state.engine()?;
+    let max = state.config.max_batch;
+    let limit = req.limit.unwrap_or(max);
+    Error::check_batch(limit, max, "relationships")?;
+    if req.resource_id.is_some() && req.resource_type.is_none() {
+        return Err(Error::input("resource_id needs resource_type"));
+    }
+    let subject = match &req.subject {
+        Some(s) => Some(SubjectFilter::exact(&field::<SubjectRef>(s, "subject")?)),
+        None => None,
+    };
+    let filter = RelationshipFilter {
+        resource_type: req.resource_type.as_deref().map(Into::into),
+        resource_id: req.resource_id.as_deref().map(Into::into),
+        relation: req.relation.as_deref().map(Into::into),
+        subject,
+    };
+    let after = crate::lookup_routes::cursor(req.cursor)?;
+    let consistency = read_options::consistency(req.consistency.as_ref())?;
+    let rels = engine
+        .with_consistency(consistency)
+        .read(&filter, Some(MAX_READ_MATCHES.saturating_add(1)))
+        .await?;
+    if rels.len() > MAX_READ_MATCHES {
+        return Err(Error::new(
+            psm_core::ErrorKind::LimitExceeded,
+            format!(
+                "the filter matches more than {MAX_READ_MATCHES} relationships; narrow it \
+                 (resource_type, resource_id, relation, subject)"
+            ),
+        ));
+    }
+    let (page, next) = read_page(rels, after.as_deref(), limit);
+    Ok(Json(
+        json!({"relationships": page, "truncated": next.is_some(), "cursor": next}),
+    ))
+}
+
+/// The page of `limit` relationships (as text, sorted) after `after`, and the cursor of the
+/// next page when there are more.
+fn read_page(
+    rels: Vec<Relationship>,
+    after: Option<&str>,
+    limit: usize,
+) -> (Vec<String>, Option<String>) {
+    let mut texts: Vec<String> = rels.iter().map(ToString::to_string).collect();
+    texts.sort();
+    crate::lookup_routes::page_after(texts, String::as_str, after, limit)
+}
+
+/// `GET /v1/schema`.
+pub async fn read_schema(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
+    let text = state.rebac()?.read_schema().await?;
+    Ok(Json(json!({"schema": text})))
+}
+
+/// `PUT /v1/schema`: validates (errors name the line and column), stores, switches.
+pub async fn write_schema(
+    State(state): State<Arc<AppState>>,
+    ApiJson(req): ApiJson<SchemaRequest>,
+) -> Result<Json<Value>, Error> {
+    state.rebac()?;
+    psm_rebac::Schema::parse_spicedb(&req.schema).map_err(|e| schema_error("schema", &e))?;
+    let names = state.set_schema(&req.schema).await?;
+    Ok(Json(json!({"definitions": names})))
+}
