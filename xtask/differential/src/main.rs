@@ -172,62 +172,19 @@ async fn run(args: Args) -> Result<bool, Error> {
     let openfga_until = started + Duration::from_secs_f64(secs * 0.5);
     let spicedb_until = started + Duration::from_secs_f64(secs * 0.8);
 
-    let mut openfga = Tally::default();
-    let mut index = 0;
-    while openfga.queries < args.openfga_queries && Instant::now() < openfga_until {
-        let rounds: Vec<Round> = (0..OPENFGA_BATCH)
-            .map(|i| {
-                let mut rng = Rng::new(round_seed(seed, Flavor::OpenFga, index + i));
-                Round::generate(&mut rng, OPENFGA_SHAPE)
-            })
-            .collect();
-        setup
-            .compare(
-                Flavor::OpenFga,
-                &rounds,
-                &format!("openfga-{index}"),
-                &mut openfga,
-            )
-            .await?;
-        index += OPENFGA_BATCH;
-    }
-    println!(
-        "OpenFGA: {} queries in {index} rounds, {:.0} s",
-        openfga.queries,
-        started.elapsed().as_secs_f64()
-    );
-
-    let mut spicedb = Tally::default();
-    let mut index = 0;
+    let openfga = phase(&setup, seed, Flavor::OpenFga, started, openfga_until, |t| {
+        t.queries >= args.openfga_queries
+    })
+    .await?;
     let lookups = |t: &Tally| {
         t.by_kind.get("lookup_resources").copied().unwrap_or(0)
             + t.by_kind.get("lookup_subjects").copied().unwrap_or(0)
     };
-    while (spicedb.by_kind.get("check").copied().unwrap_or(0) < args.spicedb_checks
-        || lookups(&spicedb) < args.spicedb_lookups)
-        && Instant::now() < spicedb_until
-    {
-        let rounds: Vec<Round> = (0..SPICEDB_BATCH)
-            .map(|i| {
-                let mut rng = Rng::new(round_seed(seed, Flavor::SpiceDb, index + i));
-                Round::generate(&mut rng, SPICEDB_SHAPE)
-            })
-            .collect();
-        setup
-            .compare(
-                Flavor::SpiceDb,
-                &rounds,
-                &format!("spicedb-{index}"),
-                &mut spicedb,
-            )
-            .await?;
-        index += SPICEDB_BATCH;
-    }
-    println!(
-        "SpiceDB: {} queries in {index} rounds, {:.0} s",
-        spicedb.queries,
-        started.elapsed().as_secs_f64()
-    );
+    let checks = |t: &Tally| t.by_kind.get("check").copied().unwrap_or(0);
+    let spicedb = phase(&setup, seed, Flavor::SpiceDb, started, spicedb_until, |t| {
+        checks(t) >= args.spicedb_checks && lookups(t) >= args.spicedb_lookups
+    })
+    .await?;
 
     let unexplained: Vec<Disagreement> = openfga
         .unexplained
@@ -296,10 +253,7 @@ async fn run(args: Args) -> Result<bool, Error> {
     }
     let short = [
         (openfga.queries < args.openfga_queries, "OpenFGA queries"),
-        (
-            spicedb.by_kind.get("check").copied().unwrap_or(0) < args.spicedb_checks,
-            "SpiceDB checks",
-        ),
+        (checks(&spicedb) < args.spicedb_checks, "SpiceDB checks"),
         (lookups(&spicedb) < args.spicedb_lookups, "SpiceDB lookups"),
     ];
     for (missed, what) in short {
@@ -312,6 +266,38 @@ async fn run(args: Args) -> Result<bool, Error> {
         return Ok(false);
     }
     Ok(unexplained.is_empty())
+}
+
+/// Runs batches of `flavor`'s rounds until `done` holds or `until` passes.
+async fn phase(
+    setup: &Setup,
+    seed: u64,
+    flavor: Flavor,
+    started: Instant,
+    until: Instant,
+    done: impl Fn(&Tally) -> bool,
+) -> Result<Tally, Error> {
+    let (shape, batch) = match flavor {
+        Flavor::OpenFga => (OPENFGA_SHAPE, OPENFGA_BATCH),
+        Flavor::SpiceDb => (SPICEDB_SHAPE, SPICEDB_BATCH),
+    };
+    let mut tally = Tally::default();
+    let mut index = 0;
+    while !done(&tally) && Instant::now() < until {
+        let rounds: Vec<Round> = (0..batch)
+            .map(|i| Round::generate(&mut Rng::new(round_seed(seed, flavor, index + i)), shape))
+            .collect();
+        let tag = format!("{}-{index}", flavor.name());
+        setup.compare(flavor, &rounds, &tag, &mut tally).await?;
+        index += batch;
+    }
+    println!(
+        "{}: {} queries in {index} rounds, {:.0} s",
+        flavor.name(),
+        tally.queries,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(tally)
 }
 
 fn slug(class: &str) -> String {
