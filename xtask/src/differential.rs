@@ -64,9 +64,18 @@ pub fn run(options: &Options) -> Result {
     let fga = install_openfga(&cache.join("venv"))?;
     let node_dir = install_spicedb(&cache.join("node"))?;
     let root = cmd::workspace_root()?;
-    let mut harness = cmd::cargo()?;
+    // Built with the workspace's features, so that after `cargo xtask test` (CI's order) only
+    // the harness itself compiles.
+    cmd::run(cmd::cargo()?.args([
+        "build",
+        "--workspace",
+        "--all-features",
+        "--bin",
+        "psm-differential",
+    ]))?;
+    let mut harness = std::process::Command::new(target.join("debug/psm-differential"));
     harness
-        .args(["run", "-p", "psm-differential", "--"])
+        .current_dir(&root)
         .arg("--fga")
         .arg(&fga)
         .arg("--host-script")
