@@ -9,7 +9,9 @@ mod quickstart;
 mod rebac;
 mod serve;
 mod session;
+mod store_url;
 mod validate;
+mod validate_store;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -60,10 +62,14 @@ enum Command {
     /// Write an example schema, relationships and a session to the store, then print checks and
     /// lookups. Safe to run again: it rewrites the same data.
     Quickstart,
-    /// Run SpiceDB validation files, OpenFGA test files and OpenFGA language cases.
+    /// Run SpiceDB validation files, OpenFGA store test files (`*.fga.yaml`, as `fga model
+    /// test`), OpenFGA staged tests and OpenFGA language cases.
     ///
     /// Directories are walked recursively for `*.yaml` / `*.yml`. Prints one line per case
     /// (`PASS`, `FAIL <reason>`, `SKIP <reason>`) and `N passed, M failed, K skipped`.
+    /// Exit 0 when all passed, 1 when a case failed or no test ran (a file without tests
+    /// fails too, unless --allow-empty), 2 when a path or a file cannot be used
+    /// (`FILE:LINE: why` on stderr).
     Validate {
         /// Files or directories.
         #[arg(required = true)]
@@ -72,6 +78,9 @@ enum Command {
         /// instead of fresh memory stores; without a table_prefix it uses tables of its own.
         #[arg(long, value_name = "URL")]
         store: Option<String>,
+        /// Accept files, and runs, that hold no test (reported as skipped).
+        #[arg(long)]
+        allow_empty: bool,
     },
 }
 
@@ -85,8 +94,14 @@ fn main() -> ExitCode {
         }
     };
     let out = Output::new(cli.json);
-    if let Command::Validate { paths, store } = &cli.command {
-        return validate::run(paths, store.as_deref());
+    if let Command::Validate {
+        paths,
+        store,
+        allow_empty,
+    } = &cli.command
+    {
+        let code = validate::run(paths, store.as_deref(), *allow_empty);
+        return quiet_if_closed(code);
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -99,17 +114,39 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(cli.command, &cli.url, &out));
-    match result {
+    let code = match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Denied) => ExitCode::from(1),
         Err(e) => {
             out.error(&e);
             ExitCode::from(e.exit_code())
         }
+    };
+    quiet_if_closed(code)
+}
+
+/// Exit 0 once stdout's reader went away (a closed pager), whatever the command found.
+fn quiet_if_closed(code: ExitCode) -> ExitCode {
+    if output::stdout_closed() {
+        ExitCode::SUCCESS
+    } else {
+        code
     }
 }
 
 async fn run(command: Command, url: &str, out: &Output) -> Result<Outcome, CliError> {
+    let writes = match &command {
+        Command::Session(cmd) => cmd.writes(),
+        Command::Rebac(cmd) => cmd.writes(),
+        Command::Quickstart => true,
+        Command::Serve(_) | Command::Acl(_) | Command::Validate { .. } => false,
+    };
+    let url = if writes {
+        url.to_owned()
+    } else {
+        store_url::without_create(url)
+    };
+    let url = url.as_str();
     match command {
         Command::Session(cmd) => session::run(cmd, url, out).await,
         Command::Rebac(cmd) => rebac::run(cmd, url, out).await,

@@ -93,6 +93,8 @@ pub mod schema;
 pub mod store;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+#[cfg(feature = "validation")]
+pub mod validation;
 
 pub use caveat::CaveatContext;
 pub use engine::{

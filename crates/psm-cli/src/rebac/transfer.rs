@@ -2,7 +2,7 @@
 //! long imports (drawn only on a terminal) and errors that name the line and column.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -186,15 +186,13 @@ pub async fn export(engine: &Engine, out: &Output) -> Result<Outcome, CliError> 
         rels.sort();
         lines.extend(rels.iter().map(ToString::to_string));
     }
-    let stdout = std::io::stdout();
-    let mut w = std::io::BufWriter::new(stdout.lock());
-    let result = if out.is_json() {
-        writeln!(w, "{}", json!({"relationships": lines}))
-    } else {
-        lines.iter().try_for_each(|l| writeln!(w, "{l}"))
-    };
-    result
-        .and_then(|()| w.flush())
-        .map_err(|e| CliError::backend(format!("cannot write to stdout: {e}")))?;
+    crate::output::write_stdout(|w| {
+        if out.is_json() {
+            writeln!(w, "{}", json!({"relationships": lines}))
+        } else {
+            lines.iter().try_for_each(|l| writeln!(w, "{l}"))
+        }
+    })
+    .map_err(|e| CliError::backend(format!("cannot write to stdout: {e}")))?;
     Ok(Outcome::Done)
 }

@@ -4,9 +4,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use psm_rebac::{Engine, FoundSubject, ObjectRef, Relationship, SubjectRef};
-
 use super::report::{Outcome, Report};
+use crate::{Engine, FoundSubject, ObjectRef, Relationship, SubjectRef};
 
 /// One case per `type#permission`: every object of that type against every subject in the file.
 pub async fn run(path: &Path, engine: &Engine, rels: &[Relationship], report: &mut Report) {

@@ -4,12 +4,12 @@
 
 use std::path::Path;
 
-use psm_rebac::schema::openfga_json;
-use psm_rebac::{IdRules, Schema};
 use serde_norway::Value;
 
 use super::report::{Outcome, Report};
 use super::{list_field, str_field};
+use crate::schema::openfga_json;
+use crate::{IdRules, Schema};
 
 pub fn run(path: &Path, items: &[Value], report: &mut Report) {
     for item in items {
@@ -39,7 +39,7 @@ fn should_fail(item: &Value) -> bool {
         || item.get("valid").and_then(Value::as_bool) == Some(false)
 }
 
-fn judge(item: &Value, result: psm_rebac::Result<()>) -> Outcome {
+fn judge(item: &Value, result: crate::Result<()>) -> Outcome {
     match (should_fail(item), result) {
         (true, Err(_)) | (false, Ok(())) => Outcome::Pass,
         (true, Ok(())) => Outcome::Fail("accepted, but the case expects errors".to_owned()),
