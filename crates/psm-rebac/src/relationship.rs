@@ -328,7 +328,10 @@ fn bracket_group<'a>(whole: &str, rest: &'a str) -> Result<(Suffix<'a>, &'a str)
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'/')
     {
-        return Err(syntax(whole, "caveat name must be letters, digits, `_` or `/`"));
+        return Err(syntax(
+            whole,
+            "caveat name must be letters, digits, `_` or `/`",
+        ));
     }
     let after_name = &inner[name_end..];
     if let Some(after) = after_name.strip_prefix(']') {

@@ -107,9 +107,10 @@ fn a_caveat_and_an_expiration_parse_together_and_round_trip() {
         assert_eq!(r.to_string(), text);
         assert_eq!(r.to_string().parse::<Relationship>().unwrap(), r);
     }
-    let both: Relationship = r#"document:d#viewer@user:tom[c:{"x":1}][expiration:2023-12-01T00:00:00Z]"#
-        .parse()
-        .unwrap();
+    let both: Relationship =
+        r#"document:d#viewer@user:tom[c:{"x":1}][expiration:2023-12-01T00:00:00Z]"#
+            .parse()
+            .unwrap();
     let caveat = both.caveat.as_ref().unwrap();
     assert_eq!(caveat.name, "c");
     assert_eq!(caveat.context.as_deref(), Some(r#"{"x":1}"#));
