@@ -9,6 +9,7 @@ mod quickstart;
 mod rebac;
 mod serve;
 mod session;
+mod store_url;
 mod validate;
 mod validate_store;
 
@@ -134,6 +135,18 @@ fn quiet_if_closed(code: ExitCode) -> ExitCode {
 }
 
 async fn run(command: Command, url: &str, out: &Output) -> Result<Outcome, CliError> {
+    let writes = match &command {
+        Command::Session(cmd) => cmd.writes(),
+        Command::Rebac(cmd) => cmd.writes(),
+        Command::Quickstart => true,
+        Command::Serve(_) | Command::Acl(_) | Command::Validate { .. } => false,
+    };
+    let url = if writes {
+        url.to_owned()
+    } else {
+        store_url::without_create(url)
+    };
+    let url = url.as_str();
     match command {
         Command::Session(cmd) => session::run(cmd, url, out).await,
         Command::Rebac(cmd) => rebac::run(cmd, url, out).await,

@@ -81,6 +81,20 @@ pub enum SessionCommand {
 }
 
 /// Runs one session subcommand against the store at `url`.
+impl SessionCommand {
+    /// Whether the command changes the store (and so may create it).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            SessionCommand::Store { .. }
+                | SessionCommand::Update { .. }
+                | SessionCommand::Extend { .. }
+                | SessionCommand::Invalidate { .. }
+                | SessionCommand::Cleanup
+        )
+    }
+}
+
 pub async fn run(cmd: SessionCommand, url: &str, out: &Output) -> Result<Outcome, CliError> {
     let manager = PermissionStorageManager::connect(url).await?;
     let result = execute(&manager, cmd, out).await;

@@ -205,16 +205,68 @@ fn an_unreachable_backend_exits_3() {
 #[test]
 fn psm_url_selects_the_backend() {
     let dir = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_psm"))
-        .args(["--json", "session", "stats"])
-        .current_dir(dir.path())
-        .env("PSM_URL", "file:store")
-        .output()
-        .unwrap();
+    let with_env = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_psm"))
+            .args(args)
+            .current_dir(dir.path())
+            .env("PSM_URL", "file:store")
+            .output()
+            .unwrap()
+    };
+    assert_code(&with_env(&["session", "store", "s1", "ann", "read"]), 0);
+    let o = with_env(&["--json", "session", "stats"]);
     assert_code(&o, 0);
     assert_eq!(json(&o)["stats"]["backend"], "file");
     assert!(dir.path().join("store").is_dir());
     assert!(!dir.path().join("psm.db").exists());
+}
+
+/// A read never creates a store: a mistyped path is an error naming it, not "denied" from a
+/// fresh empty store; `create=true` or a write command creates it.
+#[test]
+fn a_read_on_a_missing_store_fails_naming_it_and_creates_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    for url in ["file:nodir/x", "sqlite://typo.db"] {
+        let o = psm(dir.path(), &["--url", url, "session", "check", "s", "read"]);
+        assert_code(&o, 2);
+        let err = stderr(&o);
+        assert!(err.contains("does not exist"), "{url}: {err}");
+        assert!(
+            err.contains("typo.db") || err.contains("nodir"),
+            "{url}: {err}"
+        );
+    }
+    assert!(!dir.path().join("nodir").exists());
+    assert!(!dir.path().join("typo.db").exists());
+    // a missing directory of an SQLite file is named, even for a write
+    let o = psm(
+        dir.path(),
+        &[
+            "--url",
+            "sqlite://no/such/dir/x.db",
+            "session",
+            "store",
+            "s",
+            "u",
+            "read",
+        ],
+    );
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("no/such/dir"), "{}", stderr(&o));
+    // asked to create, a read creates
+    let o = psm(
+        dir.path(),
+        &[
+            "--url",
+            "sqlite://new.db?create=true",
+            "session",
+            "check",
+            "s",
+            "read",
+        ],
+    );
+    assert_code(&o, 1);
+    assert!(dir.path().join("new.db").is_file());
 }
 
 #[test]

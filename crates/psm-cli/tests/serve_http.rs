@@ -37,8 +37,12 @@ fn serve(extra: &[&str], env: &[(&str, &str)]) -> Server {
 
 fn serve_in(dir: tempfile::TempDir, extra: &[&str], env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_psm"));
-    cmd.args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
+    cmd.args(["serve", "--listen", "127.0.0.1:0"]);
+    // `psm serve` does not create a store; these tests start on a fresh default one
+    if !extra.contains(&"--url") {
+        cmd.args(["--url", "sqlite://psm.db?create=true"]);
+    }
+    cmd.args(extra)
         .current_dir(dir.path())
         .env_remove("PSM_URL")
         .env_remove("PSM_SERVE_TOKEN")

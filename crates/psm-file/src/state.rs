@@ -168,11 +168,13 @@ impl Shared {
         config.validate()?;
         let layout = Layout::new(&config.dir);
         if !config.create && !layout.root().is_dir() {
-            return Err(io_error(
-                "open store directory",
-                layout.root(),
-                io::Error::from(io::ErrorKind::NotFound),
-            ));
+            return Err(Error::InvalidUrl {
+                url: format!("file:{}", layout.root().display()),
+                reason: format!(
+                    "the store directory {} does not exist (add ?create=true to create it)",
+                    layout.root().display()
+                ),
+            });
         }
         let mut dirs = vec![
             layout.root().to_path_buf(),

@@ -405,7 +405,8 @@ async fn another_format_in_the_directory_is_refused() {
     let err = FileStore::open(FileConfig::new(&missing).create(false))
         .await
         .unwrap_err();
-    assert!(matches!(err, Error::Backend { .. }), "{err:?}");
+    assert!(matches!(err, Error::InvalidUrl { .. }), "{err:?}");
+    assert!(err.to_string().contains("absent"), "{err}");
     assert!(!missing.exists());
 }
 

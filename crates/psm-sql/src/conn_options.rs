@@ -13,6 +13,8 @@ pub(crate) struct ConnOptions {
     pub(crate) url: String,
     pub(crate) table_prefix: String,
     pub(crate) migrate: bool,
+    /// Create a missing SQLite database file (default true).
+    pub(crate) create: bool,
     pub(crate) pool: PoolConfig,
 }
 
@@ -23,11 +25,12 @@ impl ConnOptions {
             url,
             table_prefix: prefix.to_owned(),
             migrate: true,
+            create: true,
             pool: PoolConfig::default(),
         }
     }
 
-    /// Takes `table_prefix` and `migrate`, then the caller's own options (`own`), then the pool
+    /// Takes `table_prefix`, `migrate` and `create`, then the caller's own options (`own`), then the pool
     /// options; keeps the rest as the driver URL and rejects unknown psm options.
     pub(crate) fn from_url(
         mut url: StoreUrl,
@@ -40,6 +43,9 @@ impl ConnOptions {
         }
         if let Some(m) = url.take_bool("migrate")? {
             options.migrate = m;
+        }
+        if let Some(c) = url.take_bool("create")? {
+            options.create = c;
         }
         own(&mut url)?;
         options.pool.take_from(&mut url)?;

@@ -29,7 +29,7 @@
 //! | URL | database |
 //! |---|---|
 //! | `postgres://user:pw@host:5432/db`, `postgresql://...` | PostgreSQL (feature `postgres`) |
-//! | `sqlite://relative/file.db`, `sqlite:///abs/file.db` | SQLite file, created if missing, WAL journal (feature `sqlite`, default) |
+//! | `sqlite://relative/file.db`, `sqlite:///abs/file.db` | SQLite file, created (mode 0600) if missing unless `create=false`, WAL journal (feature `sqlite`, default) |
 //! | `sqlite::memory:` | SQLite in memory, one private database per store |
 //! | `mysql://user:pw@host:3306/db`, `mariadb://...` | MySQL 8 / MariaDB 10.5+ (feature `mysql`) |
 //!
@@ -39,6 +39,7 @@
 //! |---|---|---|
 //! | `table_prefix` | `psm_` (`authz_` for the provider) | prefix of every table and index name; `[A-Za-z_][A-Za-z0-9_]{0,40}` |
 //! | `migrate` | `true` | apply the embedded migrations on connect |
+//! | `create` | `true` | SQLite: create a missing database file (0600); with `false` a missing file is an error naming it. A missing directory is always an error naming it |
 //! | `default_ttl` | `1h` | TTL of sessions stored without one (`250ms`, `5s`, `2m`, `1h`, `1d`); `0` = no expiry |
 //! | `max_permissions` | `10000` | most permissions per session (per fetch for the provider) |
 //! | `cleanup_batch` | `1000` | rows deleted per statement by `cleanup_expired_sessions` |
@@ -151,6 +152,8 @@ mod provider_schema;
 pub mod rebac;
 mod rows;
 mod schema;
+#[cfg(feature = "sqlite")]
+mod sqlite_file;
 mod store;
 
 pub use config::{

@@ -32,8 +32,12 @@ pub(crate) fn open_options(options: &ConnOptions) -> Result<Opened> {
     let dialect = Dialect::from_scheme(url.scheme())?;
     let driver = driver_url(&mut url)?;
     url.finish()?;
-    let conns = open(dialect, &driver, &options.pool)?;
     let memory = dialect == Dialect::Sqlite && is_sqlite_memory(&driver);
+    #[cfg(feature = "sqlite")]
+    if dialect == Dialect::Sqlite && !memory {
+        crate::sqlite_file::prepare(&driver, options.create)?;
+    }
+    let conns = open(dialect, &driver, &options.pool)?;
     Ok(Opened {
         dialect,
         conns,

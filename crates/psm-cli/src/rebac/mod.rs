@@ -145,6 +145,19 @@ pub enum SchemaCommand {
     },
 }
 
+impl RebacCommand {
+    /// Whether the command changes the store (and so may create it).
+    pub fn writes(&self) -> bool {
+        matches!(
+            self,
+            RebacCommand::Schema(SchemaCommand::Write { .. })
+                | RebacCommand::Write { .. }
+                | RebacCommand::Delete { .. }
+                | RebacCommand::Import { dry_run: false, .. }
+        )
+    }
+}
+
 /// Runs one relationship subcommand against the store at `url`.
 pub async fn run(cmd: RebacCommand, url: &str, out: &Output) -> Result<Outcome, CliError> {
     // Validating a schema file needs no store.
