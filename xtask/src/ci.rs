@@ -1,20 +1,24 @@
 //! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, cargo deny, `cargo xtask test`,
-//! conformance, a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
+//! conformance, the differential run against the real engines (`cargo xtask differential`,
+//! under 3 minutes, a fresh seed), a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
 //! (`cargo xtask docs`) — timing each step and stopping at the first failure.
 
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{conformance, docs, fuzz, suite};
+use crate::{conformance, differential, docs, fuzz, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 7] = [
+const STEPS: [Step; 8] = [
     ("fmt", fmt),
     ("clippy", clippy),
     ("deny", deny),
     ("test", || suite::run(&[])),
     ("conformance", || conformance::run(None)),
+    ("differential", || {
+        differential::run(&differential::Options::default())
+    }),
     ("fuzz", || fuzz::run(10, None)),
     ("docs", docs::run),
 ];

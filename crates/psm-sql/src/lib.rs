@@ -135,6 +135,8 @@ compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`,
 
 #[cfg(feature = "acl")]
 pub mod acl;
+#[cfg(feature = "postgres")]
+mod bus;
 mod config;
 mod conn;
 mod conn_options;
@@ -156,6 +158,8 @@ mod schema;
 mod sqlite_file;
 mod store;
 
+#[cfg(feature = "postgres")]
+pub use bus::{PgBus, PgBusConfig};
 pub use config::{
     DEFAULT_TABLE_PREFIX, MAX_PREFIX_LEN, PoolConfig, SqlConfig, validate_table_prefix,
 };
