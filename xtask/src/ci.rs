@@ -1,22 +1,26 @@
 //! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, lean features
 //! (`cargo xtask features`), cargo deny, `cargo xtask test`,
-//! conformance, a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
+//! conformance, the differential run against the real engines (`cargo xtask differential`,
+//! under 3 minutes, a fresh seed), a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
 //! (`cargo xtask docs`) — timing each step and stopping at the first failure.
 
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{conformance, docs, features, fuzz, suite};
+use crate::{conformance, differential, docs, features, fuzz, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 8] = [
+const STEPS: [Step; 9] = [
     ("fmt", fmt),
     ("clippy", clippy),
     ("features", features::run),
     ("deny", deny),
     ("test", || suite::run(&[], true)),
     ("conformance", || conformance::run(None)),
+    ("differential", || {
+        differential::run(&differential::Options::default())
+    }),
     ("fuzz", || fuzz::run(10, None)),
     ("docs", docs::run),
 ];

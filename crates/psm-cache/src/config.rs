@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use psm_core::invalidation::validate_topic;
 use psm_core::{Error, Field, Result, Rule, StoreUrl};
 
 /// Default time an entry is served before it is fetched again.
@@ -10,8 +11,6 @@ pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(30);
 pub const DEFAULT_NEGATIVE_TTL: Duration = Duration::from_secs(1);
 /// Default bound on the number of cached entries.
 pub const DEFAULT_MAX_ENTRIES: u64 = 10_000;
-/// Longest accepted bus topic, in bytes.
-pub const MAX_TOPIC_LEN: usize = 63;
 
 /// Settings of a [`CachedStore`](crate::CachedStore) or [`CachedProvider`](crate::CachedProvider).
 ///
@@ -157,32 +156,6 @@ impl CacheConfig {
         }
         Ok(())
     }
-}
-
-/// Topics and channel names are 1–63 bytes of `[A-Za-z0-9_.:-]` (valid as a Redis channel and,
-/// quoted, as a PostgreSQL identifier).
-pub fn validate_topic(topic: &str) -> Result<()> {
-    let field = Field::Option("cache_topic");
-    if topic.is_empty() {
-        return Err(Error::invalid(field, Rule::Empty));
-    }
-    if topic.len() > MAX_TOPIC_LEN {
-        return Err(Error::invalid(field, Rule::TooLong { max: MAX_TOPIC_LEN }));
-    }
-    if let Some((index, ch)) = topic
-        .char_indices()
-        .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-')))
-    {
-        return Err(Error::invalid(
-            field,
-            Rule::ForbiddenChar {
-                ch,
-                index,
-                allowed: "A-Z a-z 0-9 _ . : -",
-            },
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -62,7 +62,7 @@ mod stats;
 mod store;
 
 pub use bus::{
-    BusEvent, DEFAULT_CHANNEL, Invalidation, InvalidationBus, LocalBus, MAX_KEY_LEN,
+    BusConfig, BusEvent, DEFAULT_CHANNEL, Invalidation, InvalidationBus, LocalBus, MAX_KEY_LEN,
     SUBSCRIPTION_CAPACITY, Subscription, SubscriptionSender,
 };
 #[cfg(feature = "postgres")]
@@ -71,11 +71,9 @@ pub use bus::{PgBus, PgBusConfig};
 #[cfg(feature = "redis")]
 #[cfg_attr(docsrs, doc(cfg(feature = "redis")))]
 pub use bus::{RedisBus, RedisBusConfig};
-pub use config::{
-    CacheConfig, DEFAULT_CACHE_TTL, DEFAULT_MAX_ENTRIES, DEFAULT_NEGATIVE_TTL, MAX_TOPIC_LEN,
-    validate_topic,
-};
+pub use config::{CacheConfig, DEFAULT_CACHE_TTL, DEFAULT_MAX_ENTRIES, DEFAULT_NEGATIVE_TTL};
 pub use hierarchy::HierarchyProvider;
 pub use provider::{CacheKey, CachedProvider, KeyFn, PERMISSIONS_TOPIC};
+pub use psm_core::invalidation::{MAX_TOPIC_LEN, validate_topic};
 pub use stats::CacheStats;
 pub use store::{CachedStore, SESSIONS_TOPIC};

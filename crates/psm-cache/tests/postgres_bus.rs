@@ -103,8 +103,8 @@ async fn a_killed_listener_connection_clears_and_bypasses_the_cache_until_it_is_
         .unwrap();
     assert!(cached.check_permission("k", "old").await.unwrap());
 
-    let admin = sqlx::PgPool::connect(&base_url()).await.unwrap();
-    let killed: Vec<(bool,)> = sqlx::query_as(
+    let admin = psm_sql::sqlx::PgPool::connect(&base_url()).await.unwrap();
+    let killed: Vec<(bool,)> = psm_sql::sqlx::query_as(
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1",
     )
     .bind(&app)

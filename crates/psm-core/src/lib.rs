@@ -18,6 +18,8 @@ pub mod duration;
 mod error;
 mod error_kind;
 mod id;
+#[cfg(feature = "invalidation")]
+pub mod invalidation;
 pub mod permission;
 mod provider;
 mod session;

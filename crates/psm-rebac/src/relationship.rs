@@ -287,41 +287,85 @@ impl Relationship {
         };
         let subject = SubjectRef::parse_with(subject, rules)?;
         let mut rel = Self::new(resource, relation, subject);
-        if let Some(suffix) = suffix {
-            let inner = suffix
-                .strip_prefix('[')
-                .and_then(|x| x.strip_suffix(']'))
-                .ok_or_else(|| syntax(s, "caveat must be `[name]` or `[name:{json}]`"))?;
-            let (name, ctx) = match inner.split_once(':') {
-                Some((n, c)) => (n, Some(c)),
-                None => (inner, None),
-            };
-            if name.is_empty()
-                || !name
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'/')
-            {
-                return Err(syntax(s, "caveat name must be letters, digits, `_` or `/`"));
-            }
-            if name == "expiration" {
-                let ts = ctx.ok_or_else(|| syntax(s, "expiration needs a timestamp"))?;
-                rel.expiration = Some(ts.to_owned());
-            } else {
-                if let Some(c) = ctx
-                    && (!c.starts_with('{')
-                        || serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(c)
-                            .is_err())
-                {
-                    return Err(syntax(s, "caveat context must be a JSON object"));
+        let mut rest = suffix.unwrap_or_default();
+        while !rest.is_empty() {
+            let (group, after) = bracket_group(s, rest)?;
+            rest = after;
+            match group {
+                Suffix::Expiration(ts) if rel.expiration.is_none() => {
+                    rel.expiration = Some(ts.to_owned());
                 }
-                rel.caveat = Some(CaveatRef {
-                    name: name.to_owned(),
-                    context: ctx.map(str::to_owned),
-                });
+                Suffix::Caveat(c) if rel.caveat.is_none() && rel.expiration.is_none() => {
+                    rel.caveat = Some(c);
+                }
+                _ => {
+                    return Err(syntax(
+                        s,
+                        "at most one caveat, then at most one `[expiration:...]`",
+                    ));
+                }
             }
         }
         Ok(rel)
     }
+}
+
+/// One `[...]` after a relationship's subject.
+enum Suffix<'a> {
+    Caveat(CaveatRef),
+    Expiration(&'a str),
+}
+
+/// Reads the `[name]`, `[name:{json}]` or `[expiration:timestamp]` at the start of `rest`
+/// and returns it with what follows it (`whole` is the relationship, for errors).
+fn bracket_group<'a>(whole: &str, rest: &'a str) -> Result<(Suffix<'a>, &'a str)> {
+    let shape = || syntax(whole, "caveat must be `[name]` or `[name:{json}]`");
+    let inner = rest.strip_prefix('[').ok_or_else(shape)?;
+    let name_end = inner.find([':', ']']).ok_or_else(shape)?;
+    let name = &inner[..name_end];
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'/')
+    {
+        return Err(syntax(
+            whole,
+            "caveat name must be letters, digits, `_` or `/`",
+        ));
+    }
+    let after_name = &inner[name_end..];
+    if let Some(after) = after_name.strip_prefix(']') {
+        if name == "expiration" {
+            return Err(syntax(whole, "expiration needs a timestamp"));
+        }
+        let c = CaveatRef {
+            name: name.to_owned(),
+            context: None,
+        };
+        return Ok((Suffix::Caveat(c), after));
+    }
+    let value = &after_name[1..];
+    if name == "expiration" {
+        let end = value.find(']').ok_or_else(shape)?;
+        return Ok((Suffix::Expiration(&value[..end]), &value[end + 1..]));
+    }
+    let not_object = || syntax(whole, "caveat context must be a JSON object");
+    if !value.starts_with('{') {
+        return Err(not_object());
+    }
+    let mut stream = serde_json::Deserializer::from_str(value)
+        .into_iter::<serde_json::Map<String, serde_json::Value>>();
+    match stream.next() {
+        Some(Ok(_)) => {}
+        _ => return Err(not_object()),
+    }
+    let end = stream.byte_offset();
+    let after = value[end..].strip_prefix(']').ok_or_else(shape)?;
+    let c = CaveatRef {
+        name: name.to_owned(),
+        context: Some(value[..end].to_owned()),
+    };
+    Ok((Suffix::Caveat(c), after))
 }
 
 impl fmt::Display for Relationship {

@@ -93,3 +93,37 @@ fn object_ref_display_and_parse_agree() {
     let o: ObjectRef = "test/resource:first".parse().unwrap();
     assert_eq!(o.to_string(), "test/resource:first");
 }
+
+#[test]
+fn a_caveat_and_an_expiration_parse_together_and_round_trip() {
+    for text in [
+        "document:d#viewer@user:tom[somecaveat][expiration:2023-12-01T00:00:00Z]",
+        r#"document:d#viewer@user:tom[somecaveat:{"x":1}][expiration:2023-12-01T00:00:00Z]"#,
+        r#"document:d#viewer@user:tom[somecaveat:{"x":[1,"]"]}][expiration:2023-12-01T00:00:00Z]"#,
+        "document:d#viewer@user:tom[expiration:2023-12-01T00:00:00Z]",
+        r#"document:d#viewer@user:tom[somecaveat:{"x":1}]"#,
+    ] {
+        let r: Relationship = text.parse().unwrap();
+        assert_eq!(r.to_string(), text);
+        assert_eq!(r.to_string().parse::<Relationship>().unwrap(), r);
+    }
+    let both: Relationship =
+        r#"document:d#viewer@user:tom[c:{"x":1}][expiration:2023-12-01T00:00:00Z]"#
+            .parse()
+            .unwrap();
+    let caveat = both.caveat.as_ref().unwrap();
+    assert_eq!(caveat.name, "c");
+    assert_eq!(caveat.context.as_deref(), Some(r#"{"x":1}"#));
+    assert_eq!(both.expiration.as_deref(), Some("2023-12-01T00:00:00Z"));
+    for bad in [
+        "document:d#viewer@user:tom[expiration:2023-12-01T00:00:00Z][c]",
+        "document:d#viewer@user:tom[a][b]",
+        "document:d#viewer@user:tom[a]x",
+        "document:d#viewer@user:tom[a:{\"x\":1}x]",
+        "document:d#viewer@user:tom[a:[1]]",
+        "document:d#viewer@user:tom[expiration]",
+        "document:d#viewer@user:tom[a",
+    ] {
+        assert!(bad.parse::<Relationship>().is_err(), "{bad}");
+    }
+}

@@ -132,6 +132,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+mod bus;
 mod cluster;
 mod config;
 mod conn;
@@ -144,6 +145,7 @@ mod sessions;
 mod store;
 mod tls;
 
+pub use bus::{RedisBus, RedisBusConfig};
 pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_CONNECTIONS, DEFAULT_KEY_PREFIX, DEFAULT_MAX_CONNECTIONS,
     DEFAULT_TIMEOUT, MAX_CONNECTIONS_LIMIT, MAX_KEY_PREFIX_LEN, RedisConfig,

@@ -137,6 +137,10 @@ compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`,
 #[cfg(feature = "acl")]
 #[cfg_attr(docsrs, doc(cfg(feature = "acl")))]
 pub mod acl;
+#[cfg(feature = "postgres")]
+mod bus;
+#[cfg(feature = "catalog")]
+pub mod catalog;
 mod config;
 mod conn;
 mod conn_options;
@@ -159,6 +163,8 @@ mod schema;
 mod sqlite_file;
 mod store;
 
+#[cfg(feature = "postgres")]
+pub use bus::{PgBus, PgBusConfig};
 pub use config::{
     DEFAULT_TABLE_PREFIX, MAX_PREFIX_LEN, PoolConfig, SqlConfig, validate_table_prefix,
 };

@@ -5,6 +5,7 @@ mod expand;
 mod fast;
 mod lookup;
 mod membership;
+mod openfga_tuples;
 mod reader;
 mod reverse;
 mod tri;
@@ -21,6 +22,7 @@ use crate::filter::{Precondition, RelationshipFilter, RelationshipUpdate, Update
 use crate::relationship::{IdRules, ObjectRef, Relationship, SubjectRef, check_type_name};
 use crate::schema::Schema;
 use crate::store::{Consistency, Revision, TupleStore};
+use openfga_tuples::openfga_tuple_rules;
 use reverse::ReverseIndex;
 
 /// Engine settings.
@@ -190,6 +192,9 @@ impl Engine {
                 "subjects of type `{kind}` are not allowed on relation `{}#{}`",
                 def.name, rel.name
             )));
+        }
+        if self.config.id_rules == IdRules::OpenFga {
+            openfga_tuple_rules(r).map_err(not_allowed)?;
         }
         if let Some(c) = &r.caveat
             && !self.schema.caveats.iter().any(|d| d.name == c.name)
