@@ -484,7 +484,12 @@ async fn health_metrics_and_an_openapi_document_whose_every_operation_is_served(
             .keys()
             .filter(|k| *k != "parameters")
         {
-            let url = format!("{}{}", s.base, path.replace("{session_id}", "nobody"));
+            let url = format!(
+                "{}{}",
+                s.base,
+                path.replace("{session_id}", "nobody")
+                    .replace("{user_id}", "nobody")
+            );
             let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
             let resp = c.request(m, &url).json(&json!({})).send().await.unwrap();
             let st = resp.status();

@@ -14,7 +14,8 @@ use crate::time::Timestamp;
 /// Stores sessions and answers permission checks. Object safe: `Arc<dyn SessionStore>`.
 ///
 /// Every method validates its input first and returns a typed error for bad input, with nothing
-/// written. Expired sessions are never returned, checked true, listed or counted, whether or not
+/// written. A backend implements the narrower [`SessionBackend`](crate::SessionBackend) instead:
+/// psm-core's one layer then does the validation, the closed check, the span and the metrics. Expired sessions are never returned, checked true, listed or counted, whether or not
 /// [`cleanup_expired_sessions`](SessionStore::cleanup_expired_sessions) ran.
 #[async_trait]
 pub trait SessionStore: Send + Sync + fmt::Debug {

@@ -1,6 +1,6 @@
 //! Validated input types: `SessionId`, `UserId`, `Ttl` and `ValidSession` can only be made by
 //! validating, so a [`SessionBackend`](crate::backend::SessionBackend) that receives one knows
-//! the rules of [`validate`](crate::validate) were applied.
+//! the rules of [`validate`](mod@crate::validate) were applied.
 
 use std::fmt;
 use std::ops::Deref;

@@ -1,15 +1,47 @@
 //! `GET /openapi.json`: the OpenAPI 3.1 description of the API, written by hand next to the
 //! routes (the end-to-end tests call every operation it lists and expect none to be missing).
+//! Every API route lists every status it can answer; bearer auth is declared only when a token
+//! is configured, and never on `/healthz` or `/openapi.json`.
+
+use std::sync::Arc;
 
 use axum::Json;
+use axum::extract::State;
 use serde_json::{Value, json};
+
+use crate::state::AppState;
 
 use crate::lookup_routes::MAX_LOOKUP_LIMIT;
 use crate::render::MAX_EXPAND_SUBJECTS;
 
 /// The handler.
-pub async fn document() -> Json<Value> {
-    Json(spec())
+pub async fn document(State(state): State<Arc<AppState>>) -> Json<Value> {
+    Json(spec(state.token.is_some()))
+}
+
+/// Session ids: 1–255 bytes of `[A-Za-z0-9._~-]`.
+fn session_id() -> Value {
+    json!({"type": "string", "pattern": "^[A-Za-z0-9._~-]{1,255}$"})
+}
+
+/// An object reference `type:id`.
+fn object_ref() -> Value {
+    json!({"type": "string", "pattern": "^[^:#@\\s]+:[^#@\\s]+$", "description": "`type:id`"})
+}
+
+/// A subject `type:id` or `type:id#relation` (or `type:*`).
+fn subject_ref() -> Value {
+    json!({"type": "string", "pattern": "^[^:#@\\s]+:[^#@\\s]+(#[^#@\\s]+)?$", "description": "`type:id`, `type:id#relation` or `type:*`"})
+}
+
+/// A relationship `type:id#relation@subject`.
+fn relationship() -> Value {
+    json!({"type": "string", "pattern": "^[^:#@\\s]+:[^#@\\s]+#[^#@\\s]+@[^:#@\\s]+:[^#@\\s]+(#[^#@\\s]+)?(\\[.*\\])?$", "description": "`resource#relation@subject`"})
+}
+
+/// A non-empty list of relationships.
+fn relationships() -> Value {
+    json!({"type": "array", "minItems": 1, "items": relationship()})
 }
 
 fn string() -> Value {
@@ -60,13 +92,21 @@ fn body(schema: Value) -> Value {
     json!({"required": true, "content": {"application/json": {"schema": schema}}})
 }
 
+/// A 200 answer and every error an API route can answer: 400 bad input or body, 401 without
+/// the token (also declared when none is configured: harmless), 404 (sessions), 409 (no
+/// schema, a conflict, a revision never issued), 413 too big, 415 not JSON, 422 wrong shape,
+/// 500 a server-side limit, 501 relationships on a sessions-only URL, 503 the store or the
+/// deadline.
 fn ok(description: &str, schema: Value) -> Value {
-    json!({
+    let mut out = json!({
         "200": {"description": description, "content": {"application/json": {"schema": schema}}},
-        "400": {"$ref": "#/components/responses/Error"},
-        "401": {"$ref": "#/components/responses/Error"},
-        "503": {"$ref": "#/components/responses/Error"},
-    })
+    });
+    for status in [
+        "400", "401", "404", "409", "413", "415", "422", "500", "501", "503",
+    ] {
+        out = with_error(out, status);
+    }
+    out
 }
 
 /// Adds 409, answered for a revision the store never issued (`revision_not_issued`).
@@ -85,6 +125,17 @@ fn with_error(mut responses: Value, status: &str) -> Value {
     responses
 }
 
+/// A 201 answer and the errors of [`ok`].
+fn created(schema: Value) -> Value {
+    let mut out = ok("stored", schema);
+    if let Value::Object(map) = &mut out
+        && let Some(answer) = map.remove("200")
+    {
+        map.insert("201".into(), answer);
+    }
+    out
+}
+
 fn op(summary: &str, request: Option<Value>, responses: Value) -> Value {
     let mut o = json!({"summary": summary, "responses": responses});
     if let (Some(r), Value::Object(map)) = (request, &mut o) {
@@ -93,8 +144,8 @@ fn op(summary: &str, request: Option<Value>, responses: Value) -> Value {
     o
 }
 
-/// The document.
-pub fn spec() -> Value {
+/// The document; `secured` when a bearer token is configured.
+pub fn spec(secured: bool) -> Value {
     let revision = json!({"type": "object", "properties": {"revision": {"type": "integer", "description": "the revision the write produced: pass it as `at_least_as_fresh` to read your write, or as `after` to watch from it"}}});
     let check_answer = object(
         &["allowed", "permissionship"],
@@ -112,7 +163,7 @@ pub fn spec() -> Value {
     );
     let query = |name: &str, required: bool, description: &str| json!({"name": name, "in": "query", "required": required, "description": description, "schema": {"type": "integer", "minimum": 0}});
     let session = json!({"$ref": "#/components/schemas/Session"});
-    json!({
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "psm",
@@ -120,7 +171,6 @@ pub fn spec() -> Value {
             "description": "Relationship checks and lookups, relationship and schema management, and per-session permissions. Relationships read `resource#relation@subject` (`document:spec#reader@group:eng#member`). With a token configured, every route except /healthz and /openapi.json needs `Authorization: Bearer TOKEN`."
         },
         "components": {
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {
                 "Error": {
                     "description": "An error: `code` is machine-readable, `message` is for people.",
@@ -148,20 +198,21 @@ pub fn spec() -> Value {
                 }}
             }
         },
-        "security": [{"bearer": []}],
         "paths": {
             "/healthz": {"get": {"summary": "Liveness and the session store's health (503 when unhealthy)", "security": [], "responses": {"200": {"description": "healthy"}, "503": {"description": "unhealthy"}}}},
-            "/metrics": {"get": {"summary": "Prometheus metrics (text)", "responses": {"200": {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": string()}}}}}},
+            "/metrics": {"get": {"summary": "Prometheus metrics (text; 404 when the host installed no recorder)", "responses": with_error(with_error(with_error(
+                json!({"200": {"description": "Prometheus text exposition", "content": {"text/plain": {"schema": string()}}}}),
+                "401"), "404"), "503")}},
             "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI 3.1"}}}},
             "/v1/check": {"post": op("Does subject have permission on resource? `conditional` when caveat parameters the request did not give decide it",
                 Some(object(&["resource", "permission", "subject"], json!({
-                    "resource": string(), "permission": string(), "subject": string(),
-                    "context": {"oneOf": [caveat_context(), {"type": "array", "items": string(), "description": "older spelling of contextual_relationships"}]},
-                    "contextual_relationships": {"type": "array", "items": string(), "description": "relationships that hold for this check only"},
+                    "resource": object_ref(), "permission": string(), "subject": subject_ref(),
+                    "context": {"oneOf": [caveat_context(), {"type": "array", "items": relationship(), "description": "older spelling of contextual_relationships"}]},
+                    "contextual_relationships": {"type": "array", "items": relationship(), "description": "relationships that hold for this check only"},
                     "consistency": consistency()
                 }))), with_revision_errors(ok("the answer", check_answer)))},
             "/v1/check/bulk": {"post": op("Many checks; answers in request order (a conditional answer is false)",
-                Some(object(&["items"], json!({"items": {"type": "array", "items": object(&["resource", "permission", "subject"], json!({"resource": string(), "permission": string(), "subject": string()}))}, "context": caveat_context(), "consistency": consistency()}))),
+                Some(object(&["items"], json!({"items": {"type": "array", "items": object(&["resource", "permission", "subject"], json!({"resource": object_ref(), "permission": string(), "subject": subject_ref()}))}, "context": caveat_context(), "consistency": consistency()}))),
                 with_revision_errors(ok("the answers", object(&["results"], json!({"results": {"type": "array", "items": {"type": "boolean"}}})))))},
             "/v1/lookup/resources": {"post": op("Resources of a type on which subject has permission, a page at a time: `resource_ids` holds the definite ones, `results` those and the conditional ones (allowed only if caveat parameters the request did not give allow it)",
                 Some(object(&["resource_type", "permission", "subject"], json!({"resource_type": string(), "permission": string(), "subject": string(), "context": caveat_context(), "consistency": consistency(), "limit": lookup_limit(), "cursor": lookup_cursor()}))),
@@ -181,13 +232,13 @@ pub fn spec() -> Value {
                 Some(object(&["resource", "permission"], json!({"resource": string(), "permission": string(), "consistency": consistency()}))),
                 with_revision_errors(ok("the tree", object(&["tree"], json!({"tree": {"$ref": "#/components/schemas/ExpandNode"}})))))},
             "/v1/relationships/write": {"post": op("Apply updates atomically (409 when a create finds one existing)",
-                Some(object(&["updates"], json!({"updates": {"type": "array", "items": object(&["operation", "relationship"], json!({"operation": {"enum": ["touch", "create", "delete"]}, "relationship": string()}))}}))),
+                Some(object(&["updates"], json!({"updates": {"type": "array", "minItems": 1, "items": object(&["operation", "relationship"], json!({"operation": {"enum": ["touch", "create", "delete"]}, "relationship": relationship()}))}}))),
                 ok("written", revision.clone()))},
             "/v1/relationships/delete": {"post": op("Delete relationships",
-                Some(object(&["relationships"], json!({"relationships": strings()}))), ok("deleted", revision))},
-            "/v1/relationships/read": {"post": op("Relationships matching a filter",
-                Some(object(&[], json!({"resource_type": string(), "resource_id": string(), "relation": string(), "subject": string(), "limit": {"type": "integer"}, "consistency": consistency()}))),
-                with_revision_errors(ok("matches", object(&["relationships", "truncated"], json!({"relationships": strings(), "truncated": {"type": "boolean"}})))))},
+                Some(object(&["relationships"], json!({"relationships": relationships()}))), ok("deleted", revision))},
+            "/v1/relationships/read": {"post": op("Relationships matching a filter, sorted, a page at a time",
+                Some(object(&[], json!({"resource_type": string(), "resource_id": string(), "relation": string(), "subject": subject_ref(), "limit": {"type": "integer", "minimum": 0}, "cursor": lookup_cursor(), "consistency": consistency()}))),
+                with_revision_errors(ok("this page", object(&["relationships", "truncated", "cursor"], json!({"relationships": strings(), "truncated": {"type": "boolean"}, "cursor": next_cursor()})))))},
             "/v1/relationships/changes": {"get": {
                 "summary": "Relationship changes after a revision (a watch): long-polls up to `wait_ms` when there are none yet. A write is never split, so one write alone may exceed `limit`. 409 when `after` was never issued, 410 when the change log no longer holds every change after it (resync from a read).",
                 "parameters": [
@@ -202,16 +253,37 @@ pub fn spec() -> Value {
                 "put": op("Validate, store and use a schema (errors name line and column)", Some(object(&["schema"], json!({"schema": string()}))), ok("definitions", object(&["definitions"], json!({"definitions": strings()}))))
             },
             "/v1/sessions": {"post": {"summary": "Store (or replace) a session",
-                "requestBody": body(object(&["user_id"], json!({"session_id": string(), "user_id": string(), "permissions": strings(), "ttl_seconds": {"type": "integer"}, "no_expiry": {"type": "boolean"}, "metadata": {"type": "object"}}))),
-                "responses": {"201": {"description": "stored", "content": {"application/json": {"schema": session.clone()}}}, "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"}, "503": {"$ref": "#/components/responses/Error"}}}},
+                "requestBody": body(object(&["user_id"], json!({"session_id": session_id(), "user_id": {"type": "string", "minLength": 1, "maxLength": 255}, "permissions": strings(), "ttl_seconds": {"type": "integer", "minimum": 1}, "no_expiry": {"type": "boolean"}, "metadata": {"type": "object"}}))),
+                "responses": created(session.clone())}},
             "/v1/sessions/check": {"post": op("Check a session's permissions",
-                Some(object(&["session_id", "permissions"], json!({"session_id": string(), "permissions": strings()}))),
+                Some(object(&["session_id", "permissions"], json!({"session_id": session_id(), "permissions": {"type": "array", "minItems": 1, "items": string()}}))),
                 ok("`allowed` is true when all are", object(&["allowed", "results"], json!({"allowed": {"type": "boolean"}, "results": {"type": "object", "additionalProperties": {"type": "boolean"}}}))))},
             "/v1/sessions/{session_id}": {
-                "parameters": [{"name": "session_id", "in": "path", "required": true, "schema": string()}],
-                "get": {"summary": "A live session (404 when none)", "responses": {"200": {"description": "the session", "content": {"application/json": {"schema": session}}}, "404": {"$ref": "#/components/responses/Error"}}},
-                "delete": {"summary": "Invalidate a session (404 when none)", "responses": {"200": {"description": "invalidated"}, "404": {"$ref": "#/components/responses/Error"}}}
-            }
+                "parameters": [{"name": "session_id", "in": "path", "required": true, "schema": session_id()}],
+                "get": op("A live session (404 when none)", None, ok("the session", session.clone())),
+                "patch": op("Replace a live session's permissions; without ttl_seconds the remaining TTL is kept (404 when none)",
+                    Some(object(&["permissions"], json!({"permissions": strings(), "ttl_seconds": {"type": "integer", "minimum": 1}}))),
+                    ok("the session", session.clone())),
+                "delete": op("Invalidate a session (404 when none)", None, ok("invalidated", object(&["invalidated"], json!({"invalidated": {"type": "boolean"}}))))
+            },
+            "/v1/sessions/{session_id}/extend": {
+                "parameters": [{"name": "session_id", "in": "path", "required": true, "schema": session_id()}],
+                "post": op("Make a live session expire ttl_seconds from now (404 when none)",
+                    Some(object(&["ttl_seconds"], json!({"ttl_seconds": {"type": "integer", "minimum": 1}}))),
+                    ok("the session", session.clone()))
+            },
+            "/v1/users/{user_id}/sessions": {
+                "parameters": [{"name": "user_id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
+                "get": op("The user's live session ids, sorted", None, ok("ids", object(&["user_id", "sessions"], json!({"user_id": string(), "sessions": strings()}))))
+            },
+            "/v1/sessions-cleanup": {"post": op("Remove expired sessions now", None, ok("how many", object(&["removed"], json!({"removed": {"type": "integer"}}))))},
+            "/v1/sessions-stats": {"get": op("The session store's counters and sizes", None, ok("counters", json!({"type": "object"})))}
         }
-    })
+    });
+    if secured {
+        doc["components"]["securitySchemes"] =
+            json!({"bearer": {"type": "http", "scheme": "bearer"}});
+        doc["security"] = json!([{"bearer": []}]);
+    }
+    doc
 }

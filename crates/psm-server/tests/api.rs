@@ -207,8 +207,35 @@ async fn the_bearer_scheme_is_case_insensitive_and_health_is_open() {
     );
     let (st, _) = call(&app, "GET", "/healthz", None).await;
     assert_eq!(st, StatusCode::OK);
-    let (st, _) = call(&app, "GET", "/openapi.json", None).await;
+    let (st, doc) = call(&app, "GET", "/openapi.json", None).await;
     assert_eq!(st, StatusCode::OK);
+    // bearer auth is declared when a token is configured, and not on the open routes
+    assert_eq!(doc["security"], json!([{"bearer": []}]), "{doc}");
+    assert_eq!(doc["paths"]["/healthz"]["get"]["security"], json!([]));
+    assert_eq!(doc["paths"]["/openapi.json"]["get"]["security"], json!([]));
+}
+
+#[tokio::test]
+async fn an_open_api_declares_no_bearer_auth() {
+    let app = app(None).await;
+    let (st, doc) = call(&app, "GET", "/openapi.json", None).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(doc.get("security").is_none(), "{doc}");
+    assert!(doc["components"].get("securitySchemes").is_none(), "{doc}");
+    // every route the router serves is documented, with the statuses it can answer
+    let paths = doc["paths"].as_object().unwrap();
+    for path in [
+        "/v1/sessions/{session_id}/extend",
+        "/v1/users/{user_id}/sessions",
+        "/v1/sessions-cleanup",
+        "/v1/sessions-stats",
+    ] {
+        assert!(paths.contains_key(path), "{path} is not documented");
+    }
+    let check = &doc["paths"]["/v1/check"]["post"]["responses"];
+    for status in ["200", "400", "409", "413", "415", "422", "503"] {
+        assert!(check.get(status).is_some(), "/v1/check lacks {status}");
+    }
 }
 
 #[tokio::test]
