@@ -40,6 +40,36 @@ pub use psm_axum as axum;
 /// Caches over stores and providers, with cross-instance invalidation.
 #[cfg(feature = "cache")]
 pub use psm_cache as cache;
+/// Declared permission trees and user/group assignments (django-permagate's model).
+///
+/// ```
+/// use permission_storage_manager::catalog::{Assignments, Catalog, MemoryAssignments, Permission};
+/// // permagate's README tree: Permission("test", "Optional Name", "Optional Description").register([...])
+/// let root = Permission::root().register([
+///     Permission::new("test").name("Optional Name").description("Optional Description").register([
+///         Permission::new("sub1").register([Permission::new("sub-sub1")]),
+///         Permission::new("sub2"),
+///     ]),
+///     Permission::new("test1"),
+/// ]);
+/// let catalog = Catalog::new(root)?;
+/// assert_eq!(
+///     catalog.permission_list(),
+///     ["*", "test", "test>", "test.sub1", "test.sub1>", "test.sub1.sub-sub1", "test.sub2", "test1"]
+/// );
+/// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+/// let gate = Assignments::new(catalog, MemoryAssignments::new());
+/// gate.assign_user("test", "test>").await?;
+/// gate.assign_group("test", "test.sub1>").await?;
+/// gate.add_member("test", "test2").await?;
+/// assert!(gate.has_permission("test", "test.sub1").await?);  // direct assignment
+/// assert!(gate.has_permission("test2", "test.sub1").await?); // through the group
+/// assert!(gate.assign_user("test", "test.sub2>").await.is_err()); // not in permission_list
+/// # Ok::<(), permission_storage_manager::catalog::Error>(()) }).unwrap();
+/// # Ok::<(), permission_storage_manager::catalog::Error>(())
+/// ```
+#[cfg(feature = "catalog")]
+pub use psm_catalog as catalog;
 /// The durable file backend and the JSON permissions-file provider.
 #[cfg(feature = "file")]
 pub use psm_file as file;

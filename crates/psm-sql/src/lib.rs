@@ -137,6 +137,8 @@ compile_error!("psm-sql needs at least one of the features `postgres`, `sqlite`,
 pub mod acl;
 #[cfg(feature = "postgres")]
 mod bus;
+#[cfg(feature = "catalog")]
+pub mod catalog;
 mod config;
 mod conn;
 mod conn_options;

@@ -2,6 +2,8 @@
 //! migrations, the pool, and the permissions provider.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[cfg(feature = "catalog")]
+mod catalog_kit;
 mod common;
 mod faults;
 mod injection;
