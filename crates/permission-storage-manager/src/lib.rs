@@ -117,4 +117,7 @@ pub mod guide_doctests {
     pub struct Server;
     #[doc = include_str!("../../../docs/src/deployment.md")]
     pub struct Deployment;
+    #[cfg(feature = "catalog")]
+    #[doc = include_str!("../../../docs/src/coming-from-python.md")]
+    pub struct ComingFromPython;
 }
