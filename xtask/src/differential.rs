@@ -45,7 +45,7 @@ impl Default for Options {
 }
 
 /// The target directory: `$CARGO_TARGET_DIR`, else `target/` in the workspace.
-fn target_dir() -> Result<PathBuf> {
+pub(crate) fn target_dir() -> Result<PathBuf> {
     match std::env::var_os("CARGO_TARGET_DIR").filter(|d| !d.is_empty()) {
         Some(dir) => Ok(PathBuf::from(dir)),
         None => Ok(cmd::workspace_root()?.join("target")),
