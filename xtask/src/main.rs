@@ -9,6 +9,7 @@ mod differential;
 mod docs;
 mod features;
 mod fuzz;
+mod load;
 mod metadata;
 mod services;
 mod shared;
@@ -57,6 +58,9 @@ enum Task {
     /// stores; every unexplained disagreement fails, with a minimised reproducer in
     /// target/differential/. Installs the engines into target/differential-cache when missing.
     Differential(differential::Options),
+    /// Drive `psm serve` with wrk from a second process: session checks and relationship checks
+    /// at 64 connections on memory and on SQLite; prints requests/s and p99 (quiet machine only).
+    Load(load::Options),
     /// Fuzz the parsers: build the libFuzzer targets in fuzz/ (instrumented, stable Rust, into
     /// target/fuzz) and run each for a while; a crash fails and names the reproducer.
     Fuzz {
@@ -92,6 +96,7 @@ fn main() -> ExitCode {
         Task::Ci => ci::run(),
         Task::Conformance { dir } => conformance::run(dir),
         Task::Differential(options) => differential::run(&options),
+        Task::Load(options) => load::run(&options),
         Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Task::Docs => docs::run(),
         Task::Features => features::run(),

@@ -60,3 +60,45 @@ fn a_one_character_condition_name_on_a_tuple_is_refused_in_openfga_mode() {
             .is_ok()
     );
 }
+
+const IPS: &str = "model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define same: [user with same_ip]\n    define other: [user with other_ip]\n    define net: [user with on_net]\ncondition same_ip(ip: ipaddress) {\n  ip == ipaddress(\"10.0.0.1\")\n}\ncondition other_ip(ip: ipaddress) {\n  ip != ipaddress(\"::1\")\n}\ncondition on_net(ip: ipaddress, cidr: string) {\n  ip.in_cidr(cidr)\n}\n";
+
+fn ctx(json: &str) -> psm_rebac::CaveatContext {
+    serde_json::from_str(json).unwrap()
+}
+
+async fn ip_check(relation: &str, context: &str) -> psm_rebac::Result<bool> {
+    let e = openfga(IPS);
+    e.touch([
+        rel("doc:1#same@user:a[same_ip]"),
+        rel("doc:1#other@user:a[other_ip]"),
+        rel(r#"doc:1#net@user:a[on_net:{"cidr":"10.0.0.0/33"}]"#),
+    ])
+    .await
+    .unwrap();
+    e.with_contextual(Vec::new())
+        .unwrap()
+        .with_context(ctx(context))
+        .require_context()
+        .check(
+            &"doc:1".parse().unwrap(),
+            relation,
+            &"user:a".parse().unwrap(),
+        )
+        .await
+}
+
+#[tokio::test]
+async fn ipaddress_values_compare_with_eq_and_ne_as_addresses() {
+    assert!(ip_check("same", r#"{"ip":"10.0.0.1"}"#).await.unwrap());
+    assert!(!ip_check("same", r#"{"ip":"10.0.0.2"}"#).await.unwrap());
+    // `::0:1` is `::1` written differently: the same address
+    assert!(!ip_check("other", r#"{"ip":"::0:1"}"#).await.unwrap());
+    assert!(ip_check("other", r#"{"ip":"::2"}"#).await.unwrap());
+}
+
+#[tokio::test]
+async fn a_malformed_cidr_is_an_error_not_false() {
+    let err = ip_check("net", r#"{"ip":"10.0.0.1"}"#).await.unwrap_err();
+    assert!(matches!(err, Error::CaveatEvaluation { .. }), "{err:?}");
+}

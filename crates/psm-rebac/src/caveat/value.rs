@@ -113,9 +113,9 @@ impl ParamType {
                 Ok(t) => Ok(Cel::Timestamp(t)),
                 Err(_) => bad("an RFC 3339 timestamp"),
             },
-            (Self::IpAddress, Json::String(s)) => match s.parse::<std::net::IpAddr>() {
-                Ok(_) => Ok(Cel::String(Arc::new(s.clone()))),
-                Err(_) => bad("an IP address"),
+            (Self::IpAddress, Json::String(s)) => match super::ip::canonical(s) {
+                Some(c) => Ok(Cel::String(Arc::new(c))),
+                None => bad("an IP address"),
             },
             (Self::List(t), Json::Array(items)) => Ok(Cel::List(Arc::new(
                 items

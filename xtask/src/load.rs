@@ -1,0 +1,181 @@
+//! `cargo xtask load`: drives `psm serve` with wrk from a second process — session checks
+//! (`POST /v1/sessions/check`) and relationship checks (`POST /v1/check`) at 64 connections, on
+//! `memory://` and on SQLite — and prints requests per second and the p99 latency of each.
+//! Installs wrk with apt-get when it is missing. Figures mean something only on a quiet machine.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+use crate::cmd::{self, Result};
+
+/// `cargo xtask load` options.
+#[derive(Debug, clap::Args)]
+pub struct Options {
+    /// Seconds of load per scenario.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: u32,
+    /// Use a debug build of psm (quicker to build; figures not comparable).
+    #[arg(long)]
+    debug: bool,
+}
+
+const SCHEMA: &str =
+    "definition user {}\\ndefinition doc { relation viewer: user\\n permission view = viewer }";
+
+/// Runs every scenario and prints a table.
+pub fn run(options: &Options) -> Result {
+    if !cmd::installed("wrk") {
+        cmd::run(&mut cmd::line("apt-get install -y wrk"))?;
+    }
+    let profile = if options.debug { "debug" } else { "release" };
+    let mut build = cmd::cargo()?;
+    build.args(["build", "-p", "psm-cli", "--bin", "psm"]);
+    if !options.debug {
+        build.arg("--release");
+    }
+    cmd::run(&mut build)?;
+    let psm = crate::differential::target_dir()?.join(profile).join("psm");
+    let scratch = tempdir()?;
+    let sqlite = format!("sqlite://{}?create=true", scratch.join("load.db").display());
+    println!("store    route                 connections  requests/s  p99");
+    for (store, url) in [("memory", "memory://".to_owned()), ("sqlite", sqlite)] {
+        let mut server = Server::start(&psm, &url)?;
+        let result = scenarios(&server.base, store, options, &scratch);
+        server.stop();
+        result?;
+    }
+    let _ = std::fs::remove_dir_all(&scratch);
+    Ok(())
+}
+
+fn scenarios(base: &str, store: &str, options: &Options, scratch: &Path) -> Result {
+    post(
+        base,
+        "PUT",
+        "/v1/schema",
+        &format!(r#"{{"schema": "{SCHEMA}"}}"#),
+    )?;
+    post(
+        base,
+        "POST",
+        "/v1/relationships/write",
+        r#"{"updates": [{"operation": "touch", "relationship": "doc:d1#viewer@user:ann"}]}"#,
+    )?;
+    post(
+        base,
+        "POST",
+        "/v1/sessions",
+        r#"{"session_id": "s1", "user_id": "ann", "permissions": ["read:posts", "admin:*"]}"#,
+    )?;
+    for (route, body) in [
+        (
+            "/v1/sessions/check",
+            r#"{"session_id": "s1", "permissions": ["admin:users"]}"#,
+        ),
+        (
+            "/v1/check",
+            r#"{"resource": "doc:d1", "permission": "view", "subject": "user:ann"}"#,
+        ),
+    ] {
+        let script = scratch.join("post.lua");
+        std::fs::write(
+            &script,
+            format!(
+                "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{body}]]\n"
+            ),
+        )?;
+        let mut wrk = Command::new("wrk");
+        wrk.args(["-t", "2", "-c", &options.connections.to_string()])
+            .args(["-d", &format!("{}s", options.seconds), "--latency", "-s"])
+            .arg(&script)
+            .arg(format!("{base}{route}"));
+        let out = cmd::capture(&mut wrk)?;
+        if let Some(line) = out.lines().find(|l| l.contains("Non-2xx")) {
+            return Err(format!("{store} {route}: {}", line.trim()).into());
+        }
+        let rps = field(&out, "Requests/sec:").unwrap_or("?");
+        let p99 = field(&out, "99%").unwrap_or("?");
+        println!(
+            "{store:<8} {route:<21} {:>11}  {rps:>10}  {p99}",
+            options.connections
+        );
+    }
+    Ok(())
+}
+
+/// The first word after `label` on the line that starts with it.
+fn field<'a>(out: &'a str, label: &str) -> Option<&'a str> {
+    out.lines()
+        .map(str::trim)
+        .find_map(|l| l.strip_prefix(label))
+        .and_then(|rest| rest.split_whitespace().next())
+}
+
+/// One request with curl; fails unless it answers 2xx.
+fn post(base: &str, method: &str, path: &str, body: &str) -> Result {
+    let mut curl = Command::new("curl");
+    curl.args([
+        "-sf",
+        "-X",
+        method,
+        "-H",
+        "content-type: application/json",
+        "-d",
+        body,
+    ])
+    .arg(format!("{base}{path}"));
+    cmd::capture(&mut curl).map(|_| ())
+}
+
+/// A fresh directory under the system temp directory.
+fn tempdir() -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("psm-load-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+/// A running `psm serve`.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(psm: &Path, url: &str) -> Result<Self> {
+        let mut child = Command::new(psm)
+            .args(["--url", url, "serve", "--listen", "127.0.0.1:0"])
+            .args(["--max-batch", "1000", "--schema-refresh", "0"])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", psm.display()))?;
+        let stdout = child.stdout.take().ok_or("psm serve has no stdout")?;
+        let mut line = String::new();
+        BufReader::new(stdout).read_line(&mut line)?;
+        let base = line
+            .split_whitespace()
+            .last()
+            .filter(|u| u.starts_with("http://"))
+            .map(str::to_owned);
+        match base {
+            Some(base) => Ok(Self { child, base }),
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                Err(format!("psm serve did not print its address: {line:?}").into())
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
