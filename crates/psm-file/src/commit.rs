@@ -307,6 +307,11 @@ impl Shared {
             None => {
                 // the renames that detached these inodes are durable: they may be rewritten now
                 for old in set_aside {
+                    // emptied first: no byte of a replaced or deleted session outlives the call
+                    if spares::empty(&old).is_err() {
+                        let _ = std::fs::remove_file(&old);
+                        continue;
+                    }
                     let dir = old.parent().map(Path::to_path_buf).unwrap_or_default();
                     if let Some(extra) = spares.give(&dir, old) {
                         let _ = std::fs::remove_file(extra);

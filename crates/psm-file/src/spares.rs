@@ -13,6 +13,10 @@
 //! joins the spares only after the directory fsync made the rename that detached it durable,
 //! so an acknowledged record's content is never rewritten while a crash could still bring it
 //! back. Spares are used only under the exclusive store lock, like every temp file.
+//!
+//! A record is emptied (cut to zero bytes) as it becomes a spare: once `invalidate_session` or a
+//! replacing write returns, no file holds the old record's id, user or permissions. That frees
+//! its data blocks (the inode is still reused), trading some of the saving for privacy.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -49,6 +53,12 @@ impl Spares {
     pub(crate) fn len(&self) -> usize {
         self.by_dir.values().map(Vec::len).sum()
     }
+}
+
+/// Cuts a record that just became a spare to zero bytes, so a replaced or deleted session's id,
+/// user and permissions stay in no file (the spare keeps only its inode for reuse).
+pub(crate) fn empty(path: &Path) -> std::io::Result<()> {
+    OpenOptions::new().write(true).open(path)?.set_len(0)
 }
 
 /// Overwrites the spare at `path` with `bytes` (cutting it to their length) and fsyncs its data

@@ -457,3 +457,55 @@ async fn reads_are_answered_from_memory_without_opening_record_files() {
     assert_eq!(answers.2.unwrap(), ["s"]);
     assert_eq!(answers.3.unwrap(), 1);
 }
+
+/// Every file under `root`, recursively.
+fn every_file(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                out.push(path);
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_byte_of_a_deleted_session_stays_in_any_spare_or_record_and_the_journal_holds_only_its_id()
+ {
+    let tmp = scratch();
+    let store = open(tmp.path()).await;
+    let (sid, user, perm) = ("secret-session-4711", "user-zebra-9", "perm:quokka:read");
+    put(&store, "keep", "other", &["x"]).await;
+    put(&store, sid, user, &[perm]).await;
+    put(&store, sid, user, &[perm, "perm:quokka:write"]).await; // the first version is a spare
+    assert!(store.invalidate_session(sid).await.unwrap());
+    let leaks = |when: &str| {
+        for path in every_file(tmp.path()) {
+            let bytes = std::fs::read(&path).unwrap();
+            // The change journal names the ids of changed sessions for other processes (never a
+            // user or a permission); it is the one file still allowed to hold the id.
+            let journal = path.file_name().unwrap() == "journal";
+            let needles: &[&str] = if journal {
+                &[user, perm]
+            } else {
+                &[sid, user, perm]
+            };
+            for &needle in needles {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{when}: {} still holds {needle:?}",
+                    path.display()
+                );
+            }
+        }
+    };
+    leaks("after invalidate_session");
+    store.close().await.unwrap();
+    leaks("after close");
+}
