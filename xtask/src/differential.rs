@@ -52,8 +52,11 @@ pub(crate) fn target_dir() -> Result<PathBuf> {
     }
 }
 
+/// The harness's exit code for a run that compared answers and found unexplained disagreements.
+pub const DISAGREED: u8 = 3;
+
 /// Installs the engines when missing, then runs the harness; fails on any unexplained
-/// disagreement (and when nothing ran).
+/// disagreement (exit code [`DISAGREED`]) and when nothing ran or the harness failed (2).
 pub fn run(options: &Options) -> Result {
     let target = target_dir()?;
     let cache = match std::env::var_os("PSM_DIFFERENTIAL_CACHE").filter(|d| !d.is_empty()) {

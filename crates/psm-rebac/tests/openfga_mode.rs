@@ -102,3 +102,16 @@ async fn a_malformed_cidr_is_an_error_not_false() {
     let err = ip_check("net", r#"{"ip":"10.0.0.1"}"#).await.unwrap_err();
     assert!(matches!(err, Error::CaveatEvaluation { .. }), "{err:?}");
 }
+
+#[test]
+fn string_of_an_ipaddress_is_refused_in_an_openfga_model() {
+    let model = |expr: &str| {
+        format!(
+            "model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define v: [user with c]\ncondition c(ip: ipaddress, s: string) {{\n  {expr}\n}}\n"
+        )
+    };
+    let err = Schema::parse_openfga(&model("string(ip) == \"10.0.0.1\"")).unwrap_err();
+    assert!(err.to_string().contains("string"), "{err}");
+    assert!(Schema::parse_openfga(&model("string( ip ) == s")).is_err());
+    assert!(Schema::parse_openfga(&model("string(s) == s && ip.in_cidr(s)")).is_ok());
+}

@@ -114,6 +114,10 @@ const SPICEDB_SHAPE: Shape = Shape {
     acyclic: true,
 };
 
+/// The exit code of a run that compared answers and found unexplained disagreements (2 is a run
+/// that failed or compared nothing; 0 a run in full agreement).
+const DISAGREED: u8 = 3;
+
 fn main() -> ExitCode {
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -128,7 +132,7 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(args)) {
         Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::FAILURE,
+        Ok(false) => ExitCode::from(DISAGREED),
         Err(e) => {
             eprintln!("psm-differential: {e}");
             ExitCode::from(2)

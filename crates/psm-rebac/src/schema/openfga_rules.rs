@@ -23,6 +23,20 @@ pub(crate) fn validate(schema: &Schema) -> Result<()> {
         .filter_map(|a| a.caveat.as_deref())
         .collect();
     for c in &schema.caveats {
+        if let Some((p, _)) = c
+            .parameters
+            .iter()
+            .find(|(p, ty)| ty.trim() == "ipaddress" && converts_to_string(&c.expression, p))
+        {
+            return Err(invalid(
+                c.position,
+                "condition-type",
+                format!(
+                    "condition `{}`: no matching overload for `string` applied to `{p}` (ipaddress)",
+                    c.name
+                ),
+            ));
+        }
         if !used.contains(c.name.as_str()) {
             return Err(invalid(
                 c.position,
@@ -57,6 +71,24 @@ pub(crate) fn validate(schema: &Schema) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `expression` applies `string(...)` to the bare parameter `param` (OpenFGA's CEL has
+/// no `string(ipaddress)` overload).
+fn converts_to_string(expression: &str, param: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    expression.match_indices("string").any(|(i, _)| {
+        let before_ok = !expression[..i].chars().next_back().is_some_and(ident);
+        let rest = expression[i + "string".len()..].trim_start();
+        let Some(arg) = rest.strip_prefix('(') else {
+            return false;
+        };
+        let arg = arg.trim_start();
+        let Some(after) = arg.strip_prefix(param) else {
+            return false;
+        };
+        before_ok && after.trim_start().starts_with(')')
+    })
 }
 
 impl Relation {
