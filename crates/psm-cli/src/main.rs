@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 mod acl;
+mod catalog;
 mod error;
 mod output;
 mod quickstart;
@@ -57,6 +58,8 @@ enum Command {
     Rebac(rebac::RebacCommand),
     /// Role / resource / permission ACL kept in a JSON file.
     Acl(acl::AclArgs),
+    /// A declared permission tree (django-permagate's model) and its user and group assignments.
+    Catalog(catalog::CatalogArgs),
     /// Serve the HTTP JSON API (checks, lookups, relationships, schema, sessions, metrics).
     Serve(serve::ServeArgs),
     /// Write an example schema, relationships and a session to the store, then print checks and
@@ -139,6 +142,7 @@ async fn run(command: Command, url: &str, out: &Output) -> Result<Outcome, CliEr
         Command::Session(cmd) => cmd.writes(),
         Command::Rebac(cmd) => cmd.writes(),
         Command::Quickstart => true,
+        Command::Catalog(args) => args.writes(),
         Command::Serve(_) | Command::Acl(_) | Command::Validate { .. } => false,
     };
     let url = if writes {
@@ -151,6 +155,7 @@ async fn run(command: Command, url: &str, out: &Output) -> Result<Outcome, CliEr
         Command::Session(cmd) => session::run(cmd, url, out).await,
         Command::Rebac(cmd) => rebac::run(cmd, url, out).await,
         Command::Acl(args) => acl::run(args, out),
+        Command::Catalog(args) => catalog::run(args, url, out).await,
         Command::Serve(args) => serve::run(args, url, out).await,
         Command::Quickstart => quickstart::run(url, out).await,
         Command::Validate { .. } => Ok(Outcome::Done),
