@@ -12,8 +12,8 @@
 //! [`Subject`] with the [`ManualClock`](crate::clock::ManualClock) it was given instead: the
 //! expiry cases then advance that clock rather than sleep.
 //!
-//! This expands to one `#[tokio::test]` per rule of DESIGN.md's "Sessions" section (named for
-//! the behaviour), plus `model_equivalence`, a proptest state machine that runs random operation
+//! This expands to one `#[tokio::test]` per rule of the `SessionStore` contract (as the trait
+//! documents it; each test named for the behaviour), plus `model_equivalence`, a proptest state machine that runs random operation
 //! sequences on the backend and on a plain in-memory model and demands the same answers.
 //! Test code: assertions panic by design.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

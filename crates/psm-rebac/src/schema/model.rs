@@ -184,7 +184,7 @@ pub struct CaveatDefinition {
 }
 
 impl Schema {
-    /// Builds a schema from definitions (no validation; see [`Schema::validate`]).
+    /// Builds a schema from definitions (no validation: the `parse_*` constructors validate).
     pub fn from_definitions(definitions: Vec<Definition>) -> Self {
         let mut s = Self::default();
         for d in definitions {
