@@ -11,7 +11,7 @@ use crate::{conformance, differential, docs, features, fuzz, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 9] = [
+const STEPS: [Step; 10] = [
     ("fmt", fmt),
     ("clippy", clippy),
     ("features", features::run),
@@ -20,6 +20,7 @@ const STEPS: [Step; 9] = [
     ("conformance", || conformance::run(None)),
     ("differential", differential_advisory),
     ("fuzz", || fuzz::run(10, None)),
+    ("rustdoc", rustdoc),
     ("docs", docs::run),
 ];
 
@@ -100,4 +101,20 @@ fn differential_advisory() -> Result {
         }
         other => other,
     }
+}
+
+/// The API docs of every crate, as docs.rs builds them (all features), with warnings denied.
+fn rustdoc() -> Result {
+    cmd::run(
+        cmd::cargo()?
+            .args([
+                "doc",
+                "--workspace",
+                "--exclude",
+                "psm-benches",
+                "--all-features",
+                "--no-deps",
+            ])
+            .env("RUSTDOCFLAGS", "-D warnings"),
+    )
 }

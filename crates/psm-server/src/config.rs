@@ -44,7 +44,7 @@ impl Config {
     }
 
     /// The longest long-poll wait of the changes route: at most
-    /// [`crate::watch_routes::MAX_WAIT_MS`], and nine tenths of the request deadline so a
+    /// `MAX_WAIT_MS` of the watch routes, and nine tenths of the request deadline so a
     /// poll that found nothing still answers before it.
     pub fn max_wait(&self) -> Duration {
         Duration::from_millis(crate::watch_routes::MAX_WAIT_MS)
