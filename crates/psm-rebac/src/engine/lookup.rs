@@ -238,6 +238,15 @@ impl Scope<'_> {
         let reader = self.reader();
         let schema = &*self.engine.schema;
         let reverse = &self.engine.reverse;
+        // Relations whose relationships can lead to the asked permission: a relationship met
+        // there is one the request reaches (its condition must then be evaluable in OpenFGA mode).
+        let towards = leading_to(schema, resource_type, permission);
+        let reached = |t: &Relationship| -> Result<()> {
+            if towards.contains(&(t.resource.object_type.to_string(), t.relation.to_string())) {
+                self.require_condition(t)?;
+            }
+            Ok(())
+        };
         let mut seen: HashSet<(ObjectRef, Arc<str>)> = HashSet::default();
         let mut queue = VecDeque::new();
         let mut push = |o: ObjectRef, r: Arc<str>, d: u32, q: &mut VecDeque<_>| {
@@ -255,6 +264,7 @@ impl Scope<'_> {
         for s in &starts {
             for t in reader.by_subject(s).await? {
                 if stored_and_allowed(schema, &t) {
+                    reached(&t)?;
                     push(t.resource, t.relation, 0, &mut queue);
                 }
             }
@@ -282,6 +292,7 @@ impl Scope<'_> {
                                 && a.relation.as_deref() == t.subject.relation.as_deref()
                         });
                         if fits {
+                            reached(&t)?;
                             push(t.resource, Arc::from(p2.as_str()), d + 1, &mut queue);
                         }
                     }
@@ -294,6 +305,7 @@ impl Scope<'_> {
                 };
                 for t in reader.by_subject(&userset).await? {
                     if stored_and_allowed(schema, &t) {
+                        reached(&t)?;
                         push(t.resource, t.relation, d + 1, &mut queue);
                     }
                 }
@@ -303,7 +315,10 @@ impl Scope<'_> {
     }
 
     /// Subjects of `subject_type` (with `subject_relation`, or plain objects and the wildcard)
-    /// that have `permission` on `resource`, sorted.
+    /// that have `permission` on `resource`, sorted. As in SpiceDB and OpenFGA, a subject is
+    /// listed by itself only when a path names it: one that only a wildcard covers is left to
+    /// the wildcard's result (`{user:*} ∪ {user:u}` lists both, `{user:*} ∩ {user:*, user:u}`
+    /// lists both, `{user:*}` alone lists only `user:*`).
     pub async fn lookup_subjects(
         &self,
         resource: &ObjectRef,
@@ -325,21 +340,37 @@ impl Scope<'_> {
         let mut found = Vec::new();
         let mut denied = Vec::new();
         let mut wildcard = None;
+        let mut covered_only = Vec::new();
         for s in &candidates {
+            // A concrete subject covered only by a wildcard is not listed by itself (both
+            // engines list `user:*` alone then), but it is not an exclusion of the wildcard.
+            let weak = !s.is_wildcard() && s.relation.is_none();
             let mut c = Checker::new(schema, &self.engine.reverse, self.reader(), s, max)
-                .with_conditions(self.conditions());
+                .with_conditions(self.conditions())
+                .with_weak_wildcard(weak);
             let t = c.check_root_tri(resource, &rel.name).await?;
+            let wild = t == super::tri::Tri::Wild;
             let ok = self.answer(t, &c.missing)? == super::Permissionship::HasPermission;
             if s.is_wildcard() {
                 wildcard = Some(ok);
-            } else if ok {
+            } else if !ok {
+                denied.push(s.clone());
+            } else if wild {
+                covered_only.push(s.clone());
+            } else {
                 found.push(FoundSubject {
                     subject: s.clone(),
                     excluded: Vec::new(),
                 });
-            } else {
-                denied.push(s.clone());
             }
+        }
+        // Covered through a wildcard that is not itself a result (`{*} − ({*} − {u})` is `{u}`):
+        // listed by name.
+        if wildcard != Some(true) {
+            found.extend(covered_only.into_iter().map(|subject| FoundSubject {
+                subject,
+                excluded: Vec::new(),
+            }));
         }
         if wildcard == Some(true) {
             found.push(FoundSubject {
@@ -414,7 +445,9 @@ impl Scope<'_> {
                             .collect();
                         kinds.dedup();
                         for (t, sr) in kinds {
-                            for s in reader.subjects(&o, &r, t, sr).await? {
+                            for rs in reader.subject_relationships(&o, &r, t, sr).await? {
+                                self.require_condition(&rs)?;
+                                let s = rs.subject;
                                 let fits = rel.allowed.iter().any(|a| {
                                     a.object_type == *s.object.object_type
                                         && a.wildcard == s.is_wildcard()
@@ -442,10 +475,17 @@ impl Scope<'_> {
                             continue;
                         };
                         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
-                            for s in reader
-                                .subjects(&o, tupleset, &a.object_type, a.relation.as_deref())
+                            for rs in reader
+                                .subject_relationships(
+                                    &o,
+                                    tupleset,
+                                    &a.object_type,
+                                    a.relation.as_deref(),
+                                )
                                 .await?
                             {
+                                self.require_condition(&rs)?;
+                                let s = rs.subject;
                                 if schema.relation(&s.object.object_type, computed).is_some() {
                                     next.push((s.object, computed.clone()));
                                 }
@@ -478,4 +518,50 @@ fn stored_and_allowed(schema: &Schema, t: &Relationship) -> bool {
                         && a.relation.as_deref() == t.subject.relation.as_deref()
                 })
         })
+}
+
+/// Every relation (as `(type, relation)`) whose relationships can lead to `resource_type#permission`:
+/// the permission itself, and what its rewrite reads, transitively (computed relations, arrows'
+/// tuplesets and their targets, usersets' relations).
+fn leading_to(
+    schema: &Schema,
+    resource_type: &str,
+    permission: &str,
+) -> std::collections::HashSet<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(resource_type.to_owned(), permission.to_owned())];
+    while let Some((ty, rel)) = stack.pop() {
+        if !seen.insert((ty.clone(), rel.clone())) {
+            continue;
+        }
+        let Some(relation) = schema.relation(&ty, &rel) else {
+            continue;
+        };
+        let mut leaves = Vec::new();
+        relation.rewrite.for_each_leaf(&mut |l| leaves.push(l));
+        for leaf in leaves {
+            match leaf {
+                Rewrite::This => {
+                    for a in &relation.allowed {
+                        if let Some(r) = &a.relation {
+                            stack.push((a.object_type.clone(), r.clone()));
+                        }
+                    }
+                }
+                Rewrite::Computed { relation: c, .. } => stack.push((ty.clone(), c.clone())),
+                Rewrite::Arrow {
+                    tupleset, computed, ..
+                } => {
+                    stack.push((ty.clone(), tupleset.clone()));
+                    if let Some(ts) = schema.relation(&ty, tupleset) {
+                        for a in &ts.allowed {
+                            stack.push((a.object_type.clone(), computed.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    seen
 }
