@@ -215,3 +215,46 @@ async fn list_requests_fail_on_any_reached_relationship_whose_condition_fails() 
     let found = e.lookup_subjects(&doc1, "r2", "user", None).await.unwrap();
     assert_eq!(found.len(), 1);
 }
+
+/// OpenFGA evaluates only what can lead to the subject's type (its type graph): a failing
+/// condition elsewhere does not matter (found by the differential; each case as `fga model test`).
+const PRUNED: &str = "model\n  schema 1.1\ntype user\ntype team\n  relations\n    define rel0: [user with cc, team#rel0 with cc, user:* with cc]\n    define rel1: [user with cc]\n    define perm0: rel1 but not rel0\ntype folder\n  relations\n    define rel0: [user, folder#rel0]\ncondition cc(x: int) {\n  x > 1\n}\n";
+
+#[tokio::test]
+async fn a_failing_condition_off_the_subjects_type_graph_does_not_matter() {
+    let e = openfga(PRUNED);
+    e.touch(
+        [
+            "team:t1#rel0@team:t0#rel0[cc]",
+            "team:t2#rel0@user:*[cc]",
+            "team:t4#rel0@user:u6[cc]",
+        ]
+        .map(rel),
+    )
+    .await
+    .unwrap();
+    // A plain team is never a subject of team#rel0: false, not the failing userset's error.
+    assert_eq!(
+        strict_check(&e, "team:t1", "rel0", "team:t2").await,
+        Some(false)
+    );
+    // ...whereas a user could be one: the failure stands.
+    assert_eq!(strict_check(&e, "team:t1", "rel0", "user:u9").await, None);
+    let strict = e.scope().require_context();
+    // ListObjects expands an exclusion's base only; what it subtracts is checked on candidates.
+    let u2 = psm_rebac::SubjectRef::parse_with("user:u2", IdRules::OpenFga).unwrap();
+    let none: Vec<String> = Vec::new();
+    assert_eq!(
+        strict.lookup_resources("team", "perm0", &u2).await.unwrap(),
+        none
+    );
+    // ListUsers for folders never reads team:t4's user relationships.
+    let t4 = psm_rebac::ObjectRef::new("team", "t4");
+    let found = strict
+        .lookup_subjects(&t4, "rel0", "folder", None)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    // For users it does, and fails.
+    assert!(strict.lookup_subjects(&t4, "rel0", "user", None).await.is_err());
+}

@@ -5,7 +5,9 @@
 
 use std::sync::Arc;
 
-use psm_rebac::{Engine, EngineConfig, IdRules, MemoryStore, ObjectRef, Relationship, Schema};
+use psm_rebac::{
+    Engine, EngineConfig, IdRules, MemoryStore, ObjectRef, Permissionship, Relationship, Schema,
+};
 
 const MODEL: &str = "model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define viewer: [user, user:*, user with cc]\n    define left: [user, user:*]\n    define right: [user, user:*]\n    define both: left and right\n    define either: left or right\n    define only_left: left but not right\ncondition cc(x: int) {\n  x > 1\n}\n";
 
@@ -87,4 +89,73 @@ async fn set_operations_list_subjects_as_sets_with_a_wildcard_do() {
         // {*, erin} − {dan}: erin is listed by name, the wildcard stands for the rest.
         assert_eq!(listed(&e, "2", "only_left").await, ["user:*", "user:erin"]);
     }
+}
+
+/// SpiceDB's LookupSubjects reports a subject whose caveat lacks parameters as CONDITIONAL
+/// (found by the differential: `folder:f2#rel0@user:u1[flag_set:{"key":"a"}]` without `flags`).
+#[tokio::test]
+async fn conditional_subjects_are_reported_with_their_missing_parameters() {
+    let schema = "caveat flag_set(flags map<bool>, key string) { flags[key] }\ndefinition user {}\ndefinition folder {\n  relation viewer: user with flag_set | user:* with flag_set | user\n  permission view = viewer\n}\n";
+    let e = Engine::new(
+        Schema::parse_spicedb(schema).unwrap(),
+        Arc::new(MemoryStore::new()),
+    );
+    e.touch(
+        [
+            r#"folder:f2#viewer@user:u1[flag_set:{"key":"a"}]"#,
+            "folder:f2#viewer@user:u2",
+            r#"folder:f3#viewer@user:*[flag_set:{"key":"b"}]"#,
+        ]
+        .map(|t| t.parse::<Relationship>().unwrap()),
+    )
+    .await
+    .unwrap();
+    let f2 = ObjectRef::new("folder", "f2");
+    let found = e
+        .scope()
+        .lookup_subjects_permissionship(&f2, "view", "user", None)
+        .await
+        .unwrap();
+    let words: Vec<(String, Permissionship)> = found
+        .iter()
+        .map(|f| (f.found.subject.to_string(), f.permissionship.clone()))
+        .collect();
+    let cond = Permissionship::Conditional {
+        missing: vec!["flags".into()],
+    };
+    assert_eq!(
+        words,
+        [
+            ("user:u1".to_owned(), cond.clone()),
+            ("user:u2".to_owned(), Permissionship::HasPermission)
+        ]
+    );
+    // lookup_subjects keeps only what holds without further context.
+    let plain = e.lookup_subjects(&f2, "view", "user", None).await.unwrap();
+    assert_eq!(plain.len(), 1);
+    // With the parameter supplied, u1 is decided.
+    let mut ctx = psm_rebac::CaveatContext::new();
+    ctx.insert("flags".into(), serde_json::json!({"a": true}));
+    let found = e
+        .scope()
+        .with_context(ctx)
+        .lookup_subjects_permissionship(&f2, "view", "user", None)
+        .await
+        .unwrap();
+    assert!(
+        found
+            .iter()
+            .all(|f| f.permissionship == Permissionship::HasPermission)
+    );
+    assert_eq!(found.len(), 2);
+    // A conditional wildcard is reported as such.
+    let f3 = ObjectRef::new("folder", "f3");
+    let found = e
+        .scope()
+        .lookup_subjects_permissionship(&f3, "view", "user", None)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0].found.subject.to_string(), "user:*");
+    assert_eq!(found[0].permissionship, cond);
 }

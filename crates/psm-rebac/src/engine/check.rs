@@ -63,6 +63,8 @@ pub(crate) struct Checker<'a> {
     /// Whether a wildcard relationship covering the subject counts as [`Tri::Wild`] rather
     /// than true (subject lookups: a subject covered only by `user:*` is not listed by itself).
     weak_wildcard: bool,
+    /// Relations that can hold the subject's kind (computed when first needed, with conditions).
+    reach: Option<std::collections::HashSet<(String, String)>>,
 }
 
 /// What a conditional check needs: the compiled caveats, the request context, and "now".
@@ -96,7 +98,22 @@ impl<'a> Checker<'a> {
             cond: None,
             missing: BTreeSet::new(),
             weak_wildcard: false,
+            reach: None,
         }
+    }
+
+    /// Whether relationships of `object_type#relation` can lead to the subject (OpenFGA reads
+    /// only those; the others cannot make the answer true, so their conditions do not matter).
+    fn leads_to_subject(&mut self, object_type: &str, relation: &str) -> bool {
+        let (schema, subject) = (self.schema, self.subject);
+        let reach = self.reach.get_or_insert_with(|| {
+            super::reach::reaching(
+                schema,
+                &subject.object.object_type,
+                subject.relation.as_deref(),
+            )
+        });
+        reach.contains(&(object_type.to_owned(), relation.to_owned()))
     }
 
     /// Tells "covered only through a wildcard" ([`Tri::Wild`]) apart from true.
@@ -499,6 +516,9 @@ impl<'a> Checker<'a> {
             }
         }
         for (t, sr) in kinds {
+            if !self.leads_to_subject(t, sr) {
+                continue;
+            }
             let rels = match self
                 .reader
                 .subject_relationships(obj, &relation.name, t, Some(sr))
@@ -664,7 +684,9 @@ impl<'a> Checker<'a> {
         let mut kinds: Vec<(&str, Option<&str>)> = Vec::new();
         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
             let k = (a.object_type.as_str(), a.relation.as_deref());
-            if !kinds.contains(&k) {
+            // `.all()` needs every target, reachable or not: only `.any()` skips.
+            let skip = kind == ArrowKind::Any && !self.leads_to_subject(&a.object_type, computed);
+            if !kinds.contains(&k) && !skip {
                 kinds.push(k);
             }
         }

@@ -49,6 +49,16 @@ pub struct FoundSubject {
     pub excluded: Vec<SubjectRef>,
 }
 
+/// One [`Scope::lookup_subjects_permissionship`] result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSubjectPermissionship {
+    /// The subject (with its exceptions, for a wildcard).
+    pub found: FoundSubject,
+    /// [`Permissionship::HasPermission`], or [`Permissionship::Conditional`] with the caveat
+    /// parameters the request lacked.
+    pub permissionship: Permissionship,
+}
+
 impl FoundSubject {
     /// Whether a concrete subject is covered by this result.
     pub fn covers(&self, s: &SubjectRef) -> bool {
@@ -341,6 +351,28 @@ impl Scope<'_> {
         subject_type: &str,
         subject_relation: Option<&str>,
     ) -> Result<Vec<FoundSubject>> {
+        let all = self
+            .lookup_subjects_permissionship(resource, permission, subject_type, subject_relation)
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|f| f.permissionship == Permissionship::HasPermission)
+            .map(|f| f.found)
+            .collect())
+    }
+
+    /// Like [`Scope::lookup_subjects`], but also reports the subjects that have the permission
+    /// only if caveats whose parameters this request did not supply allow it (SpiceDB's
+    /// `CONDITIONAL_PERMISSION`, with the missing parameter names), as SpiceDB's LookupSubjects
+    /// does. Sorted; never holds [`Permissionship::NoPermission`]. With
+    /// [`Scope::require_context`] a missing parameter is an error instead, as in `check`.
+    pub async fn lookup_subjects_permissionship(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<Vec<FoundSubjectPermissionship>> {
         self.require_relation(&resource.object_type, permission)?;
         self.require_subject(subject_type, subject_relation)?;
         self.require_consistency().await?;
@@ -356,6 +388,13 @@ impl Scope<'_> {
         let mut denied = Vec::new();
         let mut wildcard = None;
         let mut covered_only = Vec::new();
+        let plain = |subject: SubjectRef, permissionship| FoundSubjectPermissionship {
+            found: FoundSubject {
+                subject,
+                excluded: Vec::new(),
+            },
+            permissionship,
+        };
         for s in &candidates {
             // A concrete subject covered only by a wildcard is not listed by itself (both
             // engines list `user:*` alone then), but it is not an exclusion of the wildcard.
@@ -365,35 +404,43 @@ impl Scope<'_> {
                 .with_weak_wildcard(weak);
             let t = c.check_root_tri(resource, &rel.name).await?;
             let wild = t == super::tri::Tri::Wild;
-            let ok = self.answer(t, &c.missing)? == super::Permissionship::HasPermission;
+            let p = self.answer(t, &c.missing)?;
             if s.is_wildcard() {
-                wildcard = Some(ok);
-            } else if !ok {
+                wildcard = Some(p);
+                continue;
+            }
+            if p != Permissionship::HasPermission {
+                // Not (or only conditionally) covered: an exception to the wildcard.
                 denied.push(s.clone());
-            } else if wild {
+            }
+            if p == Permissionship::NoPermission {
+                continue;
+            }
+            if wild {
                 covered_only.push(s.clone());
             } else {
-                found.push(FoundSubject {
-                    subject: s.clone(),
-                    excluded: Vec::new(),
-                });
+                found.push(plain(s.clone(), p));
             }
         }
         // Covered through a wildcard that is not itself a result (`{*} − ({*} − {u})` is `{u}`):
         // listed by name.
-        if wildcard != Some(true) {
-            found.extend(covered_only.into_iter().map(|subject| FoundSubject {
-                subject,
-                excluded: Vec::new(),
-            }));
+        if wildcard != Some(Permissionship::HasPermission) {
+            found.extend(
+                covered_only
+                    .into_iter()
+                    .map(|s| plain(s, Permissionship::HasPermission)),
+            );
         }
-        if wildcard == Some(true) {
-            found.push(FoundSubject {
-                subject: SubjectRef::wildcard(subject_type),
-                excluded: denied,
+        if let Some(p) = wildcard.filter(|p| *p != Permissionship::NoPermission) {
+            found.push(FoundSubjectPermissionship {
+                found: FoundSubject {
+                    subject: SubjectRef::wildcard(subject_type),
+                    excluded: denied,
+                },
+                permissionship: p,
             });
         }
-        found.sort();
+        found.sort_by(|a, b| a.found.cmp(&b.found));
         Ok(found)
     }
 
@@ -432,6 +479,13 @@ impl Scope<'_> {
     ) -> Result<BTreeSet<SubjectRef>> {
         let schema = &*self.engine.schema;
         let reader = self.reader();
+        // Relations that can hold the asked kind of subject: OpenFGA's ListUsers reads (and
+        // evaluates the conditions of) only relationships that can lead there.
+        let toward = super::reach::reaching(schema, subject_type, subject_relation);
+        let leads = |t: &str, r: Option<&str>| match r {
+            Some(r) => toward.contains(&(t.to_owned(), r.to_owned())),
+            None => t == subject_type && subject_relation.is_none(),
+        };
         let mut seen: HashSet<(ObjectRef, String)> = HashSet::default();
         let mut queue = VecDeque::new();
         seen.insert((resource.clone(), permission.to_owned()));
@@ -461,7 +515,9 @@ impl Scope<'_> {
                         kinds.dedup();
                         for (t, sr) in kinds {
                             for rs in reader.subject_relationships(&o, &r, t, sr).await? {
-                                self.require_condition(&rs)?;
+                                if leads(t, sr) {
+                                    self.require_condition(&rs)?;
+                                }
                                 let s = rs.subject;
                                 let fits = rel.allowed.iter().any(|a| {
                                     a.object_type == *s.object.object_type
@@ -499,7 +555,9 @@ impl Scope<'_> {
                                 )
                                 .await?
                             {
-                                self.require_condition(&rs)?;
+                                if leads(&a.object_type, Some(computed)) {
+                                    self.require_condition(&rs)?;
+                                }
                                 let s = rs.subject;
                                 if schema.relation(&s.object.object_type, computed).is_some() {
                                     next.push((s.object, computed.clone()));
@@ -553,7 +611,7 @@ fn leading_to(
             continue;
         };
         let mut leaves = Vec::new();
-        relation.rewrite.for_each_leaf(&mut |l| leaves.push(l));
+        expanded_leaves(&relation.rewrite, &mut leaves);
         for leaf in leaves {
             match leaf {
                 Rewrite::This => {
@@ -579,4 +637,17 @@ fn leading_to(
         }
     }
     seen
+}
+
+/// The leaves a walk towards the permission expands: all of a union's and an intersection's, only
+/// an exclusion's base (what it subtracts is checked on the candidates found, not expanded, as
+/// OpenFGA's ListObjects does).
+fn expanded_leaves<'a>(rw: &'a Rewrite, out: &mut Vec<&'a Rewrite>) {
+    match rw {
+        Rewrite::Union(c) | Rewrite::Intersection(c) => {
+            c.iter().for_each(|x| expanded_leaves(x, out));
+        }
+        Rewrite::Exclusion(base, _) => expanded_leaves(base, out),
+        leaf => out.push(leaf),
+    }
 }

@@ -6,6 +6,7 @@ mod fast;
 mod lookup;
 mod membership;
 mod openfga_tuples;
+mod reach;
 mod reader;
 mod reverse;
 mod tri;
@@ -14,7 +15,7 @@ use std::sync::Arc;
 
 pub use check::CheckItem;
 pub use expand::{CaveatedSubject, ExpandNode, Expansion};
-pub use lookup::{FoundResource, FoundSubject, LookupPage};
+pub use lookup::{FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage};
 
 use crate::caveat::{CaveatContext, Caveats};
 use crate::error::{Error, Result};
