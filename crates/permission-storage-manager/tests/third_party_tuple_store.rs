@@ -24,8 +24,9 @@ struct ToySchema;
 #[psm::core::async_trait]
 impl SchemaStore for ToySchema {
     async fn write_schema(&self, _text: &str) -> psm::rebac::Result<()> {
-        Err(psm::rebac::Error::Store(
-            "the toy schema is read-only".into(),
+        Err(psm::rebac::Error::store(
+            psm::rebac::StoreErrorKind::Other,
+            "the toy schema is read-only",
         ))
     }
     async fn read_schema(&self) -> psm::rebac::Result<Option<String>> {

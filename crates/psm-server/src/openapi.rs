@@ -273,8 +273,12 @@ pub fn spec(secured: bool) -> Value {
                     ok("the session", session.clone()))
             },
             "/v1/users/{user_id}/sessions": {
-                "parameters": [{"name": "user_id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
-                "get": op("The user's live session ids, sorted", None, ok("ids", object(&["user_id", "sessions"], json!({"user_id": string(), "sessions": strings()}))))
+                "parameters": [
+                    {"name": "user_id", "in": "path", "required": true, "schema": {"type": "string", "minLength": 1, "maxLength": 255}},
+                    {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": crate::MAX_LIST_LIMIT, "default": crate::DEFAULT_LIST_LIMIT}},
+                    {"name": "cursor", "in": "query", "required": false, "schema": session_id()}
+                ],
+                "get": op("The user's live session ids, sorted, one page after cursor (cursor in the answer is null on the last page)", None, ok("ids", object(&["user_id", "sessions", "cursor"], json!({"user_id": string(), "sessions": strings(), "cursor": {"type": ["string", "null"]}}))))
             },
             "/v1/sessions-cleanup": {"post": op("Remove expired sessions now", None, ok("how many", object(&["removed"], json!({"removed": {"type": "integer"}}))))},
             "/v1/sessions-stats": {"get": op("The session store's counters and sizes", None, ok("counters", json!({"type": "object"})))}

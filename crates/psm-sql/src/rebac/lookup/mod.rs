@@ -34,7 +34,8 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use psm_rebac::{
-    CaveatContext, CheckItem, Engine, Error, ObjectRef, Permissionship, Schema, SubjectRef,
+    CaveatContext, CheckItem, Engine, Error, ObjectRef, Permissionship, Schema, StoreErrorKind,
+    SubjectRef,
 };
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -282,9 +283,12 @@ impl SqlTupleStore {
         let _ = write!(q.sql, ") c) LIMIT {}", MAX_FALLBACK_IDS + 1);
         let candidates = self.texts(&q.sql, &q.binds).await?;
         if candidates.len() > MAX_FALLBACK_IDS {
-            return Err(Error::Store(format!(
-                "lookup_resources_filter: more than {MAX_FALLBACK_IDS} ids depend on caveats ({names})"
-            )));
+            return Err(Error::store(
+                StoreErrorKind::Limit,
+                format!(
+                    "lookup_resources_filter: more than {MAX_FALLBACK_IDS} ids depend on caveats ({names})"
+                ),
+            ));
         }
         let items: Vec<CheckItem> = candidates
             .iter()
@@ -344,10 +348,13 @@ impl SqlTupleStore {
             .lookup_resources(resource_type, permission, subject)
             .await?;
         if ids.len() > MAX_FALLBACK_IDS {
-            return Err(Error::Store(format!(
-                "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({why})",
-                ids.len(),
-            )));
+            return Err(Error::store(
+                StoreErrorKind::Limit,
+                format!(
+                    "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({why})",
+                    ids.len(),
+                ),
+            ));
         }
         Ok(SqlFilter {
             dialect: inner.dialect,
@@ -515,7 +522,10 @@ fn union_only_graph(schema: &Schema, graph: &Graph) -> bool {
 
 /// An internal compile failure after the lookup was found expressible (a bug, not a schema).
 fn unsupported(why: Unsupported) -> Error {
-    Error::Store(format!("lookup_resources_filter: {}", why.0))
+    Error::store(
+        StoreErrorKind::Other,
+        format!("lookup_resources_filter: {}", why.0),
+    )
 }
 
 /// A fallback filter: the ids as bound values.
