@@ -256,5 +256,10 @@ async fn a_failing_condition_off_the_subjects_type_graph_does_not_matter() {
         .unwrap();
     assert!(found.is_empty(), "{found:?}");
     // For users it does, and fails.
-    assert!(strict.lookup_subjects(&t4, "rel0", "user", None).await.is_err());
+    assert!(
+        strict
+            .lookup_subjects(&t4, "rel0", "user", None)
+            .await
+            .is_err()
+    );
 }
