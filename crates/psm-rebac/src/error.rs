@@ -131,11 +131,11 @@ pub enum Error {
         /// The limit that was hit.
         limit: u32,
     },
-    /// A feature that is parsed but not evaluated yet, or a store operation the tuple store
-    /// does not implement (`change log`: revision, changes, pruning).
+    /// A store operation the tuple store does not implement (`change log`: revision, changes,
+    /// pruning).
     #[error("{feature} not yet supported: {detail}")]
     Unsupported {
-        /// `caveats`, `conditions`, `expiration` or `change log`.
+        /// What is missing (`change log`).
         feature: &'static str,
         /// What used it.
         detail: String,

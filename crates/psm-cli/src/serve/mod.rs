@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use clap::Args;
 use metrics_exporter_prometheus::PrometheusBuilder;
-use permission_storage_manager::PermissionStorageManager;
-use permission_storage_manager::tuple_stores::{open_tuple_store, supports_tuples};
+use permission_storage_manager::server_stores::server_state;
 use psm_server::{Config, ServeOptions, ServerState, check_token, router, serve};
 
 use crate::error::{CliError, Outcome};
@@ -81,7 +80,8 @@ const TOKEN_ENV: &str = "PSM_SERVE_TOKEN";
 /// Runs the server until SIGTERM or ctrl-c.
 pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, CliError> {
     let token = load_token(args.token_file.as_deref())?;
-    let manager = PermissionStorageManager::connect(url).await?;
+    // the stores of the URL's scheme, through the registries (third-party schemes too)
+    let builder = server_state(url).await?;
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| CliError::backend(format!("cannot install the metrics recorder: {e}")))?;
@@ -95,21 +95,15 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
             }
         })
     };
-    let mut builder = ServerState::builder()
-        .sessions(manager.store().clone())
-        .metrics(move || metrics.render())
-        .config(
-            Config::default()
-                .max_body_bytes(args.max_body_bytes)
-                .request_timeout(args.request_timeout)
-                .max_batch(args.max_batch)
-                .max_steps(args.max_steps)
-                .max_results(args.max_results)
-                .max_caveat_cost(args.max_caveat_cost),
-        );
-    if supports_tuples(url) {
-        builder = builder.relationships(open_tuple_store(url).await?);
-    }
+    let mut builder = builder.metrics(move || metrics.render()).config(
+        Config::default()
+            .max_body_bytes(args.max_body_bytes)
+            .request_timeout(args.request_timeout)
+            .max_batch(args.max_batch)
+            .max_steps(args.max_steps)
+            .max_results(args.max_results)
+            .max_caveat_cost(args.max_caveat_cost),
+    );
     if let Some(token) = token {
         builder = builder.token(token);
     }
