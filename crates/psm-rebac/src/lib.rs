@@ -102,7 +102,8 @@ pub mod validation;
 pub use caveat::CaveatContext;
 pub use engine::{
     Bound, Budget, CancelToken, CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode,
-    Expansion, FoundResource, FoundSubject, LookupPage, Permissionship, Scope,
+    Expansion, FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage, Permissionship,
+    Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat, StoreError, StoreErrorKind};
 pub use filter::{

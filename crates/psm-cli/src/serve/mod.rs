@@ -254,3 +254,35 @@ fn shutdown_signal() -> Result<Pin<Box<dyn Future<Output = ()> + Send>>, CliErro
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::ServeArgs;
+
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    /// `psm serve` without flags: a 10 s shutdown deadline, header-read timeout and request
+    /// deadline, 1,024 connections.
+    #[test]
+    fn the_default_flags_bound_shutdown_headers_and_connections() {
+        let a = Wrap::try_parse_from(["psm"]).unwrap().serve;
+        assert_eq!(a.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(a.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(a.request_timeout, Duration::from_secs(10));
+        assert_eq!(a.max_connections, 1024);
+        let a = Wrap::try_parse_from(["psm", "--shutdown-grace", "2s"])
+            .unwrap()
+            .serve;
+        assert_eq!(a.shutdown_grace, Duration::from_secs(2));
+    }
+}

@@ -7,6 +7,7 @@ mod fast;
 mod lookup;
 mod membership;
 mod openfga_tuples;
+mod reach;
 mod reader;
 mod reverse;
 mod tri;
@@ -16,7 +17,7 @@ use std::sync::Arc;
 pub use budget::{Bound, Budget, CancelToken};
 pub use check::CheckItem;
 pub use expand::{CaveatedSubject, ExpandNode, Expansion};
-pub use lookup::{FoundResource, FoundSubject, LookupPage};
+pub use lookup::{FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage};
 
 use crate::caveat::{CaveatContext, Caveats};
 use crate::error::{Error, Result};
@@ -453,6 +454,34 @@ impl Scope<'_> {
         })
     }
 
+    /// With [`Scope::require_context`] (OpenFGA), fails when `r`'s condition cannot be evaluated
+    /// (a missing parameter, an evaluation error): OpenFGA's ListObjects and ListUsers fail the
+    /// whole request on any relationship they reach whose condition fails, whatever the other
+    /// results. Without it, or for a relationship without a condition, does nothing.
+    pub(crate) fn require_condition(&self, r: &Relationship) -> Result<()> {
+        if !self.require_context || !self.engine.conditional {
+            return Ok(());
+        }
+        let Some(cv) = &r.caveat else {
+            return Ok(());
+        };
+        if !self.engine.caveats.defines(&cv.name) {
+            return Ok(());
+        }
+        match self.engine.caveats.eval(
+            &cv.name,
+            cv.context.as_deref(),
+            &self.context,
+            true,
+            self.budget.max_caveat_cost(),
+        )? {
+            crate::caveat::Outcome::Missing(m) => Err(Error::MissingContext {
+                parameters: m.into_iter().collect(),
+            }),
+            _ => Ok(()),
+        }
+    }
+
     /// Turns a root result into a permissionship (unknown, from a cycle, is no permission).
     pub(crate) fn answer(
         &self,
@@ -460,7 +489,7 @@ impl Scope<'_> {
         missing: &std::collections::BTreeSet<String>,
     ) -> Result<Permissionship> {
         Ok(match t {
-            tri::Tri::True => Permissionship::HasPermission,
+            tri::Tri::True | tri::Tri::Wild => Permissionship::HasPermission,
             tri::Tri::False | tri::Tri::Unknown => Permissionship::NoPermission,
             tri::Tri::Conditional if self.require_context => {
                 return Err(Error::MissingContext {

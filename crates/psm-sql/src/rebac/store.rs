@@ -242,4 +242,9 @@ impl TupleStore for SqlTupleStore {
     async fn prune_changes(&self, through: Revision) -> psm_rebac::Result<u64> {
         self.prune_log(through).await
     }
+
+    /// Checks and lookups in SQL (`lookup/plan.rs`), when SQL's answer is the engine's.
+    fn planner(&self) -> Option<&dyn psm_rebac::store::Planner> {
+        Some(self)
+    }
 }

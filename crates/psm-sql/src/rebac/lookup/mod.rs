@@ -29,6 +29,8 @@ mod caveats;
 mod compile;
 mod forward;
 mod graph;
+mod guard;
+mod plan;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -439,6 +441,28 @@ impl SqlTupleStore {
             &subject.object.object_type,
             subject.relation.as_deref(),
         )?;
+        if let Some(answer) = self
+            .check_in_sql(schema, resource, permission, subject)
+            .await?
+        {
+            return Ok(answer);
+        }
+        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let answer = engine
+            .check_with_context(resource, permission, subject, context.clone())
+            .await?;
+        Ok(answer == Permissionship::HasPermission)
+    }
+
+    /// `check_sql`'s answer from SQL alone: `None` when caveated relationships stored where
+    /// the check reads (or a schema SQL cannot express) leave it to the engine.
+    pub(crate) async fn check_in_sql(
+        &self,
+        schema: &Schema,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<Option<bool>> {
         let (sql, probe, monotone) = {
             let inner = self.live().map_err(store_error)?;
             let now = now_millis();
@@ -474,7 +498,7 @@ impl SqlTupleStore {
             && let Ok(frag) = &sql
             && !self.texts(&frag.sql, &frag.binds).await?.is_empty()
         {
-            return Ok(true);
+            return Ok(Some(true));
         }
         let caveated = match &probe {
             Some(p) => !self.texts(&p.sql, &p.binds).await?.is_empty(),
@@ -482,19 +506,62 @@ impl SqlTupleStore {
         };
         if !caveated && let Ok(frag) = &sql {
             if sql_first {
-                return Ok(false);
+                return Ok(Some(false));
             }
-            return Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty());
+            return Ok(Some(!self.texts(&frag.sql, &frag.binds).await?.is_empty()));
         }
-        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
-        let answer = engine
-            .check_with_context(resource, permission, subject, context.clone())
-            .await?;
-        Ok(answer == Permissionship::HasPermission)
+        Ok(None)
+    }
+
+    /// The sorted ids of a lookup from SQL alone: `None` when the filter would need the
+    /// engine (a rule SQL cannot express here, or caveated relationships stored where the
+    /// lookup reads).
+    pub(crate) async fn lookup_in_sql(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<Option<Vec<String>>> {
+        let certain = {
+            let inner = self.live().map_err(store_error)?;
+            let now = now_millis();
+            let root = (resource_type.to_owned(), permission.to_owned());
+            let compiler = Compiler::new(
+                schema,
+                inner.dialect,
+                &inner.tables.tuples,
+                subject,
+                now,
+                root,
+            );
+            let cav = caveats::caveat_relations(schema, compiler.graph());
+            let Ok(certain) = compiler.compile(None) else {
+                return Ok(None);
+            };
+            let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
+            if let Some(p) = probe
+                && !self.texts(&p.sql, &p.binds).await?.is_empty()
+            {
+                return Ok(None);
+            }
+            certain
+        };
+        let mut sql = certain.sql;
+        sql.insert_str(0, "SELECT DISTINCT f.id FROM (");
+        sql.push_str(") f");
+        let mut ids = self.texts(&sql, &certain.binds).await?;
+        ids.sort();
+        ids.dedup();
+        Ok(Some(ids))
     }
 
     /// Runs a `?`-placeholder query returning one text column, on a read lane.
-    async fn texts(&self, sql: &str, binds: &[SqlValue]) -> psm_rebac::Result<Vec<String>> {
+    pub(crate) async fn texts(
+        &self,
+        sql: &str,
+        binds: &[SqlValue],
+    ) -> psm_rebac::Result<Vec<String>> {
         let inner = self.live().map_err(store_error)?;
         let sql = inner.dialect.sql(sql);
         let run = || -> crate::exec::BoxFut<'_, Vec<String>> {
