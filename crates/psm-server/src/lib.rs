@@ -39,6 +39,7 @@ mod serve;
 mod session_routes;
 mod state;
 mod watch_routes;
+mod whole;
 
 use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Router};

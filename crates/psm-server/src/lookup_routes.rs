@@ -91,8 +91,7 @@ pub struct LookupSubjectsRequest {
 fn limit(value: Option<&Value>) -> Result<usize, Error> {
     match value {
         None | Some(Value::Null) => Ok(MAX_LOOKUP_LIMIT),
-        Some(Value::Number(n)) => n
-            .as_u64()
+        Some(Value::Number(n)) => crate::whole::whole_u64(n)
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| (1..=MAX_LOOKUP_LIMIT).contains(n))
             .ok_or_else(limit_error),

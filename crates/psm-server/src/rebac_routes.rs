@@ -129,7 +129,8 @@ pub struct ReadRequest {
     subject: Option<String>,
     /// Most relationships in this page (default and maximum: the server's batch limit).
     #[schema(minimum = 0, maximum = 1000)]
-    limit: Option<usize>,
+    #[serde(default, deserialize_with = "crate::whole::opt_u64_field")]
+    limit: Option<u64>,
     /// The `cursor` of the previous page; absent or null for the first.
     #[serde(default)]
     #[schema(value_type = CursorValue)]
@@ -250,6 +251,9 @@ pub async fn write(
 ) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     Error::check_batch(req.updates.len(), state.config.max_batch, "updates")?;
+    if req.updates.is_empty() {
+        return Err(Error::invalid_field("updates", "must not be empty"));
+    }
     let updates = req
         .updates
         .iter()
@@ -260,7 +264,7 @@ pub async fn write(
             if !matches!(u.operation, Operation::Delete) {
                 engine
                     .validate_relationship(&r)
-                    .map_err(|e| Error::input(format!("{name}: {e}")))?;
+                    .map_err(|e| Error::new(crate::rebac_kind(&e), format!("{name}: {e}")))?;
             }
             Ok(match u.operation {
                 Operation::Touch => RelationshipUpdate::touch(r),
@@ -293,14 +297,19 @@ pub async fn delete(
         state.config.max_batch,
         "relationships",
     )?;
-    let updates = req
-        .relationships
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            field::<Relationship>(r, &format!("relationships[{i}]")).map(RelationshipUpdate::delete)
-        })
-        .collect::<Result<Vec<_>, Error>>()?;
+    if req.relationships.is_empty() {
+        return Err(Error::invalid_field("relationships", "must not be empty"));
+    }
+    // Deleting one relationship twice in a request is deleting it once (the engine refuses a
+    // relationship repeated in one write).
+    let mut seen = std::collections::BTreeSet::new();
+    let mut updates = Vec::with_capacity(req.relationships.len());
+    for (i, r) in req.relationships.iter().enumerate() {
+        let r: Relationship = field(r, &format!("relationships[{i}]"))?;
+        if seen.insert(r.key()) {
+            updates.push(RelationshipUpdate::delete(r));
+        }
+    }
     let revision = engine.write(&updates, &[]).await?;
     Ok(Json(
         json!({"revision": revision, "deleted": updates.len()}),
@@ -322,11 +331,14 @@ pub async fn read(
 ) -> Result<Json<Value>, Error> {
     let engine = state.engine()?;
     let max = state.config.max_batch;
-    let limit = req.limit.unwrap_or(max);
+    let limit = req
+        .limit
+        .map_or(max, |l| usize::try_from(l).unwrap_or(usize::MAX));
     Error::check_batch(limit, max, "relationships")?;
     if req.resource_id.is_some() && req.resource_type.is_none() {
-        return Err(Error::input("resource_id needs resource_type"));
+        return Err(Error::invalid_field("resource_id", "needs resource_type"));
     }
+    check_filter_names(&req)?;
     let subject = match &req.subject {
         Some(s) => Some(SubjectFilter::exact(&field::<SubjectRef>(s, "subject")?)),
         None => None,
@@ -356,6 +368,22 @@ pub async fn read(
     Ok(Json(
         json!({"relationships": page, "truncated": next.is_some(), "cursor": next}),
     ))
+}
+
+/// The filter's names and id follow the rules of relationships (the type and id as in
+/// `type:id`, the relation as in `type:id#relation`), so a filter that could match nothing
+/// for its spelling is refused, as the API's schema says.
+fn check_filter_names(req: &ReadRequest) -> Result<(), Error> {
+    if let Some(t) = &req.resource_type {
+        field::<ObjectRef>(&format!("{t}:x"), "resource_type")?;
+    }
+    if let Some(id) = &req.resource_id {
+        field::<ObjectRef>(&format!("x:{id}"), "resource_id")?;
+    }
+    if let Some(r) = &req.relation {
+        field::<SubjectRef>(&format!("x:x#{r}"), "relation")?;
+    }
+    Ok(())
 }
 
 /// The page of `limit` relationships (as text, sorted) after `after`, and the cursor of the

@@ -35,6 +35,7 @@ pub struct StoreRequest {
     permissions: Vec<String>,
     /// The manager's default (one hour) when absent; at most 100 years; not with `no_expiry`.
     #[schema(minimum = 1, maximum = 3_155_760_000_u64)]
+    #[serde(default, deserialize_with = "crate::whole::opt_u64_field")]
     ttl_seconds: Option<u64>,
     /// The session never expires.
     #[serde(default)]
@@ -158,6 +159,7 @@ pub struct UpdateRequest {
     permissions: Vec<String>,
     /// Keeps the remaining TTL when absent; at most 100 years.
     #[schema(minimum = 1, maximum = 3_155_760_000_u64)]
+    #[serde(default, deserialize_with = "crate::whole::opt_u64_field")]
     ttl_seconds: Option<u64>,
 }
 
@@ -167,6 +169,7 @@ pub struct UpdateRequest {
 pub struct ExtendRequest {
     /// At most 100 years.
     #[schema(minimum = 1, maximum = 3_155_760_000_u64)]
+    #[serde(deserialize_with = "crate::whole::u64_field")]
     ttl_seconds: u64,
 }
 

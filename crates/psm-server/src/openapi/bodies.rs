@@ -161,7 +161,7 @@ pub struct WriteAnswer {
 pub struct DeleteAnswer {
     /// The revision the delete produced.
     revision: u64,
-    /// How many relationships were named.
+    /// How many distinct relationships were named.
     deleted: usize,
 }
 

@@ -42,6 +42,32 @@ pub fn relationship_pattern() -> String {
     )
 }
 
+/// A regex (no anchors) for strings of `max.len()` digits whose value is at most `max`.
+fn digits_at_most(max: &str) -> String {
+    let Some(first) = max.chars().next() else {
+        return String::new();
+    };
+    let rest = &max[first.len_utf8()..];
+    if rest.is_empty() {
+        return format!("[0-{first}]");
+    }
+    let below = match first {
+        '0' => String::new(),
+        '1' => format!("0[0-9]{{{}}}|", rest.len()),
+        d => format!("[0-{}][0-9]{{{}}}|", char::from(d as u8 - 1), rest.len()),
+    };
+    format!("({below}{first}{})", digits_at_most(rest))
+}
+
+/// A revision as a string: the digits of a `u64` (leading zeros allowed, as the server parses
+/// them).
+pub fn revision_digits() -> String {
+    format!(
+        "^([0-9]{{1,19}}|{})$",
+        digits_at_most(&u64::MAX.to_string())
+    )
+}
+
 /// Declares a string schema type named after the Rust type.
 macro_rules! text_schema {
     ($(#[$doc:meta])* $name:ident, $schema:expr) => {
@@ -161,7 +187,7 @@ text_schema!(
                         .item(
                             ObjectBuilder::new()
                                 .schema_type(Type::String)
-                                .pattern(Some("^[0-9]{1,20}$")),
+                                .pattern(Some(revision_digits())),
                         ),
                 )
                 .required("at_least_as_fresh")
@@ -242,3 +268,15 @@ text_schema!(
         ))
         .into()
 );
+
+#[cfg(test)]
+mod tests {
+    use super::digits_at_most;
+
+    #[test]
+    fn digit_bounds_spell_every_smaller_number() {
+        assert_eq!(digits_at_most("7"), "[0-7]");
+        assert_eq!(digits_at_most("25"), "([0-1][0-9]{1}|2[0-5])");
+        assert_eq!(digits_at_most("105"), "(0[0-9]{2}|1(0[0-5]))");
+    }
+}
