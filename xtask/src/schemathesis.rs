@@ -59,9 +59,12 @@ pub fn run(options: &Options) -> Result {
     let target = crate::differential::target_dir()?;
     let schemathesis = install(&target.join("schemathesis-venv"))?;
     cmd::run(cmd::cargo()?.args(["build", "-p", "psm-cli", "--bin", "psm"]))?;
-    let psm = target.join("debug/psm");
     let scratch = target.join(format!("schemathesis-{}", std::process::id()));
     std::fs::create_dir_all(&scratch)?;
+    // A copy, so that every case serves the binary just built even if another build in the
+    // same target directory replaces `debug/psm` meanwhile.
+    let psm = scratch.join("psm");
+    std::fs::copy(target.join("debug/psm"), &psm)?;
     let config = cmd::workspace_root()?.join("xtask/schemathesis/schemathesis.toml");
     let sqlite = format!(
         "sqlite://{}?create=true",
