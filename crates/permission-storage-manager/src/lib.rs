@@ -40,9 +40,15 @@
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "acl")]
+#[cfg_attr(docsrs, doc(cfg(feature = "acl")))]
+pub mod acl_stores;
 pub mod blocking;
 mod manager;
 pub mod registry;
+#[cfg(feature = "server")]
+#[cfg_attr(docsrs, doc(cfg(feature = "server")))]
+pub mod server_stores;
 #[cfg(feature = "rebac")]
 #[cfg_attr(docsrs, doc(cfg(feature = "rebac")))]
 pub mod tuple_stores;

@@ -104,15 +104,11 @@ mod sql {
     use async_trait::async_trait;
     use psm_core::{Result, StoreUrl};
     use psm_rebac::{RelationshipStore, SchemaStore};
-    use psm_sql::rebac::{SqlTupleStore, TupleStoreConfig};
+    use psm_sql::rebac::{SqlTupleStore, TupleStoreConfig, store_error};
 
     /// The schema in the tuple store's own table.
     #[derive(Debug)]
     struct SqlSchema(SqlTupleStore);
-
-    fn store_error(e: psm_core::Error) -> psm_rebac::Error {
-        psm_rebac::Error::Store(e.to_string())
-    }
 
     #[async_trait]
     impl SchemaStore for SqlSchema {

@@ -1,5 +1,6 @@
-//! A third-party tuple store registered by URL scheme is opened through the registry and served
-//! by psm-server's router — the path `psm serve` takes.
+//! A third-party tuple store (and session store) registered by URL scheme is opened through the
+//! registries by `server_stores::server_state` — what `psm serve` calls with its `--url` — and
+//! served by psm-server's router, in process and over a loopback socket with `psm_server::serve`.
 #![cfg(all(feature = "server", feature = "memory"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -10,9 +11,11 @@ use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
 use permission_storage_manager as psm;
 use psm::rebac::{MemoryStore, RelationshipStore, SchemaStore};
-use psm::server::{ServerState, router};
-use psm::tuple_stores::{open_tuple_store, register_tuple_store, supports_tuples};
+use psm::server::{ServeOptions, router, serve};
+use psm::server_stores::server_state;
+use psm::tuple_stores::{register_tuple_store, supports_tuples};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tower::ServiceExt;
 
 /// The toy store's schema: fixed, as a read-only catalogue might keep it.
@@ -24,8 +27,9 @@ struct ToySchema;
 #[psm::core::async_trait]
 impl SchemaStore for ToySchema {
     async fn write_schema(&self, _text: &str) -> psm::rebac::Result<()> {
-        Err(psm::rebac::Error::Store(
-            "the toy schema is read-only".into(),
+        Err(psm::rebac::Error::store(
+            psm::rebac::StoreErrorKind::Other,
+            "the toy schema is read-only",
         ))
     }
     async fn read_schema(&self) -> psm::rebac::Result<Option<String>> {
@@ -65,9 +69,15 @@ async fn a_tuple_store_registered_by_scheme_is_served() {
         register_tuple_store("toy", |_url| async { Ok(RelationshipStore::in_memory()) }).is_err()
     );
 
-    let state = ServerState::builder()
-        .sessions(Arc::new(psm::memory::MemoryStore::new()))
-        .relationships(open_tuple_store("toy://catalogue").await.unwrap())
+    // the toy crate stores sessions too, under the same scheme
+    psm::registry::register_provider("toy", |_url| async {
+        Ok(Arc::new(psm::memory::MemoryStore::new()) as Arc<dyn psm::SessionStore>)
+    })
+    .unwrap();
+    // the stores `psm serve --url toy://catalogue` opens
+    let state = server_state("toy://catalogue")
+        .await
+        .unwrap()
         .build()
         .await
         .unwrap();
@@ -91,4 +101,29 @@ async fn a_tuple_store_registered_by_scheme_is_served() {
     // the toy's own schema rules hold: writing a schema is refused by the store
     let (st, v) = call(&app, "PUT", "/v1/schema", json!({"schema": TOY_SCHEMA})).await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
+
+    // and over a socket, served as `psm serve` serves it
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, app, ServeOptions::default(), async {
+        let _ = stopped.await;
+    }));
+    let mut c = tokio::net::TcpStream::connect(addr).await.unwrap();
+    c.write_all(b"GET /v1/schema HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut got = String::new();
+    tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        c.read_to_string(&mut got),
+    )
+    .await
+    .expect("the server never answered")
+    .unwrap();
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    assert!(got.contains("definition doc"), "{got}");
+    stop.send(()).unwrap();
+    let ended = server.await.unwrap().unwrap();
+    assert_eq!(ended.dropped_connections, 0);
 }

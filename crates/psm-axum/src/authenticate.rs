@@ -1,5 +1,6 @@
 //! `Authenticator` and `AuthenticateLayer`: turn request headers into a `Principal` in the
-//! request extensions (or refuse the request when its credentials are bad).
+//! request extensions (or refuse the request when its credentials are bad), and give every 401
+//! below the layer the `WWW-Authenticate` challenge of the configured credentials.
 
 use std::fmt;
 use std::future::Future;
@@ -9,7 +10,7 @@ use std::task::{Context, Poll};
 
 use async_trait::async_trait;
 use axum::response::{IntoResponse, Response};
-use http::{HeaderMap, Request};
+use http::{HeaderMap, HeaderValue, Request, StatusCode, header};
 use psm_core::Principal;
 use tower::{Layer, Service};
 
@@ -24,9 +25,32 @@ use crate::rejection::AuthzRejection;
 pub trait Authenticator: Send + Sync + fmt::Debug {
     /// The principal the headers prove, if any.
     async fn authenticate(&self, headers: &HeaderMap) -> Result<Option<Principal>, AuthzRejection>;
+
+    /// The `WWW-Authenticate` challenge (RFC 9110 §11.6.1) that tells a client how to present
+    /// these credentials, added by [`AuthenticateLayer`] to every 401 answer that has none.
+    /// `None` (the default) for credentials that are not an HTTP authentication scheme, such
+    /// as a session header or cookie.
+    fn challenge(&self) -> Option<HeaderValue> {
+        None
+    }
 }
 
-/// Tries several authenticators in order; the first that finds credentials decides.
+/// Tries several authenticators in order; the first that finds credentials decides. Its
+/// challenge lists the challenges of its authenticators (comma-separated, each once; none
+/// when none has one).
+///
+/// ```
+/// use std::sync::Arc;
+/// use psm_axum::{Authenticator, FirstMatch};
+/// use psm_axum::auth::{SessionAuthenticator, SessionCookie};
+/// let store: Arc<dyn psm_core::SessionStore> = Arc::new(psm_memory::MemoryStore::new());
+/// // `X-Session-ID` first (API clients), then the `psm_session` cookie (browsers).
+/// let either = FirstMatch(vec![
+///     Arc::new(SessionAuthenticator::new(store.clone())),
+///     Arc::new(SessionAuthenticator::from_cookie(store, SessionCookie::default())),
+/// ]);
+/// assert_eq!(either.challenge(), None);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct FirstMatch(pub Vec<Arc<dyn Authenticator>>);
 
@@ -40,10 +64,30 @@ impl Authenticator for FirstMatch {
         }
         Ok(None)
     }
+
+    fn challenge(&self) -> Option<HeaderValue> {
+        let mut all: Vec<HeaderValue> = Vec::new();
+        for c in self.0.iter().filter_map(|a| a.challenge()) {
+            if !all.contains(&c) {
+                all.push(c);
+            }
+        }
+        match all.len() {
+            0 => None,
+            1 => all.pop(),
+            _ => {
+                let joined: Vec<&[u8]> = all.iter().map(HeaderValue::as_bytes).collect();
+                HeaderValue::from_bytes(&joined.join(&b", "[..])).ok()
+            }
+        }
+    }
 }
 
 /// Runs an [`Authenticator`] on every request that has no principal yet, and puts the
-/// principal it finds in the request extensions.
+/// principal it finds in the request extensions. Every 401 answer from below (its own
+/// refusals, `require_*` layers, the [`Authenticated`](crate::Authenticated) and
+/// [`Permissions`](crate::Permissions) extractors, handlers) that has no `WWW-Authenticate`
+/// header gets the authenticator's [`challenge`](Authenticator::challenge), if it has one.
 #[derive(Debug, Clone)]
 pub struct AuthenticateLayer {
     authenticator: Arc<dyn Authenticator>,
@@ -81,6 +125,19 @@ pub struct Authenticate<S> {
     authenticator: Arc<dyn Authenticator>,
 }
 
+/// Adds `challenge` to `response` when it is a 401 without one.
+fn with_challenge(mut response: Response, challenge: Option<HeaderValue>) -> Response {
+    if let Some(challenge) = challenge
+        && response.status() == StatusCode::UNAUTHORIZED
+        && !response.headers().contains_key(header::WWW_AUTHENTICATE)
+    {
+        response
+            .headers_mut()
+            .insert(header::WWW_AUTHENTICATE, challenge);
+    }
+    response
+}
+
 impl<S, B> Service<Request<B>> for Authenticate<S>
 where
     S: Service<Request<B>, Response = Response> + Clone + Send + 'static,
@@ -100,6 +157,7 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let authenticator = Arc::clone(&self.authenticator);
         Box::pin(async move {
+            let challenge = authenticator.challenge();
             if req.extensions().get::<Principal>().is_none() {
                 match authenticator.authenticate(req.headers()).await {
                     Ok(Some(principal)) => {
@@ -111,11 +169,12 @@ where
                             status = rejection.status().as_u16(),
                             "authentication refused"
                         );
-                        return Ok(rejection.into_response());
+                        return Ok(with_challenge(rejection.into_response(), challenge));
                     }
                 }
             }
-            inner.call(req).await
+            let response = inner.call(req).await?;
+            Ok(with_challenge(response, challenge))
         })
     }
 }

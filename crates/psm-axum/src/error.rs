@@ -31,6 +31,14 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
+    /// A session cookie setting is not valid (its name or path).
+    #[error("invalid session cookie {name:?}: {reason}")]
+    InvalidCookie {
+        /// The cookie's name.
+        name: String,
+        /// The rule it breaks.
+        reason: &'static str,
+    },
     /// A header name is not valid.
     #[error("invalid header name {name:?}")]
     InvalidHeaderName {

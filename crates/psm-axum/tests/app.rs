@@ -1,14 +1,19 @@
 //! The example application over HTTP (a real client against a server on 127.0.0.1:0), on the
-//! memory backend: login, protected routes, logout, grant and revoke, failures.
+//! memory backend: login, protected routes, logout, grant and revoke, failures, sessions by
+//! header and by cookie, and psm's one JSON error shape.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+// The example application's router, shared with `examples/app/main.rs`.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/app/demo/mod.rs"]
+mod demo;
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::{FlakyStore, serve};
-use psm_axum::example_app::{AppState, UserDirectory, router};
+use demo::{AppState, UserDirectory, router};
 use psm_core::SessionStore;
 use psm_memory::MemoryStore;
 use reqwest::StatusCode;
@@ -101,18 +106,21 @@ async fn requests_without_a_valid_session_are_401() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
         body,
-        json!({"error": {"code": "unauthenticated", "message": "no credentials"}})
+        json!({"error": {"code": "unauthorized", "message": "no credentials"}})
     );
     for bad in ["no-such-session", "bad id with spaces"] {
         let (status, body) = c.send("GET", "/posts", Some(bad), None).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{bad}");
-        assert_eq!(body["error"]["code"], "unauthenticated");
+        assert_eq!(body["error"]["code"], "unauthorized");
     }
     let (status, body) = c
         .send("POST", "/login", None, Some(json!({"username": "mallory"})))
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["detail"], "unknown user");
+    assert_eq!(
+        body,
+        json!({"error": {"code": "unauthorized", "message": "unknown user"}})
+    );
     assert_eq!(c.send("GET", "/health", None, None).await.0, StatusCode::OK);
 }
 
@@ -220,21 +228,32 @@ async fn the_management_api_is_for_admins_and_validates_its_input() {
     let (status, body) = c
         .send("POST", "/api/permissions/grant", Some(&admin), Some(bad))
         .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
-        (status, &body["error"]),
-        (StatusCode::BAD_REQUEST, &json!("invalid_permission"))
+        (&body["error"]["code"], &body["error"]["field"]),
+        (&json!("invalid_input"), &json!("permission")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bad::perm"),
+        "{body}"
     );
     let unknown = json!({"username": "zed", "permission": "read:posts"});
-    assert_eq!(
-        c.send(
+    let (status, body) = c
+        .send(
             "POST",
             "/api/permissions/revoke",
             Some(&admin),
-            Some(unknown)
+            Some(unknown),
         )
-        .await
-        .0,
-        StatusCode::NOT_FOUND
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        body,
+        json!({"error": {"code": "not_found", "message": "unknown user", "field": "username"}})
     );
 }
 
@@ -258,4 +277,112 @@ async fn a_failing_store_is_503_never_a_pass() {
         c.send("GET", "/posts", Some(&alice), None).await.0,
         StatusCode::OK
     );
+}
+
+/// The `Set-Cookie` header of `response`, and the `name=value` pair a client sends back.
+fn set_cookie(response: &reqwest::Response) -> (String, String) {
+    let set = response
+        .headers()
+        .get("set-cookie")
+        .expect("a Set-Cookie header")
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let pair = set.split(';').next().unwrap().trim().to_owned();
+    (set, pair)
+}
+
+#[tokio::test]
+async fn a_session_cookie_set_at_login_authenticates_and_logout_clears_it() {
+    let c = Client::start(memory()).await;
+    let login = c
+        .http
+        .post(format!("{}/login", c.base))
+        .json(&json!({"username": "alice"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    let (set, pair) = set_cookie(&login);
+    let body: Value = login.json().await.unwrap();
+    let id = body["session_id"].as_str().unwrap();
+    assert_eq!(pair, format!("psm_session={id}"));
+    for attribute in [
+        "Path=/",
+        "Max-Age=3600",
+        "HttpOnly",
+        "Secure",
+        "SameSite=Lax",
+    ] {
+        assert!(set.contains(attribute), "{attribute} missing: {set}");
+    }
+    let with_cookie = |path: &str, method: reqwest::Method, cookie: &str| {
+        c.http
+            .request(method, format!("{}{path}", c.base))
+            .header("cookie", format!("theme=dark; {cookie}"))
+            .send()
+    };
+    // The cookie alone authenticates, with the session's permissions.
+    let r = with_cookie("/posts", reqwest::Method::POST, &pair)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let r = with_cookie("/posts/1", reqwest::Method::DELETE, &pair)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    let r = with_cookie("/logout", reqwest::Method::POST, &pair)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let (cleared, cleared_pair) = set_cookie(&r);
+    assert_eq!(cleared_pair, "psm_session=");
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    // The stale cookie no longer authenticates protected routes, and does not lock the
+    // browser out of public ones.
+    let r = with_cookie("/posts", reqwest::Method::GET, &pair)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    assert!(r.headers().get("www-authenticate").is_none());
+    let r = with_cookie("/health", reqwest::Method::GET, &pair)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let r = with_cookie("/posts", reqwest::Method::GET, "psm_session=not a valid id")
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_header_wins_over_the_cookie_and_401s_carry_no_bearer_challenge() {
+    let c = Client::start(memory()).await;
+    let bob = c.login("bob").await;
+    let alice = c.login("alice").await;
+    // bob's header and alice's cookie: the header decides (bob may not write).
+    let r = c
+        .http
+        .post(format!("{}/posts", c.base))
+        .header("x-session-id", &bob)
+        .header("cookie", format!("psm_session={alice}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
+    // A session header that names no session is refused at once, without a challenge: the
+    // example authenticates by session header or cookie, not by an HTTP auth scheme.
+    for session in [None, Some("no-such-session")] {
+        let mut req = c.http.get(format!("{}/posts", c.base));
+        if let Some(s) = session {
+            req = req.header("x-session-id", s);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::UNAUTHORIZED, "{session:?}");
+        assert!(
+            r.headers().get("www-authenticate").is_none(),
+            "{session:?}: {:?}",
+            r.headers()
+        );
+    }
 }

@@ -5,12 +5,16 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+// The example application's router, shared with `examples/app/main.rs`.
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/app/demo/mod.rs"]
+mod demo;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use common::serve;
-use psm_axum::example_app::{AppState, UserDirectory, router};
+use demo::{AppState, UserDirectory, router};
 use psm_cache::{CacheConfig, CachedStore, InvalidationBus, RedisBus, RedisBusConfig};
 use psm_core::SessionStore;
 use psm_core::testkit::{service_url, services_required, unique_suffix};

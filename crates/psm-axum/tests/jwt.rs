@@ -129,7 +129,7 @@ async fn rs256_and_es256_tokens_verify_with_their_public_keys() {
     // an ES256 token is refused by the RS256 authenticator (one algorithm only)
     let (status, body) = call(&app(rs), bearer(&token_es)).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body["error"]["code"], "unauthenticated");
+    assert_eq!(body["error"]["code"], "unauthorized");
 }
 
 #[tokio::test]
@@ -201,6 +201,60 @@ async fn a_missing_header_is_anonymous_and_protected_routes_answer_401() {
         .body(Body::empty())
         .unwrap();
     assert_eq!(call(&app, basic).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn every_401_below_a_jwt_authenticator_challenges_bearer() {
+    // The route layer's 401 (no token), the authenticator's own 401 (a bad token) and an
+    // extractor's 401 all carry the challenge; a 200 and a 403 do not.
+    let app = Router::new()
+        .route(
+            "/posts",
+            get(whoami.layer(require_permissions(["read:posts"]).unwrap())),
+        )
+        .route("/me", get(whoami))
+        .layer(PermissionsLayer::from_provider(JwtClaimProvider::default()))
+        .layer(AuthenticateLayer::new(hs_auth()));
+    let expired = hs256(&claims(json!({"exp": get_current_timestamp() - 3600})));
+    let no_write = hs256(&claims(json!({"permissions": []})));
+    let anonymous = || Request::get("/posts").body(Body::empty()).unwrap();
+    let me = || Request::get("/me").body(Body::empty()).unwrap();
+    for (name, req, status) in [
+        ("no token", anonymous(), StatusCode::UNAUTHORIZED),
+        ("expired token", bearer(&expired), StatusCode::UNAUTHORIZED),
+        ("extractor", me(), StatusCode::UNAUTHORIZED),
+        (
+            "valid token",
+            bearer(&hs256(&claims(json!({})))),
+            StatusCode::OK,
+        ),
+        ("no permission", bearer(&no_write), StatusCode::FORBIDDEN),
+    ] {
+        let response = tower::ServiceExt::oneshot(app.clone(), req).await.unwrap();
+        assert_eq!(response.status(), status, "{name}");
+        let challenge = response.headers().get("www-authenticate");
+        if status == StatusCode::UNAUTHORIZED {
+            assert_eq!(
+                challenge.map(|v| v.as_bytes()),
+                Some(&b"Bearer"[..]),
+                "{name}"
+            );
+        } else {
+            assert!(challenge.is_none(), "{name}: {challenge:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn first_match_lists_each_challenge_once() {
+    use psm_axum::{Authenticator, FirstMatch};
+    use std::sync::Arc;
+    let store: Arc<dyn psm_core::SessionStore> = Arc::new(psm_memory::MemoryStore::new());
+    let session = Arc::new(psm_axum::auth::SessionAuthenticator::new(store));
+    let jwt: Arc<dyn Authenticator> = Arc::new(hs_auth());
+    assert_eq!(FirstMatch(vec![session.clone()]).challenge(), None);
+    let both = FirstMatch(vec![session, jwt.clone(), jwt]);
+    assert_eq!(both.challenge().unwrap(), "Bearer");
 }
 
 #[tokio::test]

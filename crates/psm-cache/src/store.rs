@@ -1,16 +1,16 @@
 //! `CachedStore`: a `SessionStore` that answers reads from a moka cache in front of another
 //! store, evicts on every write through it, and evicts what other instances publish.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
 
-use async_trait::async_trait;
+use psm_core::backend::SessionBackend;
 use psm_core::permission::ParsedPermission;
+use psm_core::valid::{SessionId, Ttl, UserId, ValidSession};
+use psm_core::validate::Limits;
 use psm_core::{
-    Capabilities, Error, Health, NewSession, PermissionSet, Result, Session, SessionInfo,
-    SessionStore, StoreStats, Timestamp, validate,
+    Capabilities, Health, NewSession, PermissionSet, Result, Session, SessionInfo, SessionStore,
+    StoreStats, Timestamp,
 };
 
 use crate::bus::InvalidationBus;
@@ -18,6 +18,11 @@ use crate::config::CacheConfig;
 use crate::engine::{Engine, Moka, builder};
 use crate::entry::{Entry, LiveSession, SessionExpiry};
 use crate::stats::{CacheStats, Counters};
+
+/// The cache's own write limits: none (the inner store applies its own).
+const UNBOUNDED: Limits = Limits {
+    max_permissions: usize::MAX,
+};
 
 /// Default bus topic of session caches.
 pub const SESSIONS_TOPIC: &str = "sessions";
@@ -136,21 +141,13 @@ impl<S: ?Sized + SessionStore> CachedStore<S> {
 
     /// Evicts `session_id` here and on every instance: for writes made around the cache.
     pub async fn evict(&self, session_id: &str) -> Result<()> {
-        validate::session_id(session_id)?;
-        self.engine.invalidate(session_id).await
+        let id = SessionId::parse(session_id)?;
+        self.engine.invalidate(id.as_str()).await
     }
 
     /// Evicts everything here and on every instance.
     pub async fn clear(&self) -> Result<()> {
         self.engine.invalidate_all().await
-    }
-
-    fn open(&self) -> Result<()> {
-        if self.closed.load(Ordering::Acquire) {
-            Err(Error::Closed)
-        } else {
-            Ok(())
-        }
     }
 
     /// The live session `id` (validated by the caller), from the cache or the inner store.
@@ -197,8 +194,12 @@ impl<S: ?Sized + SessionStore> CachedStore<S> {
     }
 }
 
-#[async_trait]
-impl<S: ?Sized + SessionStore> SessionStore for CachedStore<S> {
+/// The cache is a [`SessionBackend`]: psm-core's one layer validates every input (once: a hit
+/// never reaches the inner store), checks that the cache is open and opens the span. Calls the
+/// cache forwards (writes, misses, listings) are validated again by the inner store, which keeps
+/// its own limits, so the cache's own limits let everything through to it; and the inner store
+/// counts the writes (see [`SessionBackend::forwards_writes`]).
+impl<S: ?Sized + SessionStore> SessionBackend for CachedStore<S> {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
@@ -207,101 +208,101 @@ impl<S: ?Sized + SessionStore> SessionStore for CachedStore<S> {
         self.inner.capabilities()
     }
 
-    async fn store_session(&self, session: NewSession) -> Result<Session> {
-        self.open()?;
-        let id = session.session_id.clone();
-        let result = self.inner.store_session(session).await;
+    fn limits(&self) -> &Limits {
+        &UNBOUNDED
+    }
+
+    fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+
+    fn forwards_writes(&self) -> bool {
+        true
+    }
+
+    async fn store_session(&self, session: ValidSession) -> Result<Session> {
+        let parts = session.into_parts();
+        let id = parts.session_id.clone();
+        let mut new = NewSession::new(parts.session_id, parts.user_id)
+            .permissions(parts.grants.to_vec())
+            .metadata(parts.metadata);
+        new.expiry = parts.expiry;
+        let result = self.inner.store_session(new).await;
         self.after_write(&id, result).await
     }
 
-    async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        let wanted = ParsedPermission::parse(permission)?;
-        let entry = self.entry(session_id, Timestamp::now()).await?;
-        Ok(entry.is_some_and(|live| live.grants.check_parsed(wanted)))
+    async fn check_permission(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Result<bool> {
+        let entry = self.entry(session_id.as_str(), Timestamp::now()).await?;
+        Ok(entry.is_some_and(|live| live.grants.check_parsed(permission)))
     }
 
     async fn check_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-    ) -> Result<BTreeMap<String, bool>> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        let wanted = permissions
+        session_id: SessionId<'_>,
+        permissions: &[ParsedPermission<'_>],
+    ) -> Result<Vec<bool>> {
+        let entry = self.entry(session_id.as_str(), Timestamp::now()).await?;
+        Ok(permissions
             .iter()
-            .map(|p| ParsedPermission::parse(p))
-            .collect::<std::result::Result<Vec<_>, _>>()?;
-        let entry = self.entry(session_id, Timestamp::now()).await?;
-        Ok(wanted
-            .into_iter()
-            .map(|p| {
-                let granted = entry.as_ref().is_some_and(|l| l.grants.check_parsed(p));
-                (p.as_str().to_owned(), granted)
-            })
+            .map(|p| entry.as_ref().is_some_and(|l| l.grants.check_parsed(*p)))
             .collect())
     }
 
-    async fn get_session(&self, session_id: &str) -> Result<Option<Session>> {
-        self.open()?;
-        validate::session_id(session_id)?;
-        let entry = self.entry(session_id, Timestamp::now()).await?;
+    async fn get_session(&self, session_id: SessionId<'_>) -> Result<Option<Session>> {
+        let entry = self.entry(session_id.as_str(), Timestamp::now()).await?;
         Ok(entry.map(|live| live.session.clone()))
     }
 
-    async fn get_session_info(&self, session_id: &str) -> Result<Option<SessionInfo>> {
-        self.open()?;
-        validate::session_id(session_id)?;
+    async fn get_session_info(&self, session_id: SessionId<'_>) -> Result<Option<SessionInfo>> {
         let now = Timestamp::now();
-        let entry = self.entry(session_id, now).await?;
+        let entry = self.entry(session_id.as_str(), now).await?;
         Ok(entry.map(|live| live.session.info_at(now)))
     }
 
     async fn update_permissions(
         &self,
-        session_id: &str,
-        permissions: &[String],
-        ttl: Option<Duration>,
+        session_id: SessionId<'_>,
+        grants: PermissionSet,
+        ttl: Option<Ttl>,
     ) -> Result<bool> {
-        self.open()?;
         let result = self
             .inner
-            .update_permissions(session_id, permissions, ttl)
+            .update_permissions(session_id.as_str(), &grants.to_vec(), ttl.map(Ttl::get))
             .await;
-        self.after_write(session_id, result).await
+        self.after_write(session_id.as_str(), result).await
     }
 
-    async fn extend_session_ttl(&self, session_id: &str, ttl: Duration) -> Result<bool> {
-        self.open()?;
-        let result = self.inner.extend_session_ttl(session_id, ttl).await;
-        self.after_write(session_id, result).await
+    async fn extend_session_ttl(&self, session_id: SessionId<'_>, ttl: Ttl) -> Result<bool> {
+        let result = self
+            .inner
+            .extend_session_ttl(session_id.as_str(), ttl.get())
+            .await;
+        self.after_write(session_id.as_str(), result).await
     }
 
-    async fn list_sessions(&self, user_id: &str) -> Result<Vec<String>> {
-        self.open()?;
-        self.inner.list_sessions(user_id).await
+    async fn list_sessions(&self, user_id: UserId<'_>) -> Result<Vec<String>> {
+        self.inner.list_sessions(user_id.as_str()).await
     }
 
-    async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
-        self.open()?;
-        let result = self.inner.invalidate_session(session_id).await;
-        self.after_write(session_id, result).await
+    async fn invalidate_session(&self, session_id: SessionId<'_>) -> Result<bool> {
+        let result = self.inner.invalidate_session(session_id.as_str()).await;
+        self.after_write(session_id.as_str(), result).await
     }
 
     async fn cleanup_expired_sessions(&self) -> Result<u64> {
         // Expired entries are never served, so the cache needs no eviction here.
-        self.open()?;
         self.inner.cleanup_expired_sessions().await
     }
 
     async fn count_sessions(&self) -> Result<u64> {
-        self.open()?;
         self.inner.count_sessions().await
     }
 
     async fn stats(&self) -> Result<StoreStats> {
-        self.open()?;
         let mut stats = self.inner.stats().await?;
         let c = self.engine.stats();
         for (name, value) in [
@@ -321,9 +322,6 @@ impl<S: ?Sized + SessionStore> SessionStore for CachedStore<S> {
     }
 
     async fn health_check(&self) -> Health {
-        if self.closed.load(Ordering::Acquire) {
-            return Health::unhealthy(self.backend(), Duration::ZERO, "the store is closed");
-        }
         self.inner.health_check().await
     }
 

@@ -395,3 +395,39 @@ async fn invalid_configuration_is_rejected() {
         );
     }
 }
+
+#[tokio::test]
+async fn the_inner_store_keeps_its_own_write_limits_through_the_cache() {
+    let with_max = |n: usize| {
+        let mut config = psm_memory::MemoryConfig::default();
+        config.limits.max_permissions = n;
+        Arc::new(MemoryStore::with_config(config).unwrap())
+    };
+    // more than the default 10,000 permissions, allowed by the inner store: the cache lets it by
+    let roomy = CachedStore::new(with_max(20_000), CacheConfig::default()).unwrap();
+    let many: Vec<String> = (0..15_000).map(|i| format!("p:{i}")).collect();
+    roomy
+        .store_session(NewSession::new("big", "u").permissions(many.clone()))
+        .await
+        .unwrap();
+    assert!(roomy.check_permission("big", "p:14999").await.unwrap());
+    assert!(roomy.update_permissions("big", &many, None).await.unwrap());
+    // fewer allowed by the inner store: its typed error comes back and nothing is cached
+    let tight = CachedStore::new(with_max(2), CacheConfig::default()).unwrap();
+    let err = tight
+        .store_session(session("s", &["a", "b", "c"]))
+        .await
+        .unwrap_err();
+    assert!(err.is_invalid_input(), "{err:?}");
+    assert!(!tight.check_permission("s", "a").await.unwrap());
+    // input the layer rejects never reaches the inner store or the cache
+    assert!(
+        tight
+            .check_permission("../s", "a")
+            .await
+            .unwrap_err()
+            .is_invalid_input()
+    );
+    assert!(tight.evict("s/1").await.unwrap_err().is_invalid_input());
+    assert_eq!(tight.cache_stats().misses, 1, "only the valid check missed");
+}

@@ -1,11 +1,14 @@
-//! `psm acl ...`: a role / resource / permission ACL (psm-acl) kept in a JSON file, written
-//! atomically after every change: grant, revoke, inherit, check, which, show.
+//! `psm acl ...`: a role / resource / permission ACL (psm-acl) kept in a JSON file (written
+//! atomically after every change) or in any ACL store the umbrella's registry opens by URL
+//! (`--store sqlite://psm.db`, `postgres://...`, a third-party scheme): grant, revoke, inherit,
+//! check, which, show.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::Arc;
 
 use clap::{Args, Subcommand};
-use psm_acl::{Acl, AclLimits};
+use permission_storage_manager::acl_stores::{AclStore, JsonFileAclStore, open_acl_store};
 use serde_json::json;
 
 use crate::error::{CliError, Outcome};
@@ -17,6 +20,11 @@ pub struct AclArgs {
     /// The ACL file (created by the first change).
     #[arg(long, env = "PSM_ACL_FILE", default_value = "psm-acl.json")]
     file: PathBuf,
+    /// An ACL store URL instead of the file (`sqlite://psm.db`, `postgres://...`, `file:PATH`
+    /// for a JSON file, or a scheme a third-party crate registered). Also read from
+    /// PSM_ACL_STORE.
+    #[arg(long, env = "PSM_ACL_STORE")]
+    store: Option<String>,
     #[command(subcommand)]
     command: AclCommand,
 }
@@ -69,17 +77,31 @@ enum AclCommand {
 }
 
 /// Runs one ACL subcommand.
-pub fn run(args: AclArgs, out: &Output) -> Result<Outcome, CliError> {
-    let path = args.file;
-    let mut acl = load(&path)?;
-    match args.command {
+pub async fn run(args: AclArgs, out: &Output) -> Result<Outcome, CliError> {
+    let store: Arc<dyn AclStore> = match &args.store {
+        Some(url) => open_acl_store(url).await?,
+        None => Arc::new(JsonFileAclStore::new(args.file)),
+    };
+    let outcome = run_on(&*store, args.command, out).await;
+    store.close().await;
+    outcome
+}
+
+/// Runs one subcommand on the ACL `store` holds; a change is saved before it is reported.
+async fn run_on(
+    store: &dyn AclStore,
+    command: AclCommand,
+    out: &Output,
+) -> Result<Outcome, CliError> {
+    let mut acl = store.load().await?;
+    match command {
         AclCommand::Grant {
             role,
             resource,
             permission,
         } => {
             let new = acl.grant(role.clone(), resource.clone(), permission.clone())?;
-            acl.save_json(&path)?;
+            store.save(&acl).await?;
             out.emit(
                 json!({"role": role, "resource": resource, "permission": permission, "new": new}),
                 || format!("granted {permission} on {resource} to {role}"),
@@ -93,7 +115,7 @@ pub fn run(args: AclArgs, out: &Output) -> Result<Outcome, CliError> {
         } => {
             let removed = acl.revoke(role.as_str(), resource.as_str(), permission.as_str());
             if removed {
-                acl.save_json(&path)?;
+                store.save(&acl).await?;
             }
             out.emit(
                 json!({"role": role, "resource": resource, "permission": permission, "revoked": removed}),
@@ -109,7 +131,7 @@ pub fn run(args: AclArgs, out: &Output) -> Result<Outcome, CliError> {
         }
         AclCommand::Inherit { role, parent } => {
             acl.add_parent(role.clone(), parent.clone())?;
-            acl.save_json(&path)?;
+            store.save(&acl).await?;
             out.emit(json!({"role": role, "parent": parent}), || {
                 format!("{role} now inherits from {parent}")
             });
@@ -156,15 +178,6 @@ pub fn run(args: AclArgs, out: &Output) -> Result<Outcome, CliError> {
             });
             Ok(Outcome::Done)
         }
-    }
-}
-
-/// The ACL in `path`, or an empty one when the file does not exist yet.
-fn load(path: &Path) -> Result<Acl, CliError> {
-    if path.exists() {
-        Ok(<Acl>::load_json(path, AclLimits::default())?)
-    } else {
-        Ok(Acl::new())
     }
 }
 

@@ -154,7 +154,7 @@ async fn run(command: Command, url: &str, out: &Output) -> Result<Outcome, CliEr
     match command {
         Command::Session(cmd) => session::run(cmd, url, out).await,
         Command::Rebac(cmd) => rebac::run(cmd, url, out).await,
-        Command::Acl(args) => acl::run(args, out),
+        Command::Acl(args) => acl::run(args, out).await,
         Command::Catalog(args) => catalog::run(args, url, out).await,
         Command::Serve(args) => serve::run(args, url, out).await,
         Command::Quickstart => quickstart::run(url, out).await,

@@ -76,7 +76,7 @@ impl StoreFactory for SqlStores {
         self.store
             .delete_all()
             .await
-            .map_err(|e| psm_rebac::Error::Store(e.to_string()))?;
+            .map_err(permission_storage_manager::sql::rebac::store_error)?;
         Ok(FreshStore::new(Arc::new(self.store.clone())))
     }
 }

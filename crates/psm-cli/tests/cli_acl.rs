@@ -94,6 +94,51 @@ fn a_custom_file_is_used_and_a_corrupt_one_is_refused() {
     assert!(d.join("other.json").is_file());
     std::fs::write(d.join("psm-acl.json"), "{not json").unwrap();
     let o = psm(d, &["acl", "show"]);
-    assert_code(&o, 2);
+    // a store whose data cannot be read is a store failure (3), as for every other store
+    assert_code(&o, 3);
     assert!(stderr(&o).contains("psm-acl.json"), "{}", stderr(&o));
+}
+
+/// `--store URL` keeps the ACL in any store the registry opens: here SQLite tables, which a
+/// second run reads back; the JSON file is not touched, and a scheme without an ACL store is
+/// refused naming it.
+#[test]
+fn an_acl_store_url_keeps_the_acl_in_that_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let url = "sqlite://acl.db?create=true";
+    assert_code(
+        &psm(
+            d,
+            &["acl", "--store", url, "grant", "viewer", "blog", "read"],
+        ),
+        0,
+    );
+    assert_code(
+        &psm(d, &["acl", "--store", url, "inherit", "editor", "viewer"]),
+        0,
+    );
+    assert!(d.join("acl.db").is_file());
+    assert!(!d.join("psm-acl.json").exists());
+    assert_code(
+        &psm(
+            d,
+            &[
+                "acl", "--store", url, "check", "blog", "read", "--role", "editor",
+            ],
+        ),
+        0,
+    );
+    // the default file knows nothing of it
+    assert_code(
+        &psm(d, &["acl", "check", "blog", "read", "--role", "editor"]),
+        1,
+    );
+    let o = psm(d, &["acl", "--store", "redis://127.0.0.1:1", "show"]);
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("ACLs are not supported"),
+        "{}",
+        stderr(&o)
+    );
 }

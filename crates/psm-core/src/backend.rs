@@ -116,6 +116,14 @@ pub trait SessionBackend: Send + Sync + fmt::Debug {
     /// fails with `Error::Closed`, and `health_check` reports unhealthy.
     fn is_closed(&self) -> bool;
 
+    /// True for a backend that forwards writes to another [`SessionStore`] (a cache in front of
+    /// a store): the layer then leaves the write counters to that store, so a write through
+    /// both is counted once.
+    #[inline]
+    fn forwards_writes(&self) -> bool {
+        false
+    }
+
     /// The current time as this backend sees it (its clock).
     fn now(&self) -> Timestamp {
         Timestamp::now()
@@ -211,6 +219,15 @@ macro_rules! span {
     };
 }
 
+/// Counts one write of kind `$op`, unless the backend forwards writes to a store that counts.
+macro_rules! count_write {
+    ($self:ident, $op:literal) => {
+        if !SessionBackend::forwards_writes($self) {
+            metrics::counter!("psm_writes_total", "op" => $op).increment(1);
+        }
+    };
+}
+
 /// The closed check, then `$body` inside the call's span.
 macro_rules! guarded {
     ($self:ident, $op:literal, $body:expr) => {{
@@ -245,7 +262,7 @@ impl<B: SessionBackend> SessionStore for B {
     async fn store_session(&self, session: NewSession) -> Result<Session> {
         guarded!(self, "store_session", {
             let session = ValidSession::new(session, self.limits())?;
-            metrics::counter!("psm_writes_total", "op" => "store").increment(1);
+            count_write!(self, "store");
             SessionBackend::store_session(self, session).await
         })
     }
@@ -301,7 +318,7 @@ impl<B: SessionBackend> SessionStore for B {
             let id = SessionId::parse(session_id)?;
             let ttl = valid_ttl(ttl)?;
             let grants = validate::permissions(permissions, self.limits())?;
-            metrics::counter!("psm_writes_total", "op" => "update").increment(1);
+            count_write!(self, "update");
             SessionBackend::update_permissions(self, id, grants, ttl).await
         })
     }
@@ -310,7 +327,7 @@ impl<B: SessionBackend> SessionStore for B {
         guarded!(self, "extend_session_ttl", {
             let id = SessionId::parse(session_id)?;
             let ttl = Ttl::new(ttl)?;
-            metrics::counter!("psm_writes_total", "op" => "extend").increment(1);
+            count_write!(self, "extend");
             SessionBackend::extend_session_ttl(self, id, ttl).await
         })
     }
@@ -324,7 +341,7 @@ impl<B: SessionBackend> SessionStore for B {
     async fn invalidate_session(&self, session_id: &str) -> Result<bool> {
         guarded!(self, "invalidate_session", {
             let id = SessionId::parse(session_id)?;
-            metrics::counter!("psm_writes_total", "op" => "invalidate").increment(1);
+            count_write!(self, "invalidate");
             SessionBackend::invalidate_session(self, id).await
         })
     }

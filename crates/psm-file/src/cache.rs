@@ -8,7 +8,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use psm_core::{Error, Timestamp, is_expired};
 
-use crate::layout::{Layout, record_stem};
+use crate::layout::{Layout, hex, record_digest, record_stem, stem_digest};
 use crate::record::Entry;
 
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -20,10 +20,12 @@ pub(crate) struct CorruptFile {
     pub reason: String,
 }
 
-/// Sessions by id, session ids by user, and corrupt files by name stem.
+/// Sessions by id, session ids by user and by record name (the journal names records, never
+/// sessions), and corrupt files by name stem.
 #[derive(Debug, Default)]
 pub(crate) struct Cache {
     sessions: FastMap<Box<str>, Entry>,
+    by_digest: FastMap<[u8; 32], Box<str>>,
     users: FastMap<Box<str>, BTreeSet<Box<str>>>,
     corrupt: FastMap<String, CorruptFile>,
     bytes: u64,
@@ -73,15 +75,28 @@ impl Cache {
         self.bytes
     }
 
+    /// The id of the cached session whose record has this stem.
+    pub(crate) fn id_of_stem(&self, stem: &str) -> Option<&str> {
+        self.by_digest.get(&stem_digest(stem)?).map(|id| &**id)
+    }
+
     /// Inserts or replaces a session, moving it between users when its user changed.
     pub(crate) fn insert(&mut self, session_id: &str, entry: Entry) {
-        self.corrupt.remove(&record_stem(session_id));
+        let digest = record_digest(session_id);
+        if !self.corrupt.is_empty() {
+            self.corrupt.remove(&hex(&digest));
+        }
         self.bytes = self.bytes.saturating_add(entry.bytes);
         let user = entry.user_id.clone();
-        if let Some(old) = self.sessions.insert(Box::from(session_id), entry) {
-            self.bytes = self.bytes.saturating_sub(old.bytes);
-            if old.user_id != user {
-                self.unindex(&old.user_id, session_id);
+        match self.sessions.insert(Box::from(session_id), entry) {
+            Some(old) => {
+                self.bytes = self.bytes.saturating_sub(old.bytes);
+                if old.user_id != user {
+                    self.unindex(&old.user_id, session_id);
+                }
+            }
+            None => {
+                self.by_digest.insert(digest, Box::from(session_id));
             }
         }
         self.users
@@ -93,6 +108,7 @@ impl Cache {
     /// Removes a session and its index entry.
     pub(crate) fn remove(&mut self, session_id: &str) -> Option<Entry> {
         let old = self.sessions.remove(session_id)?;
+        self.by_digest.remove(&record_digest(session_id));
         self.bytes = self.bytes.saturating_sub(old.bytes);
         self.unindex(&old.user_id, session_id);
         Some(old)
@@ -168,10 +184,13 @@ mod tests {
         cache.insert("s1", entry("b"));
         assert_eq!(cache.user_sessions("a").collect::<Vec<_>>(), ["s2"]);
         assert_eq!(cache.user_sessions("b").collect::<Vec<_>>(), ["s1"]);
+        assert_eq!(cache.id_of_stem(&record_stem("s2")), Some("s2"));
         assert_eq!(cache.bytes(), 20);
         cache.remove("s2");
         assert_eq!(cache.user_sessions("a").count(), 0);
         assert_eq!(cache.len(), 1);
         assert_eq!(cache.bytes(), 10);
+        assert_eq!(cache.id_of_stem(&record_stem("s2")), None);
+        assert_eq!(cache.id_of_stem(&record_stem("s1")), Some("s1"));
     }
 }

@@ -1,5 +1,5 @@
 //! Group commit: writers queue operations; one leader at a time takes the whole queue, applies it
-//! under the exclusive lock, writes and fsyncs every record (in parallel), journals the ids,
+//! under the exclusive lock, writes and fsyncs every record (in parallel), journals their names,
 //! renames, fsyncs the directory once, and only then answers every caller.
 
 use std::collections::{BTreeSet, VecDeque};
@@ -264,8 +264,8 @@ impl Shared {
         if sync {
             bump(&self.counters.fsyncs, temps.iter().flatten().count() as u64);
         }
-        // 2. tell other processes which sessions are about to change
-        if let Err(e) = journal.append(writes.iter().map(|w| w.id.as_str())) {
+        // 2. tell other processes which records are about to change (by name, never by id)
+        if let Err(e) = journal.append(writes.iter().map(|w| w.stem.as_str())) {
             remove_all(&temps);
             return Err(e);
         }
@@ -339,8 +339,8 @@ impl Shared {
                 let mut cache = self.cache.write();
                 for w in &writes {
                     match load(&self.layout, &w.stem) {
-                        Ok(found) => apply_loaded(&mut cache, &w.id, found),
-                        Err(_) => apply_loaded(&mut cache, &w.id, Loaded::Absent),
+                        Ok(found) => apply_loaded(&mut cache, &w.stem, found),
+                        Err(_) => apply_loaded(&mut cache, &w.stem, Loaded::Absent),
                     }
                 }
                 Err(e)

@@ -1,8 +1,11 @@
-//! The change journal: writers append the id of every session they are about to change (under
-//! the exclusive lock, before renaming), so other processes reload just those records instead of
-//! rescanning the directory. Detecting "nothing changed" costs one `fstat` of an open file.
+//! The change journal: writers append the record stem (the hashed file name, never the id) of
+//! every session they are about to change (under the exclusive lock, before renaming), so other
+//! processes reload just those records instead of rescanning the directory. Detecting "nothing
+//! changed" costs one `fstat` of an open file. The journal holds no byte of any session: a
+//! reader maps a stem whose record is gone back to the session through its own cache.
 //!
-//! Lines are `<session id>\n`; `*` asks every reader for a full rescan. A line cut short by a
+//! Lines are `#<record stem>\n` (`#` never starts a session id, so a reader of the older
+//! id-per-line form rescans instead of misreading one); `*` asks every reader for a full rescan. A line cut short by a
 //! dead writer is followed by `\n*\n` from the next writer, and a journal that grew past its
 //! bound is replaced by an empty one (readers see the old file's link count drop to zero and
 //! rescan).
@@ -12,6 +15,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::fsio::{io_error, open_private_append, write_atomic};
+use crate::layout::is_stem;
 
 /// Reading more than this many unread bytes at once is replaced by a rescan (bounded memory).
 const MAX_READ: u64 = 4 << 20;
@@ -21,8 +25,8 @@ const MAX_READ: u64 = 4 << 20;
 pub(crate) enum Changes {
     /// Nothing.
     None,
-    /// These sessions changed; `next` is the offset after them.
-    Sessions { ids: Vec<String>, next: u64 },
+    /// The records with these stems changed; `next` is the offset after them.
+    Records { stems: Vec<String>, next: u64 },
     /// Unknown changes: rescan the directory.
     Rescan,
 }
@@ -117,20 +121,23 @@ impl Journal {
         let Some(end) = buf.iter().rposition(|&b| b == b'\n') else {
             return Ok(Changes::None); // only a partial line so far
         };
-        let mut ids = Vec::new();
+        let mut stems = Vec::new();
         for line in buf[..end].split(|&b| b == b'\n') {
             if line.is_empty() {
                 continue;
             }
-            match std::str::from_utf8(line) {
-                Ok(id) if psm_core::validate::session_id(id).is_ok() => ids.push(id.to_owned()),
+            match line
+                .strip_prefix(b"#")
+                .and_then(|stem| std::str::from_utf8(stem).ok())
+            {
+                Some(stem) if is_stem(stem) => stems.push(stem.to_owned()),
                 _ => return Ok(Changes::Rescan), // `*`, or damage: trust nothing
             }
         }
-        ids.sort_unstable();
-        ids.dedup();
-        Ok(Changes::Sessions {
-            ids,
+        stems.sort_unstable();
+        stems.dedup();
+        Ok(Changes::Records {
+            stems,
             next: self.offset + end as u64 + 1,
         })
     }
@@ -150,10 +157,11 @@ impl Journal {
         Ok(())
     }
 
-    /// Appends the ids a writer is about to change. Call under the exclusive lock, caught up.
+    /// Appends the record stems a writer is about to change. Call under the exclusive lock,
+    /// caught up.
     pub(crate) fn append<'a>(
         &mut self,
-        ids: impl Iterator<Item = &'a str>,
+        stems: impl Iterator<Item = &'a str>,
     ) -> psm_core::Result<()> {
         let len = self.meta()?.len();
         let mut buf = Vec::new();
@@ -166,8 +174,9 @@ impl Journal {
                 buf.extend_from_slice(b"\n*\n");
             }
         }
-        for id in ids {
-            buf.extend_from_slice(id.as_bytes());
+        for stem in stems {
+            buf.push(b'#');
+            buf.extend_from_slice(stem.as_bytes());
             buf.push(b'\n');
         }
         (&self.file)
@@ -201,19 +210,33 @@ mod tests {
     use super::*;
     use std::fs;
 
+    fn stem(id: &str) -> String {
+        crate::layout::record_stem(id)
+    }
+
     #[test]
-    fn readers_see_appended_ids_and_a_replaced_journal() {
+    fn readers_see_appended_stems_and_a_replaced_journal() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("journal");
         let mut writer = Journal::open(&path).unwrap();
         let mut reader = Journal::open(&path).unwrap();
         assert_eq!(reader.read().unwrap(), Changes::None);
-        writer.append(["b", "a", "b"].into_iter()).unwrap();
+        let (a, b, c) = (stem("a"), stem("b"), stem("c"));
+        writer
+            .append([b.as_str(), a.as_str(), b.as_str()].into_iter())
+            .unwrap();
         assert!(reader.changed().unwrap());
-        let Changes::Sessions { ids, next } = reader.read().unwrap() else {
-            panic!("expected ids")
+        let Changes::Records { stems, next } = reader.read().unwrap() else {
+            panic!("expected stems")
         };
-        assert_eq!(ids, ["a", "b"]);
+        let mut want = vec![a, b];
+        want.sort();
+        assert_eq!(stems, want);
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(
+            !text.contains("a\n") && text.lines().all(|l| l.len() == 65),
+            "{text}"
+        );
         reader.consumed(next);
         assert!(!reader.changed().unwrap());
         assert!(writer.compact_if_longer(0).unwrap());
@@ -221,8 +244,21 @@ mod tests {
         assert_eq!(reader.read().unwrap(), Changes::Rescan);
         reader.rescanned().unwrap();
         assert!(!reader.changed().unwrap());
-        writer.append(["c"].into_iter()).unwrap();
-        assert!(matches!(reader.read().unwrap(), Changes::Sessions { ids, .. } if ids == ["c"]));
+        writer.append([c.as_str()].into_iter()).unwrap();
+        assert!(matches!(reader.read().unwrap(), Changes::Records { stems, .. } if stems == [c]));
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_stem_makes_readers_rescan() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let reader = Journal::open(&path).unwrap();
+        fs::write(&path, b"session_123\n").unwrap(); // the older id-per-line form
+        assert_eq!(reader.read().unwrap(), Changes::Rescan);
+        fs::write(&path, format!("{}\n", stem("a"))).unwrap(); // no `#`
+        assert_eq!(reader.read().unwrap(), Changes::Rescan);
+        fs::write(&path, format!("#{}\n", &stem("a")[1..])).unwrap(); // too short
+        assert_eq!(reader.read().unwrap(), Changes::Rescan);
     }
 
     #[test]
@@ -233,7 +269,7 @@ mod tests {
         fs::write(&path, b"half-written-i").unwrap();
         assert_eq!(reader.read().unwrap(), Changes::None, "partial lines wait");
         let mut writer = Journal::open(&path).unwrap();
-        writer.append(["next"].into_iter()).unwrap();
+        writer.append([stem("next").as_str()].into_iter()).unwrap();
         assert_eq!(reader.read().unwrap(), Changes::Rescan);
     }
 }

@@ -35,12 +35,33 @@ pub(crate) struct Layout {
     backups: PathBuf,
 }
 
-/// The 64-hex-character file stem of a session id: SHA-256 over a domain tag and the id.
-pub(crate) fn record_stem(session_id: &str) -> String {
+/// SHA-256 over a domain tag and the session id: the record's name, as bytes.
+pub(crate) fn record_digest(session_id: &str) -> [u8; 32] {
     let mut hasher = Sha256::new();
     hasher.update(HASH_DOMAIN);
     hasher.update(session_id.as_bytes());
-    hex(&hasher.finalize())
+    hasher.finalize().into()
+}
+
+/// The 64-hex-character file stem of a session id: the hex of [`record_digest`].
+pub(crate) fn record_stem(session_id: &str) -> String {
+    hex(&record_digest(session_id))
+}
+
+/// The digest a stem is the hex of (`None` unless [`is_stem`]).
+pub(crate) fn stem_digest(stem: &str) -> Option<[u8; 32]> {
+    if !is_stem(stem) {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (byte, pair) in out.iter_mut().zip(stem.as_bytes().chunks_exact(2)) {
+        let nibble = |c: u8| match c {
+            b'0'..=b'9' => c - b'0',
+            _ => c - b'a' + 10,
+        };
+        *byte = (nibble(pair[0]) << 4) | nibble(pair[1]);
+    }
+    Some(out)
 }
 
 /// Lower-case hex of `bytes`.
@@ -54,11 +75,14 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     out
 }
 
-/// True when `name` is a record file name this store writes: 64 lower-case hex digits + `.json`.
+/// True when `stem` has the form of [`record_stem`]'s output: 64 lower-case hex digits.
+pub(crate) fn is_stem(stem: &str) -> bool {
+    stem.len() == 64 && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// True when `name` is a record file name this store writes: a stem + `.json`.
 pub(crate) fn is_record_name(name: &str) -> bool {
-    name.strip_suffix(".json").is_some_and(|stem| {
-        stem.len() == 64 && stem.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
-    })
+    name.strip_suffix(".json").is_some_and(is_stem)
 }
 
 impl Layout {
@@ -136,5 +160,8 @@ mod tests {
                 .join(format!("{stem}.json"))
         );
         assert_eq!(layout.shard_dirs().count(), 16);
+        assert_eq!(stem_digest(&stem), Some(record_digest("../../etc/passwd")));
+        assert_eq!(stem_digest("abc"), None);
+        assert_eq!(stem_digest(&stem.to_uppercase()), None);
     }
 }

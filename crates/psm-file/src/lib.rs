@@ -55,7 +55,7 @@
 //! <dir>/                        0700
 //!   psm-file.json               format marker {"format":"psm-file","version":1}
 //!   lock                        advisory lock file (flock): exclusive for writers, shared for readers catching up
-//!   journal                     ids of changed sessions, one per line, for other processes to reload
+//!   journal                     `#<sha256>` names of changed records, one per line, for other processes to reload
 //!   sessions/<x>/<sha256>.json  one record per session, 0600, in 16 shard directories 0–f
 //!                               (<x> = first hex digit of the name)
 //!   backups/<sha256>.<n>.json   previous versions, 1 = newest (only with backups > 0)
@@ -91,7 +91,8 @@
 //!   are kept per shard directory.
 //! - **Several processes** may share a directory. Writers hold an exclusive `flock` on `lock`
 //!   while they read-modify-write, so updates never interleave; the kernel drops the lock when a
-//!   process dies. Before touching records a writer appends their ids to `journal`.
+//!   process dies. Before touching records a writer appends their names (`#<sha256>`, never an id)
+//!   to `journal`, so no byte of a deleted session stays there either.
 //! - **Reads do no disk I/O in the common case.** Every process keeps an in-memory image of the
 //!   directory: each session with its compiled `PermissionSet`, and the per-user index derived
 //!   from the records (so the index can never disagree with them: it is rebuilt from the records

@@ -15,7 +15,7 @@ use crate::commit::Queue;
 use crate::config::FileConfig;
 use crate::fsio::{create_private_dir, io_error, remove_stale_temps, write_atomic};
 use crate::journal::{Changes, Journal};
-use crate::layout::{FORMAT_VERSION, Layout, is_record_name, record_stem};
+use crate::layout::{FORMAT_VERSION, Layout, is_record_name};
 use crate::lock::StoreLock;
 use crate::read_mostly::ReadMostly;
 use crate::record::{Entry, decode};
@@ -89,19 +89,25 @@ pub(crate) fn load(layout: &Layout, stem: &str) -> Result<Loaded> {
     }
 }
 
-/// Applies what `load` found for `session_id` to the cache.
-pub(crate) fn apply_loaded(cache: &mut Cache, session_id: &str, loaded: Loaded) {
-    let stem = record_stem(session_id);
+/// Applies what `load` found for the record `stem` to the cache (the session it held, if any,
+/// is found through the cache's stem index).
+pub(crate) fn apply_loaded(cache: &mut Cache, stem: &str, loaded: Loaded) {
     match loaded {
         Loaded::Present(id, entry) => cache.insert(&id, entry),
         Loaded::Absent => {
-            cache.remove(session_id);
-            cache.clear_corrupt(&stem);
+            forget(cache, stem);
+            cache.clear_corrupt(stem);
         }
         Loaded::Corrupt(file) => {
-            cache.remove(session_id);
-            cache.set_corrupt(stem, file);
+            forget(cache, stem);
+            cache.set_corrupt(stem.to_owned(), file);
         }
+    }
+}
+
+fn forget(cache: &mut Cache, stem: &str) {
+    if let Some(id) = cache.id_of_stem(stem).map(str::to_owned) {
+        cache.remove(&id);
     }
 }
 
@@ -220,18 +226,18 @@ impl Shared {
     pub(crate) fn catch_up(&self, journal: &mut Journal) -> Result<()> {
         match journal.read()? {
             Changes::None => Ok(()),
-            Changes::Sessions { ids, next } => {
-                let mut loaded = Vec::with_capacity(ids.len());
-                for id in &ids {
-                    loaded.push(load(&self.layout, &record_stem(id))?);
+            Changes::Records { stems, next } => {
+                let mut loaded = Vec::with_capacity(stems.len());
+                for stem in &stems {
+                    loaded.push(load(&self.layout, stem)?);
                 }
                 let mut cache = self.cache.write();
-                for (id, found) in ids.iter().zip(loaded) {
-                    apply_loaded(&mut cache, id, found);
+                for (stem, found) in stems.iter().zip(loaded) {
+                    apply_loaded(&mut cache, stem, found);
                 }
                 drop(cache);
                 journal.consumed(next);
-                bump(&self.counters.reloads, ids.len() as u64);
+                bump(&self.counters.reloads, stems.len() as u64);
                 Ok(())
             }
             Changes::Rescan => {

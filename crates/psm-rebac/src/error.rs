@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+pub use crate::store_error::{StoreError, StoreErrorKind};
+
 /// Which schema language a syntax error comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -129,11 +131,11 @@ pub enum Error {
         /// The limit that was hit.
         limit: u32,
     },
-    /// A feature that is parsed but not evaluated yet, or a store operation the tuple store
-    /// does not implement (`change log`: revision, changes, pruning).
+    /// A store operation the tuple store does not implement (`change log`: revision, changes,
+    /// pruning).
     #[error("{feature} not yet supported: {detail}")]
     Unsupported {
-        /// `caveats`, `conditions`, `expiration` or `change log`.
+        /// What is missing (`change log`).
         feature: &'static str,
         /// What used it.
         detail: String,
@@ -178,9 +180,25 @@ pub enum Error {
         /// The newest revision whose changes may be missing from the log.
         horizon: u64,
     },
-    /// The tuple store failed.
+    /// The tuple store failed; [`StoreError::kind`] says how (timeout, unavailable, closed,
+    /// limit, corrupt, other).
     #[error("tuple store error: {0}")]
-    Store(String),
+    Store(#[from] StoreError),
+}
+
+impl Error {
+    /// A store error of `kind` without a source.
+    pub fn store(kind: StoreErrorKind, message: impl Into<String>) -> Self {
+        Self::Store(StoreError::new(kind, message))
+    }
+
+    /// The store error's kind, when this is a store error.
+    pub fn store_kind(&self) -> Option<StoreErrorKind> {
+        match self {
+            Self::Store(e) => Some(e.kind()),
+            _ => None,
+        }
+    }
 }
 
 /// `Result` with psm-rebac's [`Error`].

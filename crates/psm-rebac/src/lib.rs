@@ -92,6 +92,7 @@ pub mod filter;
 pub mod relationship;
 pub mod schema;
 pub mod store;
+mod store_error;
 #[cfg(feature = "testkit")]
 #[cfg_attr(docsrs, doc(cfg(feature = "testkit")))]
 pub mod testkit;
@@ -103,7 +104,7 @@ pub use engine::{
     CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundResource,
     FoundSubject, LookupPage, Permissionship, Scope,
 };
-pub use error::{Error, Position, Result, SchemaFormat};
+pub use error::{Error, Position, Result, SchemaFormat, StoreError, StoreErrorKind};
 pub use filter::{
     Precondition, RelationshipFilter, RelationshipUpdate, SubjectFilter, SubjectRelationFilter,
     UpdateOp,

@@ -223,7 +223,8 @@ impl FromStr for SubjectRef {
     }
 }
 
-/// A caveat attached to a relationship (`[name]` or `[name:{json}]`); parsed, not yet evaluated.
+/// A caveat attached to a relationship (`[name]` or `[name:{json}]`), evaluated with its stored
+/// context merged over the request's whenever a check or lookup meets the relationship.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct CaveatRef {
     /// The caveat's name.

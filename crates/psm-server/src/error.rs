@@ -133,8 +133,19 @@ pub fn rebac_kind(e: &psm_rebac::Error) -> ErrorKind {
         // A server-side bound the data, not the request's size, went past.
         E::DepthExceeded { .. } => ErrorKind::LimitExceeded,
         E::Unsupported { .. } => ErrorKind::NotSupported,
-        E::Store(_) => ErrorKind::Unavailable,
+        E::Store(s) => store_kind(s.kind()),
         _ => ErrorKind::InvalidInput,
+    }
+}
+
+/// The kind of a tuple store's failure, by its [`StoreErrorKind`](psm_rebac::StoreErrorKind).
+fn store_kind(kind: psm_rebac::StoreErrorKind) -> ErrorKind {
+    use psm_rebac::StoreErrorKind as S;
+    match kind {
+        S::Timeout => ErrorKind::Timeout,
+        S::Limit => ErrorKind::LimitExceeded,
+        // unreachable, closed, undecodable data (as psm-core's `Corrupt`), or unclassified
+        _ => ErrorKind::Unavailable,
     }
 }
 
@@ -211,7 +222,27 @@ fn field_of(text: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::field_of;
+    use super::{field_of, rebac_kind};
+    use psm_core::ErrorKind;
+    use psm_rebac::{Error as RebacError, StoreErrorKind as S};
+
+    #[test]
+    fn store_errors_map_by_kind() {
+        let cases = [
+            (S::Timeout, ErrorKind::Timeout, 503),
+            (S::Unavailable, ErrorKind::Unavailable, 503),
+            (S::Closed, ErrorKind::Unavailable, 503),
+            (S::Limit, ErrorKind::LimitExceeded, 500),
+            (S::Corrupt, ErrorKind::Unavailable, 503),
+            (S::Other, ErrorKind::Unavailable, 503),
+        ];
+        for (store, want, status) in cases {
+            // the same message for every kind: only the kind decides
+            let kind = rebac_kind(&RebacError::store(store, "statement failed"));
+            assert_eq!(kind, want, "{store}");
+            assert_eq!(kind.http_status(), status, "{store}");
+        }
+    }
 
     #[test]
     fn serde_errors_name_their_field() {

@@ -50,6 +50,7 @@ use utoipa_axum::routes;
 pub use config::Config;
 pub use error::{ApiJson, Error, Result, rebac_kind};
 pub use serve::{ServeOptions, Shutdown, serve};
+pub use session_routes::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub use state::{MetricsRenderer, ServerState, ServerStateBuilder, check_token, stored_engine};
 
 /// The application: API routes behind the token check, and the open routes (`/healthz`,

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, Uri};
 use psm_core::{NewSession, generate_session_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -225,20 +225,101 @@ pub async fn extend(
     }
 }
 
-/// `GET /v1/users/{user_id}/sessions`: the user's live session ids, sorted.
+/// Sessions one page of `GET /v1/users/{user_id}/sessions` lists when no `limit` is given.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+/// The largest `limit` of `GET /v1/users/{user_id}/sessions`.
+pub const MAX_LIST_LIMIT: usize = 1000;
+
+/// The parsed query of the list route.
+#[derive(Debug, PartialEq, Eq)]
+struct ListQuery {
+    limit: usize,
+    cursor: Option<String>,
+}
+
+/// Parses `limit` (1..=[`MAX_LIST_LIMIT`], default [`DEFAULT_LIST_LIMIT`]) and `cursor` (the
+/// `cursor` a previous page answered: a session id, which is URL-safe); any other or repeated
+/// parameter is an error naming it.
+fn parse_list_query(query: Option<&str>) -> Result<ListQuery, Error> {
+    let (mut limit, mut cursor): (Option<&str>, Option<&str>) = (None, None);
+    for pair in query.unwrap_or("").split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let slot = match key {
+            "limit" => &mut limit,
+            "cursor" => &mut cursor,
+            _ => {
+                return Err(Error::invalid_field(
+                    &key.chars().take(64).collect::<String>(),
+                    "is not a parameter of this route (limit, cursor)",
+                ));
+            }
+        };
+        if slot.is_some() {
+            return Err(Error::invalid_field(key, "must be given at most once"));
+        }
+        *slot = Some(value);
+    }
+    let limit = match limit {
+        None => DEFAULT_LIST_LIMIT,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+            .ok_or_else(|| {
+                Error::invalid_field("limit", &format!("must be between 1 and {MAX_LIST_LIMIT}"))
+            })?,
+    };
+    let cursor = match cursor {
+        None => None,
+        Some(c) => {
+            psm_core::validate::session_id(c).map_err(|_| {
+                Error::invalid_field("cursor", "must be the cursor a previous page answered")
+            })?;
+            Some(c.to_owned())
+        }
+    };
+    Ok(ListQuery { limit, cursor })
+}
+
+/// `GET /v1/users/{user_id}/sessions?limit=N&cursor=C`: the user's live session ids, sorted,
+/// at most `limit` (default 100, at most 1000) after `cursor`; `cursor` in the answer is the
+/// next page's (null on the last page).
 #[utoipa::path(
     get,
     path = "/v1/users/{user_id}/sessions",
-    summary = "The user's live session ids, sorted",
-    params(("user_id" = UserIdText, Path)),
+    summary = "The user's live session ids, sorted, one page after `cursor` (`cursor` in the \
+               answer is null on the last page)",
+    params(
+        ("user_id" = UserIdText, Path),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "most ids in this page (default 100)"),
+        ("cursor" = Option<SessionIdText>, Query, description = "the `cursor` of the previous page")
+    ),
     responses((status = 200, body = UserSessions), InvalidInput, ServerErrors)
 )]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Path(user_id): Path<String>,
+    uri: Uri,
 ) -> Result<Json<Value>, Error> {
-    let ids = state.sessions.list_sessions(&user_id).await?;
-    Ok(Json(json!({"user_id": user_id, "sessions": ids})))
+    let query = parse_list_query(uri.query())?;
+    let mut ids = state.sessions.list_sessions(&user_id).await?;
+    ids.sort_unstable();
+    let start = match &query.cursor {
+        Some(c) => ids.partition_point(|id| id.as_str() <= c.as_str()),
+        None => 0,
+    };
+    let page: Vec<String> = ids.into_iter().skip(start).take(query.limit + 1).collect();
+    let (page, cursor) = if page.len() > query.limit {
+        let mut page = page;
+        page.truncate(query.limit);
+        let next = page.last().cloned();
+        (page, next)
+    } else {
+        (page, None)
+    };
+    Ok(Json(
+        json!({"user_id": user_id, "sessions": page, "cursor": cursor}),
+    ))
 }
 
 /// `POST /v1/sessions-cleanup`: removes expired sessions now; answers how many.
@@ -267,4 +348,41 @@ pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Er
 
 fn no_session() -> Error {
     Error::new(psm_core::ErrorKind::NotFound, "no such session")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{DEFAULT_LIST_LIMIT, ListQuery, MAX_LIST_LIMIT, parse_list_query};
+
+    #[test]
+    fn the_list_query_is_bounded_and_names_its_faults() {
+        assert_eq!(
+            parse_list_query(None).ok(),
+            Some(ListQuery {
+                limit: DEFAULT_LIST_LIMIT,
+                cursor: None
+            })
+        );
+        assert_eq!(
+            parse_list_query(Some("limit=3&cursor=s-1")).ok(),
+            Some(ListQuery {
+                limit: 3,
+                cursor: Some("s-1".into())
+            })
+        );
+        let max = MAX_LIST_LIMIT.to_string();
+        assert!(parse_list_query(Some(&format!("limit={max}"))).is_ok());
+        for (q, field) in [
+            ("limit=0", "limit"),
+            (&*format!("limit={}", MAX_LIST_LIMIT + 1), "limit"),
+            ("limit=x", "limit"),
+            ("limit=1&limit=2", "limit"),
+            ("cursor=a%20b", "cursor"),
+            ("cursor=", "cursor"),
+            ("page=2", "page"),
+        ] {
+            let e = parse_list_query(Some(q)).err();
+            assert_eq!(e.as_ref().and_then(|e| e.field()), Some(field), "{q}");
+        }
+    }
 }

@@ -273,3 +273,66 @@ async fn errors_share_one_shape_and_name_the_field() {
     assert_eq!(st, StatusCode::UNSUPPORTED_MEDIA_TYPE, "{v}");
     assert_eq!(v["error"]["code"], "unsupported_media_type");
 }
+
+#[tokio::test]
+async fn a_users_sessions_are_listed_page_by_page_with_a_bounded_limit() {
+    let app = app(None).await;
+    let mut ids: Vec<String> = (0..7).map(|i| format!("s{i}")).collect();
+    for id in &ids {
+        let (st, v) = call(
+            &app,
+            "POST",
+            "/v1/sessions",
+            Some(json!({"session_id": id, "user_id": "ann", "permissions": ["read"]})),
+        )
+        .await;
+        assert_eq!(st, StatusCode::CREATED, "{v}");
+    }
+    // another user's session is not listed
+    let (st, _) = call(
+        &app,
+        "POST",
+        "/v1/sessions",
+        Some(json!({"session_id": "s3b", "user_id": "bob", "permissions": []})),
+    )
+    .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let mut seen: Vec<String> = Vec::new();
+    let mut path = "/v1/users/ann/sessions?limit=3".to_owned();
+    let mut pages = 0;
+    for _ in 0..10 {
+        let (st, v) = call(&app, "GET", &path, None).await;
+        assert_eq!(st, StatusCode::OK, "{v}");
+        pages += 1;
+        let page = v["sessions"].as_array().unwrap();
+        assert!(page.len() <= 3, "{v}");
+        seen.extend(page.iter().map(|s| s.as_str().unwrap().to_owned()));
+        match v["cursor"].as_str() {
+            Some(c) => path = format!("/v1/users/ann/sessions?limit=3&cursor={c}"),
+            None => break,
+        }
+    }
+    ids.sort();
+    assert_eq!(seen, ids);
+    assert_eq!(pages, 3);
+    // without a limit, one page of the default size holds all seven and no cursor
+    let (st, v) = call(&app, "GET", "/v1/users/ann/sessions", None).await;
+    assert_eq!((st, &v["cursor"]), (StatusCode::OK, &Value::Null), "{v}");
+    assert_eq!(v["sessions"].as_array().unwrap().len(), 7);
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=1001", "limit"),
+        ("cursor=a%20b", "cursor"),
+        ("offset=2", "offset"),
+    ] {
+        let (st, v) = call(
+            &app,
+            "GET",
+            &format!("/v1/users/ann/sessions?{query}"),
+            None,
+        )
+        .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{query}: {v}");
+        assert_eq!(v["error"]["field"], field, "{query}: {v}");
+    }
+}

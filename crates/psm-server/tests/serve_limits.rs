@@ -172,3 +172,13 @@ async fn shutdown_lets_an_in_flight_request_finish_within_the_grace_period() {
         .unwrap();
     assert_eq!(ended.dropped_connections, 0);
 }
+
+/// The bounds `serve` applies unless told otherwise (and `psm serve`'s flags default to): a
+/// 10 s shutdown deadline and header-read timeout, 1,024 connections.
+#[test]
+fn the_default_bounds_are_a_ten_second_shutdown_deadline_and_header_timeout() {
+    let o = ServeOptions::default();
+    assert_eq!(o.shutdown_grace, Duration::from_secs(10));
+    assert_eq!(o.header_read_timeout, Duration::from_secs(10));
+    assert_eq!(o.max_connections, 1024);
+}

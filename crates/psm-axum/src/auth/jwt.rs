@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use http::{HeaderMap, header};
+use http::{HeaderMap, HeaderValue, header};
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use psm_core::Principal;
@@ -272,5 +272,11 @@ impl Authenticator for JwtAuthenticator {
             return Ok(None);
         }
         self.verify(token.trim()).map(Some)
+    }
+
+    /// `Bearer`: 401 answers below an [`AuthenticateLayer`](crate::AuthenticateLayer) with this
+    /// authenticator tell the client to present a bearer token.
+    fn challenge(&self) -> Option<HeaderValue> {
+        Some(HeaderValue::from_static("Bearer"))
     }
 }

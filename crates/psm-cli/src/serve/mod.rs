@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use clap::Args;
 use metrics_exporter_prometheus::PrometheusBuilder;
-use permission_storage_manager::PermissionStorageManager;
-use permission_storage_manager::tuple_stores::{open_tuple_store, supports_tuples};
-use psm_server::{Config, ServeOptions, ServerState, check_token, router, serve};
+use permission_storage_manager::server_stores::server_state;
+use psm_server::{Config, ServeOptions, check_token, router, serve};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
@@ -69,7 +68,8 @@ const TOKEN_ENV: &str = "PSM_SERVE_TOKEN";
 /// Runs the server until SIGTERM or ctrl-c.
 pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, CliError> {
     let token = load_token(args.token_file.as_deref())?;
-    let manager = PermissionStorageManager::connect(url).await?;
+    // the stores of the URL's scheme, through the registries (third-party schemes too)
+    let builder = server_state(url).await?;
     let metrics = PrometheusBuilder::new()
         .install_recorder()
         .map_err(|e| CliError::backend(format!("cannot install the metrics recorder: {e}")))?;
@@ -83,18 +83,12 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
             }
         })
     };
-    let mut builder = ServerState::builder()
-        .sessions(manager.store().clone())
-        .metrics(move || metrics.render())
-        .config(
-            Config::default()
-                .max_body_bytes(args.max_body_bytes)
-                .request_timeout(args.request_timeout)
-                .max_batch(args.max_batch),
-        );
-    if supports_tuples(url) {
-        builder = builder.relationships(open_tuple_store(url).await?);
-    }
+    let mut builder = builder.metrics(move || metrics.render()).config(
+        Config::default()
+            .max_body_bytes(args.max_body_bytes)
+            .request_timeout(args.request_timeout)
+            .max_batch(args.max_batch),
+    );
     if let Some(token) = token {
         builder = builder.token(token);
     }
@@ -189,5 +183,37 @@ fn shutdown_signal() -> Result<Pin<Box<dyn Future<Output = ()> + Send>>, CliErro
         Ok(Box::pin(async {
             let _ = tokio::signal::ctrl_c().await;
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use clap::Parser;
+
+    use super::ServeArgs;
+
+    #[derive(Debug, Parser)]
+    struct Wrap {
+        #[command(flatten)]
+        serve: ServeArgs,
+    }
+
+    /// `psm serve` without flags: a 10 s shutdown deadline, header-read timeout and request
+    /// deadline, 1,024 connections.
+    #[test]
+    fn the_default_flags_bound_shutdown_headers_and_connections() {
+        let a = Wrap::try_parse_from(["psm"]).unwrap().serve;
+        assert_eq!(a.shutdown_grace, Duration::from_secs(10));
+        assert_eq!(a.header_read_timeout, Duration::from_secs(10));
+        assert_eq!(a.request_timeout, Duration::from_secs(10));
+        assert_eq!(a.max_connections, 1024);
+        let a = Wrap::try_parse_from(["psm", "--shutdown-grace", "2s"])
+            .unwrap()
+            .serve;
+        assert_eq!(a.shutdown_grace, Duration::from_secs(2));
     }
 }

@@ -17,6 +17,7 @@ pub fn psm_with_stdin(dir: &Path, args: &[&str], stdin: Option<&str>) -> Output 
         .current_dir(dir)
         .env_remove("PSM_URL")
         .env_remove("PSM_ACL_FILE")
+        .env_remove("PSM_ACL_STORE")
         .env_remove("PSM_SERVE_TOKEN")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -29,6 +29,7 @@ use crate::caveat::{CaveatContext, Caveats, Outcome};
 use crate::error::{Error, Result};
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
+use crate::store::Planned;
 
 type BoxFut<'s, T> = Pin<Box<dyn Future<Output = T> + Send + 's>>;
 
@@ -651,21 +652,35 @@ impl Scope<'_> {
         let Some(rel) = schema.relation(&resource.object_type, permission) else {
             return Ok(Permissionship::NoPermission);
         };
-        if let Some(m) = self.fast_store() {
-            let g = m.snapshot();
+        if let Some(ix) = self.fast_index() {
             let max = self.engine.config.max_depth;
-            let cache = self.engine.schema_syms.read();
-            let syms = Syms::new(&g, &cache);
-            let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
-            let r = c.check_root(resource, &rel.name);
-            let fresh = c.syms.into_fresh();
-            drop(cache);
-            self.engine.schema_syms.learn(&g, fresh);
-            return Ok(if r? {
-                Permissionship::HasPermission
-            } else {
-                Permissionship::NoPermission
+            let mut out = None;
+            ix.read(&mut |g| {
+                if g.has_conditions() {
+                    return;
+                }
+                let cache = self.engine.schema_syms.read();
+                let syms = Syms::new(g, &cache);
+                let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                out = Some(c.check_root(resource, &rel.name));
+                let fresh = c.syms.into_fresh();
+                drop(cache);
+                self.engine.schema_syms.learn(g, fresh);
             });
+            if let Some(r) = out {
+                return Ok(if r? {
+                    Permissionship::HasPermission
+                } else {
+                    Permissionship::NoPermission
+                });
+            }
+        }
+        if let Some(plan) = self.plan()
+            && let Planned::Answer(p) = plan
+                .check(resource, &rel.name, subject, &self.context)
+                .await?
+        {
+            return self.planned(p);
         }
         let mut c = Checker::new(
             schema,
@@ -693,23 +708,65 @@ impl Scope<'_> {
             by_subject.entry(&it.subject).or_default().push(i);
         }
         self.require_consistency().await?;
-        if let Some(m) = self.fast_store() {
-            let g = m.snapshot();
+        if let Some(ix) = self.fast_index() {
             let max = self.engine.config.max_depth;
-            let cache = self.engine.schema_syms.read();
-            for (subject, idxs) in by_subject {
-                let syms = Syms::new(&g, &cache);
-                let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
-                for i in idxs {
+            let mut done = None;
+            ix.read(&mut |g| {
+                if g.has_conditions() {
+                    return;
+                }
+                let cache = self.engine.schema_syms.read();
+                let mut all = || -> Result<()> {
+                    for (subject, idxs) in &by_subject {
+                        let syms = Syms::new(g, &cache);
+                        let mut c =
+                            FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                        for &i in idxs {
+                            let it = &items[i];
+                            if let Some(rel) =
+                                schema.relation(&it.resource.object_type, &it.permission)
+                            {
+                                out[i] = c.check_root(&it.resource, &rel.name)?;
+                            }
+                        }
+                    }
+                    Ok(())
+                };
+                done = Some(all());
+            });
+            if let Some(r) = done {
+                r?;
+                return Ok(out);
+            }
+        }
+        let mut by_subject: Vec<(&SubjectRef, Vec<usize>)> = by_subject.into_iter().collect();
+        if let Some(plan) = self.plan() {
+            // Each item the plan answers leaves the generic evaluation below.
+            for (_, idxs) in &mut by_subject {
+                let mut rest = Vec::new();
+                for &i in idxs.iter() {
                     let it = &items[i];
-                    if let Some(rel) = schema.relation(&it.resource.object_type, &it.permission) {
-                        out[i] = c.check_root(&it.resource, &rel.name)?;
+                    let answer = match schema.relation(&it.resource.object_type, &it.permission) {
+                        Some(rel) => {
+                            plan.check(&it.resource, &rel.name, &it.subject, &self.context)
+                                .await?
+                        }
+                        None => Planned::Answer(Permissionship::NoPermission),
+                    };
+                    match answer {
+                        Planned::Answer(p) => {
+                            out[i] = self.planned(p)? == Permissionship::HasPermission;
+                        }
+                        Planned::Declined(_) => rest.push(i),
                     }
                 }
+                *idxs = rest;
             }
-            return Ok(out);
         }
         for (subject, idxs) in by_subject {
+            if idxs.is_empty() {
+                continue;
+            }
             let mut c = Checker::new(
                 schema,
                 &self.engine.reverse,

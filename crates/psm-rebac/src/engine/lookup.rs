@@ -74,21 +74,36 @@ impl Scope<'_> {
         self.require_relation(resource_type, permission)?;
         self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
         self.require_consistency().await?;
-        if let Some(m) = self.fast_store() {
-            let g = m.snapshot();
-            let cache = self.engine.schema_syms.read();
-            let (r, fresh) = super::fast::lookup_resources(
-                &self.engine.schema,
-                &self.engine.reverse,
-                super::fast::Syms::new(&g, &cache),
-                resource_type,
-                permission,
-                subject,
-                self.engine.config.max_depth,
-            );
-            drop(cache);
-            self.engine.schema_syms.learn(&g, fresh);
-            return r;
+        if let Some(ix) = self.fast_index() {
+            let mut out = None;
+            ix.read(&mut |g| {
+                if g.has_conditions() {
+                    return;
+                }
+                let cache = self.engine.schema_syms.read();
+                let (r, fresh) = super::fast::lookup_resources(
+                    &self.engine.schema,
+                    &self.engine.reverse,
+                    super::fast::Syms::new(g, &cache),
+                    resource_type,
+                    permission,
+                    subject,
+                    self.engine.config.max_depth,
+                );
+                drop(cache);
+                self.engine.schema_syms.learn(g, fresh);
+                out = Some(r);
+            });
+            if let Some(r) = out {
+                return r;
+            }
+        }
+        if let Some(plan) = self.plan()
+            && let crate::store::Planned::Answer(ids) = plan
+                .lookup_resources(resource_type, permission, subject, &self.context)
+                .await?
+        {
+            return Ok(ids);
         }
         let candidates = self
             .resource_candidates(resource_type, permission, subject)

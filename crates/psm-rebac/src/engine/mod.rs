@@ -58,6 +58,8 @@ pub struct Engine {
     caveats: Arc<Caveats>,
     /// Whether relationships may carry caveats or expiration (then every check evaluates them).
     conditional: bool,
+    /// The store's plans for this schema, when it plans whole requests (built once, here).
+    plan: Option<Arc<dyn crate::store::Plan>>,
 }
 
 /// The answer to a check whose relationships may carry caveats.
@@ -101,8 +103,10 @@ impl Engine {
         let conditional =
             !caveats.is_empty() || schema.uses_caveats() || schema.uses_expiration_anywhere();
         let fast_ok = !conditional && fast::fits_stack(&schema, config.max_depth);
+        let schema = Arc::new(schema);
+        let plan = store.planner().and_then(|p| p.plan(&schema, &config));
         Self {
-            schema: Arc::new(schema),
+            schema,
             store,
             config,
             reverse,
@@ -110,6 +114,7 @@ impl Engine {
             schema_syms: Arc::default(),
             caveats: Arc::new(caveats),
             conditional,
+            plan,
         }
     }
 
@@ -413,19 +418,40 @@ impl Scope<'_> {
         })
     }
 
+    /// A plan's answer as this scope reports it (conditional is an error when the scope
+    /// requires context).
+    pub(crate) fn planned(&self, p: Permissionship) -> Result<Permissionship> {
+        match p {
+            Permissionship::Conditional { missing } if self.require_context => {
+                Err(Error::MissingContext {
+                    parameters: missing,
+                })
+            }
+            p => Ok(p),
+        }
+    }
+
     /// The contextual relationships of this scope.
     pub fn contextual(&self) -> &[Relationship] {
         &self.contextual
     }
 
-    /// The memory store to answer from synchronously, when this request may take the fast path.
-    pub(crate) fn fast_store(&self) -> Option<&crate::store::memory::MemoryStore> {
+    /// The store's interned index to answer from synchronously, when this request may take
+    /// the fast path (the snapshot must also hold no caveated or expiring relationships).
+    pub(crate) fn fast_index(&self) -> Option<&dyn crate::store::InternedIndex> {
         if !self.contextual.is_empty() || !self.engine.fast_ok {
             return None;
         }
-        let m = self.engine.store.as_memory()?;
-        // Relationships with caveats or expiration written past the schema: not for the fast path.
-        (!m.has_conditions()).then_some(m)
+        self.engine.store.interned_index()
+    }
+
+    /// The store's plan for this engine's schema, when this request may use it (no contextual
+    /// relationships: they exist only in the request, the store cannot see them).
+    pub(crate) fn plan(&self) -> Option<&dyn crate::store::Plan> {
+        if !self.contextual.is_empty() {
+            return None;
+        }
+        self.engine.plan.as_deref()
     }
 
     /// Checks that a resource type and permission exist.

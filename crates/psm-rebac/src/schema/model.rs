@@ -4,7 +4,8 @@ use foldhash::HashMap;
 
 use crate::error::Position;
 
-/// A whole schema: object definitions plus (parsed, not yet evaluated) caveats.
+/// A whole schema: object definitions plus caveats (compiled and evaluated on every check and
+/// lookup that meets a caveated relationship; they need the `caveats` feature).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Schema {
     pub(crate) definitions: Vec<Definition>,
@@ -60,7 +61,8 @@ pub struct AllowedSubject {
     pub relation: Option<String>,
     /// Whether this is the wildcard `type:*`.
     pub wildcard: bool,
-    /// A required caveat / condition (parsed; not evaluated yet).
+    /// A required caveat / condition, evaluated whenever a check or lookup meets a relationship
+    /// of this type (CEL, feature `caveats`).
     pub caveat: Option<String>,
     /// Whether relationships of this type carry an expiration.
     pub expiration: bool,

@@ -8,6 +8,7 @@ use async_trait::async_trait;
 use foldhash::{HashMap, HashSet};
 use parking_lot::RwLock;
 
+use super::capability::{IndexSnapshot, InternedIndex};
 use super::change::{Change, ChangeLog, ChangeOp, MAX_CHANGES};
 use super::{Revision, TupleStore};
 use crate::error::{Error, Result};
@@ -16,10 +17,10 @@ use crate::filter::{
 };
 use crate::relationship::{CaveatRef, ObjectRef, Relationship, SubjectRef};
 
-/// An interned string: an index into the store's symbol table.
-pub(crate) type Sym = u32;
 /// Symbol used for "no subject relation".
-pub(crate) const NONE: Sym = u32::MAX;
+pub(crate) use super::capability::NO_RELATION as NONE;
+/// An interned string: an index into the store's symbol table.
+pub(crate) use super::capability::Sym;
 /// A stored tuple: resource type, id, relation, subject type, id, relation.
 pub(crate) type Tuple = [Sym; 6];
 
@@ -100,11 +101,6 @@ impl MemoryStore {
     /// Whether some stored relationship has a caveat or an expiration.
     pub fn has_conditions(&self) -> bool {
         !self.inner.read().extras.is_empty()
-    }
-
-    /// A read guard over the interned indexes, for the engine's synchronous fast path.
-    pub(crate) fn snapshot(&self) -> parking_lot::RwLockReadGuard<'_, Inner> {
-        self.inner.read()
     }
 
     /// Inserts relationships without preconditions or duplicate errors (bulk loading). The
@@ -497,7 +493,7 @@ impl TupleStore for MemoryStore {
         Ok(self.inner.read().read(filter, limit))
     }
 
-    fn as_memory(&self) -> Option<&MemoryStore> {
+    fn interned_index(&self) -> Option<&dyn InternedIndex> {
         Some(self)
     }
 
@@ -505,5 +501,43 @@ impl TupleStore for MemoryStore {
         let g = self.inner.read();
         Ok(g.find_tuple(relationship)
             .is_some_and(|t| g.tuples.contains(&t)))
+    }
+}
+
+/// The engine's synchronous fast path reads the store under its read lock.
+impl InternedIndex for MemoryStore {
+    fn read(&self, f: &mut dyn FnMut(&dyn IndexSnapshot)) {
+        f(&*self.inner.read());
+    }
+}
+
+impl IndexSnapshot for Inner {
+    fn symbol_space(&self) -> usize {
+        // symbols are only ever added, and this table lives as long as the store
+        std::ptr::from_ref(self) as usize
+    }
+    fn find(&self, s: &str) -> Option<Sym> {
+        Inner::find(self, s)
+    }
+    fn name(&self, s: Sym) -> Option<&str> {
+        Inner::name(self, s)
+    }
+    fn has(&self, tuple: &[Sym; 6]) -> bool {
+        Inner::has(self, tuple)
+    }
+    fn subject_ids(&self, key: &[Sym; 5]) -> &[Sym] {
+        Inner::subject_ids(self, key)
+    }
+    fn subject_kinds(&self, key: &[Sym; 3]) -> &[[Sym; 2]] {
+        Inner::subject_kinds(self, key)
+    }
+    fn resources_of(&self, subject: &[Sym; 3]) -> &[[Sym; 3]] {
+        Inner::resources_of(self, subject)
+    }
+    fn subject_relations(&self, object: &[Sym; 2]) -> &[Sym] {
+        Inner::subject_relations(self, object)
+    }
+    fn has_conditions(&self) -> bool {
+        !self.extras.is_empty()
     }
 }

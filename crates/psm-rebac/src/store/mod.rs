@@ -1,6 +1,7 @@
 //! The `TupleStore` trait: where relationships live (memory here, SQL in psm-sql), its
 //! revisions, change log and watch.
 
+pub mod capability;
 pub mod change;
 pub mod consistency;
 pub mod memory;
@@ -11,6 +12,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
+pub use capability::{IndexSnapshot, InternedIndex, NO_RELATION, Plan, Planned, Planner, Sym};
 pub use change::{Change, ChangeOp, MAX_CHANGES};
 pub use consistency::Consistency;
 
@@ -65,10 +67,19 @@ pub trait TupleStore: Send + Sync + std::fmt::Debug {
         Ok(!self.read(&filter, Some(1)).await?.is_empty())
     }
 
-    /// The in-memory store behind this handle, if it is one. The engine then answers `check`,
-    /// `check_bulk` and `lookup_resources` (without contextual relationships) synchronously over
-    /// its interned indexes instead of through `read`. Other stores keep the default `None`.
-    fn as_memory(&self) -> Option<&memory::MemoryStore> {
+    /// A synchronous interned read index over this store's relationships, if it keeps one
+    /// (the memory store does; a cache or snapshot of another store may). The engine then
+    /// answers `check`, `check_bulk` and `lookup_resources` (without contextual relationships)
+    /// synchronously over it instead of through `read`. A wrapper store should pass on its
+    /// inner store's index only if it does not change what `read` returns.
+    fn interned_index(&self) -> Option<&dyn InternedIndex> {
+        None
+    }
+
+    /// A planner that answers whole checks and lookups in the store's own query language (SQL
+    /// stores do). The engine asks it once per schema for a [`Plan`] and offers every request
+    /// to that plan first (after the interned index, which wins when both are offered).
+    fn planner(&self) -> Option<&dyn Planner> {
         None
     }
 

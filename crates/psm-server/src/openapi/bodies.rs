@@ -249,8 +249,10 @@ pub struct Invalidated {
 #[derive(Debug, ToSchema)]
 pub struct UserSessions {
     user_id: String,
-    /// Sorted.
+    /// Sorted: this page.
     sessions: Vec<String>,
+    /// Pass as `cursor` for the next page; null on the last.
+    cursor: Option<String>,
 }
 
 /// A cleanup's answer.

@@ -51,10 +51,7 @@ pub(crate) fn now_millis() -> i64 {
     i64::try_from(psm_core::Timestamp::now().as_millis()).unwrap_or(i64::MAX)
 }
 
-/// A psm error as the tuple store's error.
-pub(crate) fn store_error(e: Error) -> psm_rebac::Error {
-    psm_rebac::Error::Store(e.to_string())
-}
+pub(crate) use super::store_error::store_error;
 
 impl SqlTupleStore {
     /// Connects to `postgres://...`, `sqlite://file.db`, `sqlite::memory:` or `mysql://...`
@@ -244,5 +241,10 @@ impl TupleStore for SqlTupleStore {
 
     async fn prune_changes(&self, through: Revision) -> psm_rebac::Result<u64> {
         self.prune_log(through).await
+    }
+
+    /// Checks and lookups in SQL (`lookup/plan.rs`), when SQL's answer is the engine's.
+    fn planner(&self) -> Option<&dyn psm_rebac::store::Planner> {
+        Some(self)
     }
 }

@@ -230,7 +230,10 @@ impl SqlTupleStore {
                 Err(Fail::Rule(e)) => return Err(e),
                 Err(Fail::Db(_)) => continue,
                 Err(Fail::Timeout) => {
-                    return Err(Error::Store("rebac_write timed out".to_owned()));
+                    return Err(Error::store(
+                        psm_rebac::StoreErrorKind::Timeout,
+                        "rebac_write timed out",
+                    ));
                 }
             }
         }

@@ -11,7 +11,7 @@ use crate::engine::reverse::ReverseIndex;
 use crate::error::{Error, Result};
 use crate::relationship::SubjectRef;
 use crate::schema::Schema;
-use crate::store::memory::{NONE, Sym};
+use crate::store::capability::{NO_RELATION as NONE, Sym};
 
 /// Ids of every `resource_type` object on which `subject` has `permission`, sorted.
 pub(crate) fn lookup_resources<'a>(

@@ -9,7 +9,7 @@ use super::Syms;
 use crate::engine::membership::MAX_NODES;
 use crate::engine::reverse::ReverseIndex;
 use crate::schema::{Rewrite, Schema};
-use crate::store::memory::{NONE, Sym};
+use crate::store::capability::{NO_RELATION as NONE, Sym};
 
 /// Usersets `(type, id, relation)` containing the subject, with their distance.
 #[derive(Debug, Default)]

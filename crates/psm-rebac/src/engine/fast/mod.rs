@@ -20,7 +20,7 @@ use super::tri::{Fold, Res, Tri};
 use crate::error::{Error, Result};
 use crate::relationship::{ObjectRef, SubjectRef};
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
-use crate::store::memory::{NONE, Sym};
+use crate::store::capability::{NO_RELATION as NONE, Sym};
 use members::Members;
 
 /// An object as (type, id) symbols.

@@ -4,7 +4,7 @@
 use foldhash::HashMap;
 use parking_lot::RwLock;
 
-use crate::store::memory::{Inner, NONE, Sym};
+use crate::store::capability::{IndexSnapshot, NO_RELATION as NONE, Sym};
 
 /// How many resolutions the per-request address cache keeps.
 const MAX_CACHED: usize = 64;
@@ -31,11 +31,11 @@ impl SchemaSyms {
     }
 
     /// Adds the symbols a request resolved for the first time.
-    pub(crate) fn learn(&self, store: &Inner, fresh: Vec<(Addr, Sym)>) {
+    pub(crate) fn learn(&self, store: &dyn IndexSnapshot, fresh: Vec<(Addr, Sym)>) {
         if fresh.is_empty() {
             return;
         }
-        let id = std::ptr::from_ref(store) as usize;
+        let id = store.symbol_space();
         let mut g = self.map.write();
         if g.0 != id {
             *g = (id, HashMap::default());
@@ -48,7 +48,7 @@ impl SchemaSyms {
 
 /// The store's symbol table seen from one request, extended with local symbols.
 pub(crate) struct Syms<'a> {
-    store: &'a Inner,
+    store: &'a dyn IndexSnapshot,
     /// Local symbol `k` is `NONE - 1 - k`.
     local: Vec<&'a str>,
     by_name: HashMap<&'a str, Sym>,
@@ -63,8 +63,11 @@ pub(crate) struct Syms<'a> {
 }
 
 impl<'a> Syms<'a> {
-    pub(crate) fn new(store: &'a Inner, shared: &'a (usize, HashMap<Addr, Sym>)) -> Self {
-        let same_store = shared.0 == std::ptr::from_ref(store) as usize;
+    pub(crate) fn new(
+        store: &'a dyn IndexSnapshot,
+        shared: &'a (usize, HashMap<Addr, Sym>),
+    ) -> Self {
+        let same_store = shared.0 == store.symbol_space();
         Self {
             store,
             local: Vec::new(),
@@ -100,7 +103,7 @@ impl<'a> Syms<'a> {
     }
 
     /// The store these symbols index.
-    pub(crate) fn store(&self) -> &'a Inner {
+    pub(crate) fn store(&self) -> &'a dyn IndexSnapshot {
         self.store
     }
 

@@ -29,12 +29,15 @@ mod caveats;
 mod compile;
 mod forward;
 mod graph;
+mod guard;
+mod plan;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
 
 use psm_rebac::{
-    CaveatContext, CheckItem, Engine, Error, ObjectRef, Permissionship, Schema, SubjectRef,
+    CaveatContext, CheckItem, Engine, Error, ObjectRef, Permissionship, Schema, StoreErrorKind,
+    SubjectRef,
 };
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -282,9 +285,12 @@ impl SqlTupleStore {
         let _ = write!(q.sql, ") c) LIMIT {}", MAX_FALLBACK_IDS + 1);
         let candidates = self.texts(&q.sql, &q.binds).await?;
         if candidates.len() > MAX_FALLBACK_IDS {
-            return Err(Error::Store(format!(
-                "lookup_resources_filter: more than {MAX_FALLBACK_IDS} ids depend on caveats ({names})"
-            )));
+            return Err(Error::store(
+                StoreErrorKind::Limit,
+                format!(
+                    "lookup_resources_filter: more than {MAX_FALLBACK_IDS} ids depend on caveats ({names})"
+                ),
+            ));
         }
         let items: Vec<CheckItem> = candidates
             .iter()
@@ -344,10 +350,13 @@ impl SqlTupleStore {
             .lookup_resources(resource_type, permission, subject)
             .await?;
         if ids.len() > MAX_FALLBACK_IDS {
-            return Err(Error::Store(format!(
-                "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({why})",
-                ids.len(),
-            )));
+            return Err(Error::store(
+                StoreErrorKind::Limit,
+                format!(
+                    "lookup_resources_filter: {} ids exceed the fallback limit of {MAX_FALLBACK_IDS} ({why})",
+                    ids.len(),
+                ),
+            ));
         }
         Ok(SqlFilter {
             dialect: inner.dialect,
@@ -432,6 +441,28 @@ impl SqlTupleStore {
             &subject.object.object_type,
             subject.relation.as_deref(),
         )?;
+        if let Some(answer) = self
+            .check_in_sql(schema, resource, permission, subject)
+            .await?
+        {
+            return Ok(answer);
+        }
+        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let answer = engine
+            .check_with_context(resource, permission, subject, context.clone())
+            .await?;
+        Ok(answer == Permissionship::HasPermission)
+    }
+
+    /// `check_sql`'s answer from SQL alone: `None` when caveated relationships stored where
+    /// the check reads (or a schema SQL cannot express) leave it to the engine.
+    pub(crate) async fn check_in_sql(
+        &self,
+        schema: &Schema,
+        resource: &ObjectRef,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<Option<bool>> {
         let (sql, probe, monotone) = {
             let inner = self.live().map_err(store_error)?;
             let now = now_millis();
@@ -467,7 +498,7 @@ impl SqlTupleStore {
             && let Ok(frag) = &sql
             && !self.texts(&frag.sql, &frag.binds).await?.is_empty()
         {
-            return Ok(true);
+            return Ok(Some(true));
         }
         let caveated = match &probe {
             Some(p) => !self.texts(&p.sql, &p.binds).await?.is_empty(),
@@ -475,19 +506,62 @@ impl SqlTupleStore {
         };
         if !caveated && let Ok(frag) = &sql {
             if sql_first {
-                return Ok(false);
+                return Ok(Some(false));
             }
-            return Ok(!self.texts(&frag.sql, &frag.binds).await?.is_empty());
+            return Ok(Some(!self.texts(&frag.sql, &frag.binds).await?.is_empty()));
         }
-        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
-        let answer = engine
-            .check_with_context(resource, permission, subject, context.clone())
-            .await?;
-        Ok(answer == Permissionship::HasPermission)
+        Ok(None)
+    }
+
+    /// The sorted ids of a lookup from SQL alone: `None` when the filter would need the
+    /// engine (a rule SQL cannot express here, or caveated relationships stored where the
+    /// lookup reads).
+    pub(crate) async fn lookup_in_sql(
+        &self,
+        schema: &Schema,
+        resource_type: &str,
+        permission: &str,
+        subject: &SubjectRef,
+    ) -> psm_rebac::Result<Option<Vec<String>>> {
+        let certain = {
+            let inner = self.live().map_err(store_error)?;
+            let now = now_millis();
+            let root = (resource_type.to_owned(), permission.to_owned());
+            let compiler = Compiler::new(
+                schema,
+                inner.dialect,
+                &inner.tables.tuples,
+                subject,
+                now,
+                root,
+            );
+            let cav = caveats::caveat_relations(schema, compiler.graph());
+            let Ok(certain) = compiler.compile(None) else {
+                return Ok(None);
+            };
+            let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
+            if let Some(p) = probe
+                && !self.texts(&p.sql, &p.binds).await?.is_empty()
+            {
+                return Ok(None);
+            }
+            certain
+        };
+        let mut sql = certain.sql;
+        sql.insert_str(0, "SELECT DISTINCT f.id FROM (");
+        sql.push_str(") f");
+        let mut ids = self.texts(&sql, &certain.binds).await?;
+        ids.sort();
+        ids.dedup();
+        Ok(Some(ids))
     }
 
     /// Runs a `?`-placeholder query returning one text column, on a read lane.
-    async fn texts(&self, sql: &str, binds: &[SqlValue]) -> psm_rebac::Result<Vec<String>> {
+    pub(crate) async fn texts(
+        &self,
+        sql: &str,
+        binds: &[SqlValue],
+    ) -> psm_rebac::Result<Vec<String>> {
         let inner = self.live().map_err(store_error)?;
         let sql = inner.dialect.sql(sql);
         let run = || -> crate::exec::BoxFut<'_, Vec<String>> {
@@ -515,7 +589,10 @@ fn union_only_graph(schema: &Schema, graph: &Graph) -> bool {
 
 /// An internal compile failure after the lookup was found expressible (a bug, not a schema).
 fn unsupported(why: Unsupported) -> Error {
-    Error::Store(format!("lookup_resources_filter: {}", why.0))
+    Error::store(
+        StoreErrorKind::Other,
+        format!("lookup_resources_filter: {}", why.0),
+    )
 }
 
 /// A fallback filter: the ids as bound values.

@@ -1,8 +1,9 @@
-//! The example application's router (used by `examples/app.rs` and the integration tests):
-//! `POST /login` issues a session with the user's permissions from a [`UserDirectory`],
-//! protected post routes, `POST /logout`, and the management API — grant, revoke and list a
-//! user's permissions (requires `admin:permissions`), applied to the user's live sessions at
-//! once.
+//! The example application's router (used by `main.rs` and by the integration tests, which
+//! include this directory): `POST /login` issues a session with the user's permissions from a
+//! [`UserDirectory`] — its id in the JSON answer (for the `X-Session-ID` header) and in the
+//! `psm_session` cookie (for browsers) — protected post routes, `POST /logout`, and the
+//! management API: grant, revoke and list a user's permissions (requires `admin:permissions`),
+//! applied to the user's live sessions at once.
 //!
 //! | route | requires |
 //! |---|---|
@@ -16,6 +17,8 @@
 //! | `POST /api/permissions/revoke` `{"username", "permission"}` | `admin:permissions` |
 //! | `GET /api/permissions/{username}` | `admin:permissions` |
 //! | `GET /health` | — |
+//!
+//! Errors are psm's one JSON error shape, `{"error": {"code", "message", "field"?}}`.
 
 mod handlers;
 mod users;
@@ -26,13 +29,12 @@ use std::time::Duration;
 use axum::Router;
 use axum::handler::Handler;
 use axum::routing::{delete, get, post};
+use psm_axum::auth::{SessionAuthenticator, SessionCookie};
+use psm_axum::providers::SessionStoreProvider;
+use psm_axum::{AuthenticateLayer, FirstMatch, PermissionsLayer, require_permissions};
 use psm_core::SessionStore;
 
 pub use users::UserDirectory;
-
-use crate::auth::SessionAuthenticator;
-use crate::providers::SessionStoreProvider;
-use crate::{AuthenticateLayer, PermissionsLayer, require_permissions};
 
 /// What the handlers share.
 #[derive(Debug, Clone)]
@@ -43,23 +45,40 @@ pub struct AppState {
     pub users: Arc<UserDirectory>,
     /// Lifetime of a login session.
     pub session_ttl: Duration,
+    /// The session cookie set at login and cleared at logout.
+    pub cookie: SessionCookie,
 }
 
 impl AppState {
-    /// State over `store` and `users`, with one-hour sessions.
+    /// State over `store` and `users`, with one-hour sessions and the default session cookie
+    /// (`psm_session`, `Secure`).
     pub fn new(store: Arc<dyn SessionStore>, users: Arc<UserDirectory>) -> Self {
         AppState {
             store,
             users,
             session_ttl: Duration::from_secs(3600),
+            cookie: SessionCookie::default(),
         }
+    }
+
+    /// Uses `cookie` for the session cookie.
+    pub fn with_cookie(mut self, cookie: SessionCookie) -> Self {
+        self.cookie = cookie;
+        self
     }
 }
 
-/// The application's router: sessions authenticate requests (`X-Session-ID`) and carry their
-/// permissions.
-pub fn router(state: AppState) -> crate::Result<Router> {
+/// The application's router: a session named by the `X-Session-ID` header or, failing that,
+/// by the session cookie authenticates a request and carries its permissions.
+pub fn router(state: AppState) -> psm_axum::Result<Router> {
     let admin = || require_permissions(["admin:permissions"]);
+    let authenticate = FirstMatch(vec![
+        Arc::new(SessionAuthenticator::new(Arc::clone(&state.store))),
+        Arc::new(SessionAuthenticator::from_cookie(
+            Arc::clone(&state.store),
+            state.cookie.clone(),
+        )),
+    ]);
     let app = Router::new()
         .route("/login", post(handlers::login))
         .route("/logout", post(handlers::logout))
@@ -89,9 +108,7 @@ pub fn router(state: AppState) -> crate::Result<Router> {
         .layer(PermissionsLayer::from_provider(SessionStoreProvider::new(
             Arc::clone(&state.store),
         )))
-        .layer(AuthenticateLayer::new(SessionAuthenticator::new(
-            Arc::clone(&state.store),
-        )))
+        .layer(AuthenticateLayer::new(authenticate))
         .with_state(state);
     Ok(app)
 }

@@ -2,41 +2,39 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use psm_core::{NewSession, generate_session_id};
+use psm_axum::{Authenticated, AuthzRejection, Permissions};
+use psm_core::{ErrorBody, ErrorKind, NewSession, generate_session_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::AppState;
-use crate::{Authenticated, AuthzRejection, Permissions};
 
-/// A JSON error answer.
-fn error(status: StatusCode, error: &str, detail: impl Into<Value>) -> Response {
-    (
-        status,
-        Json(json!({"error": error, "detail": detail.into()})),
-    )
-        .into_response()
+/// An error answer in psm's one JSON error shape, its status from its kind.
+fn error(body: ErrorBody, kind: ErrorKind) -> Response {
+    let status =
+        StatusCode::from_u16(kind.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, Json(body)).into_response()
+}
+
+fn failed(kind: ErrorKind, message: &str) -> Response {
+    error(ErrorBody::new(kind, message), kind)
 }
 
 fn unavailable(e: &psm_core::Error) -> Response {
     tracing::warn!(error = %e, "session store failed");
-    error(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "session store unavailable",
-    )
+    failed(ErrorKind::Unavailable, "session store unavailable")
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct Login {
+pub(crate) struct Login {
     username: String,
 }
 
-pub(super) async fn login(State(app): State<AppState>, Json(body): Json<Login>) -> Response {
+pub(crate) async fn login(State(app): State<AppState>, Json(body): Json<Login>) -> Response {
     let Some(permissions) = app.users.permissions(&body.username) else {
-        return error(StatusCode::UNAUTHORIZED, "unauthenticated", "unknown user");
+        return failed(ErrorKind::Unauthorized, "unknown user");
     };
     let id = match generate_session_id() {
         Ok(id) => id,
@@ -45,18 +43,26 @@ pub(super) async fn login(State(app): State<AppState>, Json(body): Json<Login>) 
     let new = NewSession::new(id, body.username)
         .permissions(permissions)
         .ttl(app.session_ttl);
-    match app.store.store_session(new).await {
-        Ok(s) => Json(json!({
-            "session_id": s.session_id,
-            "user": s.user_id,
-            "permissions": s.permissions,
-        }))
-        .into_response(),
-        Err(e) => unavailable(&e),
-    }
+    let session = match app.store.store_session(new).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let cookie = match app.cookie.set(&session.session_id, Some(app.session_ttl)) {
+        Ok(c) => c,
+        Err(e) => return failed(ErrorKind::Internal, &e.to_string()),
+    };
+    (
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({
+            "session_id": session.session_id,
+            "user": session.user_id,
+            "permissions": session.permissions,
+        })),
+    )
+        .into_response()
 }
 
-pub(super) async fn logout(
+pub(crate) async fn logout(
     State(app): State<AppState>,
     Authenticated(who): Authenticated,
 ) -> Response {
@@ -67,16 +73,20 @@ pub(super) async fn logout(
         .into_response();
     };
     match app.store.invalidate_session(&id).await {
-        Ok(was_live) => Json(json!({"logged_out": was_live})).into_response(),
+        Ok(was_live) => (
+            [(header::SET_COOKIE, app.cookie.clear())],
+            Json(json!({"logged_out": was_live})),
+        )
+            .into_response(),
         Err(e) => unavailable(&e),
     }
 }
 
-pub(super) async fn me(Authenticated(who): Authenticated, perms: Permissions) -> Json<Value> {
+pub(crate) async fn me(Authenticated(who): Authenticated, perms: Permissions) -> Json<Value> {
     Json(json!({"user": who.subject, "permissions": perms.to_vec()}))
 }
 
-pub(super) async fn health(State(app): State<AppState>) -> Response {
+pub(crate) async fn health(State(app): State<AppState>) -> Response {
     let health = app.store.health_check().await;
     let status = if health.is_healthy() {
         StatusCode::OK
@@ -90,35 +100,35 @@ pub(super) async fn health(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-pub(super) async fn list_posts() -> Json<Value> {
+pub(crate) async fn list_posts() -> Json<Value> {
     Json(json!({"posts": [{"id": 1, "title": "Hello"}, {"id": 2, "title": "psm"}]}))
 }
 
-pub(super) async fn create_post() -> (StatusCode, Json<Value>) {
+pub(crate) async fn create_post() -> (StatusCode, Json<Value>) {
     (
         StatusCode::CREATED,
         Json(json!({"message": "post created"})),
     )
 }
 
-pub(super) async fn delete_post(Path(id): Path<u64>) -> Json<Value> {
+pub(crate) async fn delete_post(Path(id): Path<u64>) -> Json<Value> {
     Json(json!({"message": format!("post {id} deleted")}))
 }
 
 #[derive(Debug, Deserialize)]
-pub(super) struct PermissionRequest {
+pub(crate) struct PermissionRequest {
     username: String,
     permission: String,
 }
 
-pub(super) async fn grant(
+pub(crate) async fn grant(
     State(app): State<AppState>,
     Json(req): Json<PermissionRequest>,
 ) -> Response {
     change(app, req, true).await
 }
 
-pub(super) async fn revoke(
+pub(crate) async fn revoke(
     State(app): State<AppState>,
     Json(req): Json<PermissionRequest>,
 ) -> Response {
@@ -134,8 +144,8 @@ async fn change(app: AppState, req: PermissionRequest, grant: bool) -> Response 
         app.users.revoke(&req.username, &req.permission)
     };
     match changed {
-        Err(e) => return error(StatusCode::BAD_REQUEST, "invalid_permission", e.to_string()),
-        Ok(None) => return error(StatusCode::NOT_FOUND, "not_found", "unknown user"),
+        Err(e) => return error(ErrorBody::from(&e).with_field("permission"), e.kind()),
+        Ok(None) => return unknown_user(),
         Ok(Some(_)) => {}
     }
     let permissions = app.users.permissions(&req.username).unwrap_or_default();
@@ -159,12 +169,19 @@ async fn change(app: AppState, req: PermissionRequest, grant: bool) -> Response 
     .into_response()
 }
 
-pub(super) async fn list_user(
+pub(crate) async fn list_user(
     State(app): State<AppState>,
     Path(username): Path<String>,
 ) -> Response {
     match app.users.permissions(&username) {
         Some(p) => Json(json!({"username": username, "permissions": p})).into_response(),
-        None => error(StatusCode::NOT_FOUND, "not_found", "unknown user"),
+        None => unknown_user(),
     }
+}
+
+fn unknown_user() -> Response {
+    error(
+        ErrorBody::new(ErrorKind::NotFound, "unknown user").with_field("username"),
+        ErrorKind::NotFound,
+    )
 }
