@@ -236,6 +236,58 @@ fn schema_validate_reads_every_language() {
     assert!(stderr(&o).starts_with("psm: error: -:1:"), "{}", stderr(&o));
 }
 
+/// A JSON model mixing an operator with direct assignment below it (`rel1: this | (this & rel2)`),
+/// which the OpenFGA DSL cannot express: refused by `--format openfga-json`, as by the language
+/// cases `psm validate` runs (`mixed operators with direct assignment`).
+const MIXED_JSON: &str = r#"{"schema_version":"1.1","type_definitions":[{"type":"user","relations":{
+  "rel1":{"union":{"child":[{"this":{}},{"intersection":{"child":[{"this":{}},{"computedUserset":{"relation":"rel2"}}]}}]}},
+  "rel2":{"this":{}}},
+  "metadata":{"relations":{"rel1":{"directly_related_user_types":[{"type":"user"}]},
+  "rel2":{"directly_related_user_types":[{"type":"user"}]}}}}]}"#;
+
+#[test]
+fn schema_validate_refuses_openfga_json_the_dsl_cannot_express() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("mixed.json"), MIXED_JSON).unwrap();
+    let o = psm(
+        d,
+        &[
+            "rebac",
+            "schema",
+            "validate",
+            "--format",
+            "openfga-json",
+            "mixed.json",
+        ],
+    );
+    assert_code(&o, 2);
+    assert!(
+        stderr(&o).contains("not supported by the OpenFGA DSL"),
+        "{}",
+        stderr(&o)
+    );
+    // The same model with direct assignment only at the top of the union is accepted.
+    let plain = MIXED_JSON.replace(
+        r#"{"intersection":{"child":[{"this":{}},{"computedUserset":{"relation":"rel2"}}]}}"#,
+        r#"{"computedUserset":{"relation":"rel2"}}"#,
+    );
+    assert_ne!(plain, MIXED_JSON);
+    std::fs::write(d.join("plain.json"), plain).unwrap();
+    let o = psm(
+        d,
+        &[
+            "rebac",
+            "schema",
+            "validate",
+            "--format",
+            "openfga-json",
+            "plain.json",
+        ],
+    );
+    assert_code(&o, 0);
+}
+
 #[test]
 fn bad_relationships_are_reported_by_argument_and_rule() {
     let dir = tempfile::tempdir().unwrap();

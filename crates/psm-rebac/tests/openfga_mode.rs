@@ -12,6 +12,7 @@ fn openfga(model: &str) -> Engine {
     let config = EngineConfig {
         max_depth: 25,
         id_rules: IdRules::OpenFga,
+        ..EngineConfig::default()
     };
     Engine::with_config(schema, Arc::new(MemoryStore::new()), config)
 }
@@ -114,4 +115,152 @@ fn string_of_an_ipaddress_is_refused_in_an_openfga_model() {
     assert!(err.to_string().contains("string"), "{err}");
     assert!(Schema::parse_openfga(&model("string( ip ) == s")).is_err());
     assert!(Schema::parse_openfga(&model("string(s) == s && ip.in_cidr(s)")).is_ok());
+}
+
+/// Conditions met while answering, each case as `fga model test` (OpenFGA 1.22) answers it.
+const CONDS: &str = "model\n  schema 1.1\ntype user\ntype team\n  relations\n    define m: [user, user with cc]\n    define m2: [user, user with cc]\n    define w: [user, user:* with cc]\ntype doc\n  relations\n    define r: [user, team#m, team#m2 with cc]\n    define r2: [user, team#m, team#m with cc]\n    define s: [user, team#m2 with cc]\n    define parent: [team, team with cc]\n    define v: m from parent\n    define r3: [user, user:* with cc, team#m]\ncondition cc(x: int) {\n  x > 1\n}\n";
+
+async fn conds() -> Engine {
+    let e = openfga(CONDS);
+    e.touch(
+        [
+            "doc:1#r@team:a#m",
+            "doc:1#r@team:b#m2[cc]",
+            "doc:1#r2@team:a#m",
+            "doc:1#r2@team:b#m[cc]",
+            "doc:1#s@team:b#m2[cc]",
+            "team:a#m@user:u2",
+            "doc:3#parent@team:a",
+            "doc:3#parent@team:b[cc]",
+            "doc:4#parent@team:a[cc]",
+            "doc:5#r3@user:*[cc]",
+            "doc:5#r3@team:a#m",
+        ]
+        .map(rel),
+    )
+    .await
+    .unwrap();
+    e
+}
+
+/// `check` in OpenFGA mode with an empty request context (so `cc`'s `x` is missing).
+async fn strict_check(e: &Engine, object: &str, relation: &str, user: &str) -> Option<bool> {
+    let object = psm_rebac::ObjectRef::parse_with(object, IdRules::OpenFga).unwrap();
+    let user = psm_rebac::SubjectRef::parse_with(user, IdRules::OpenFga).unwrap();
+    match e
+        .scope()
+        .require_context()
+        .check(&object, relation, &user)
+        .await
+    {
+        Ok(b) => Some(b),
+        Err(Error::MissingContext { .. }) => None,
+        Err(other) => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_userset_relationship_whose_condition_fails_is_an_error_even_for_a_non_member() {
+    let e = conds().await;
+    // Only team:b#m2 [cc] could grant `s`: u9 is no member, yet its condition cannot be evaluated.
+    assert_eq!(strict_check(&e, "doc:1", "s", "user:u9").await, None);
+    // A member through another relationship is granted; the failure does not matter then.
+    assert_eq!(strict_check(&e, "doc:1", "r", "user:u2").await, Some(true));
+    // team#m2 [cc] is its own group beside team#m: the failure stays.
+    assert_eq!(strict_check(&e, "doc:1", "r", "user:u9").await, None);
+    // In one group (team#m, with and without cc), a relationship that holds drops the failing one.
+    assert_eq!(
+        strict_check(&e, "doc:1", "r2", "user:u9").await,
+        Some(false)
+    );
+    // So do the tupleset relationships of an arrow...
+    assert_eq!(strict_check(&e, "doc:3", "v", "user:u9").await, Some(false));
+    assert_eq!(strict_check(&e, "doc:3", "v", "user:u2").await, Some(true));
+    // ...unless none holds.
+    assert_eq!(strict_check(&e, "doc:4", "v", "user:u9").await, None);
+    // A wildcard whose condition fails is an error unless a relationship grants the user.
+    assert_eq!(strict_check(&e, "doc:5", "r3", "user:u9").await, None);
+    assert_eq!(strict_check(&e, "doc:5", "r3", "user:u2").await, Some(true));
+    // Without require_context (SpiceDB's way) the non-member is simply not granted.
+    let doc = psm_rebac::ObjectRef::new("doc", "1");
+    let u9 = "user:u9".parse().unwrap();
+    assert!(!e.check(&doc, "s", &u9).await.unwrap());
+}
+
+#[tokio::test]
+async fn list_requests_fail_on_any_reached_relationship_whose_condition_fails() {
+    let e = conds().await;
+    let strict = e.scope().require_context();
+    let u2 = psm_rebac::SubjectRef::parse_with("user:u2", IdRules::OpenFga).unwrap();
+    // From u2 backwards, doc:1#r2 is reached through team:a#m only: team:b#m [cc] is not read.
+    assert_eq!(
+        strict.lookup_resources("doc", "r2", &u2).await.unwrap(),
+        ["1"]
+    );
+    // doc:5#r3@user:* [cc] is reached from u2's wildcard: the whole request fails.
+    let err = strict.lookup_resources("doc", "r3", &u2).await.unwrap_err();
+    assert!(matches!(err, Error::MissingContext { .. }), "{err:?}");
+    // A relationship that cannot lead to the asked relation is not reached.
+    assert_eq!(
+        strict.lookup_resources("team", "m", &u2).await.unwrap(),
+        ["a"]
+    );
+    // Forwards from doc:1#r2, team:b#m [cc] is read: ListUsers fails, whoever else is found.
+    let doc1 = psm_rebac::ObjectRef::new("doc", "1");
+    let err = strict
+        .lookup_subjects(&doc1, "r2", "user", None)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::MissingContext { .. }), "{err:?}");
+    // Without require_context the lists answer.
+    let found = e.lookup_subjects(&doc1, "r2", "user", None).await.unwrap();
+    assert_eq!(found.len(), 1);
+}
+
+/// OpenFGA evaluates only what can lead to the subject's type (its type graph): a failing
+/// condition elsewhere does not matter (found by the differential; each case as `fga model test`).
+const PRUNED: &str = "model\n  schema 1.1\ntype user\ntype team\n  relations\n    define rel0: [user with cc, team#rel0 with cc, user:* with cc]\n    define rel1: [user with cc]\n    define perm0: rel1 but not rel0\ntype folder\n  relations\n    define rel0: [user, folder#rel0]\ncondition cc(x: int) {\n  x > 1\n}\n";
+
+#[tokio::test]
+async fn a_failing_condition_off_the_subjects_type_graph_does_not_matter() {
+    let e = openfga(PRUNED);
+    e.touch(
+        [
+            "team:t1#rel0@team:t0#rel0[cc]",
+            "team:t2#rel0@user:*[cc]",
+            "team:t4#rel0@user:u6[cc]",
+        ]
+        .map(rel),
+    )
+    .await
+    .unwrap();
+    // A plain team is never a subject of team#rel0: false, not the failing userset's error.
+    assert_eq!(
+        strict_check(&e, "team:t1", "rel0", "team:t2").await,
+        Some(false)
+    );
+    // ...whereas a user could be one: the failure stands.
+    assert_eq!(strict_check(&e, "team:t1", "rel0", "user:u9").await, None);
+    let strict = e.scope().require_context();
+    // ListObjects expands an exclusion's base only; what it subtracts is checked on candidates.
+    let u2 = psm_rebac::SubjectRef::parse_with("user:u2", IdRules::OpenFga).unwrap();
+    let none: Vec<String> = Vec::new();
+    assert_eq!(
+        strict.lookup_resources("team", "perm0", &u2).await.unwrap(),
+        none
+    );
+    // ListUsers for folders never reads team:t4's user relationships.
+    let t4 = psm_rebac::ObjectRef::new("team", "t4");
+    let found = strict
+        .lookup_subjects(&t4, "rel0", "folder", None)
+        .await
+        .unwrap();
+    assert!(found.is_empty(), "{found:?}");
+    // For users it does, and fails.
+    assert!(
+        strict
+            .lookup_subjects(&t4, "rel0", "user", None)
+            .await
+            .is_err()
+    );
 }

@@ -30,29 +30,73 @@ pub struct Quirk {
 }
 
 /// Every known quirk.
-pub static QUIRKS: [Quirk; 1] = [Quirk {
-    id: "openfga-list-users-userset-filter-plain-objects",
-    reason: "OpenFGA's ListUsers with a userset filter (`team#member`) also returns plain \
-             objects of that type (`team:t1`), which are not usersets; psm returns only the \
-             usersets the filter asks for. Excused when OpenFGA's answer without the plain \
-             objects equals psm's.",
-    matches: |c| {
-        let Query::Subjects {
-            subject_relation: Some(_),
-            ..
-        } = c.query
-        else {
-            return false;
-        };
-        match (c.flavor, c.engine.words(), c.psm.words()) {
-            (Flavor::OpenFga, Some(engine), Some(psm)) => {
-                let usersets: Vec<&String> = engine.iter().filter(|w| w.contains('#')).collect();
-                usersets.len() < engine.len() && usersets.iter().copied().eq(psm.iter())
+pub static QUIRKS: [Quirk; 3] = [
+    Quirk {
+        id: "openfga-list-users-userset-filter-plain-objects",
+        reason: "OpenFGA's ListUsers with a userset filter (`team#member`) also returns plain \
+                 objects of that type (`team:t1`), which are not usersets; psm returns only the \
+                 usersets the filter asks for. Excused when OpenFGA's answer without the plain \
+                 objects equals psm's.",
+        matches: |c| {
+            let Query::Subjects {
+                subject_relation: Some(_),
+                ..
+            } = c.query
+            else {
+                return false;
+            };
+            match (c.flavor, c.engine.words(), c.psm.words()) {
+                (Flavor::OpenFga, Some(engine), Some(psm)) => {
+                    let usersets: Vec<&String> =
+                        engine.iter().filter(|w| w.contains('#')).collect();
+                    usersets.len() < engine.len() && usersets.iter().copied().eq(psm.iter())
+                }
+                _ => false,
             }
-            _ => false,
-        }
+        },
     },
-}];
+    Quirk {
+        id: "openfga-server-accepts-unused-condition",
+        reason: "OpenFGA's language rules (its DSL semantic validation cases, which psm's \
+                 conformance suite runs: \"`c` condition is not used in the model\") reject a \
+                 model declaring a condition no relation uses; OpenFGA's server, and so \
+                 `fga model test` and `fga model validate` (CLI 0.8.2, OpenFGA 1.22), accept it. \
+                 psm follows the language rules. Excused only when psm's one complaint is the \
+                 unused condition.",
+        matches: |c| {
+            c.flavor == Flavor::OpenFga
+                && c.engine.words().is_some()
+                && matches!(c.psm, Answer::Error(e) if e.starts_with("model:") && e.contains("unused-condition"))
+        },
+    },
+    Quirk {
+        id: "spicedb-lookup-resources-duplicates",
+        reason: "SpiceDB's LookupResources may stream the same resource more than once, once per \
+                 path (its API documents that results can repeat), so one id can come both as \
+                 CONDITIONAL and as HAS; psm reports each id once, with HAS when any path grants \
+                 it. Excused when SpiceDB's answer, each id kept once with its best \
+                 permissionship, equals psm's.",
+        matches: |c| {
+            if c.flavor != Flavor::SpiceDb || !matches!(c.query, Query::Objects { .. }) {
+                return false;
+            }
+            let (Some(engine), Some(psm)) = (c.engine.words(), c.psm.words()) else {
+                return false;
+            };
+            let mut best: std::collections::BTreeMap<&str, &str> =
+                std::collections::BTreeMap::new();
+            for w in engine {
+                let (id, p) = w.rsplit_once(':').unwrap_or((w.as_str(), ""));
+                let e = best.entry(id).or_insert(p);
+                if p == "has" {
+                    *e = p;
+                }
+            }
+            let deduped: Vec<String> = best.iter().map(|(id, p)| format!("{id}:{p}")).collect();
+            deduped.len() < engine.len() && deduped.iter().eq(psm.iter())
+        },
+    },
+];
 
 /// The quirk that excuses this disagreement, if any.
 pub fn excuse(case: &Case<'_>) -> Option<&'static Quirk> {
@@ -106,5 +150,57 @@ mod tests {
             psm: &psm,
         };
         assert!(excuse(&case).is_none());
+    }
+
+    #[test]
+    fn unused_condition_quirk_excuses_only_that_model_rejection() {
+        let q = list_users(None);
+        let engine = Answer::value(vec!["user:u1".into()]);
+        let judge = |psm: &str, flavor| {
+            excuse(&Case {
+                flavor,
+                query: &q,
+                engine: &engine,
+                psm: &Answer::Error(psm.into()),
+            })
+            .map(|q| q.id)
+        };
+        let unused = "model: schema line 9, column 1: unused-condition: `c` condition is not used";
+        assert_eq!(
+            judge(unused, Flavor::OpenFga),
+            Some("openfga-server-accepts-unused-condition")
+        );
+        assert_eq!(judge(unused, Flavor::SpiceDb), None);
+        assert_eq!(
+            judge("missing context parameters: x", Flavor::OpenFga),
+            None
+        );
+    }
+
+    #[test]
+    fn duplicate_lookup_resources_are_excused_only_when_they_collapse_to_psm() {
+        let q = Query::Objects {
+            ty: "doc".into(),
+            relation: "view".into(),
+            subject: crate::round::Subject {
+                ty: "user".into(),
+                id: "u1".into(),
+                relation: None,
+            },
+            context: Map::new(),
+        };
+        let engine = Answer::value(vec!["d1:cond".into(), "d1:has".into(), "d2:cond".into()]);
+        let judge = |psm: Vec<String>| {
+            excuse(&Case {
+                flavor: Flavor::SpiceDb,
+                query: &q,
+                engine: &engine,
+                psm: &Answer::value(psm),
+            })
+            .is_some()
+        };
+        assert!(judge(vec!["d1:has".into(), "d2:cond".into()]));
+        assert!(!judge(vec!["d1:cond".into(), "d2:cond".into()]));
+        assert!(!judge(vec!["d1:has".into()]));
     }
 }

@@ -91,6 +91,7 @@ async fn setup(round: &Round, flavor: Flavor, store: &Store) -> Result<Engine, S
             EngineConfig {
                 max_depth: 25,
                 id_rules: IdRules::OpenFga,
+                ..EngineConfig::default()
             },
         ),
         Flavor::SpiceDb => (
@@ -214,7 +215,7 @@ async fn ask(scope: &Scope<'_>, q: &Query, flavor: Flavor) -> Result<Answer, psm
             let resource =
                 ObjectRef::parse_with(&format!("{}:{}", resource.ty, resource.id), rules(flavor))?;
             let found = scope
-                .lookup_subjects(
+                .lookup_subjects_permissionship(
                     &resource,
                     relation,
                     subject_type,
@@ -224,17 +225,22 @@ async fn ask(scope: &Scope<'_>, q: &Query, flavor: Flavor) -> Result<Answer, psm
             Answer::value(
                 found
                     .iter()
+                    .filter(|f| !openfga || f.permissionship == Permissionship::HasPermission)
                     .map(|f| {
                         if openfga {
-                            f.subject.to_string()
+                            f.found.subject.to_string()
                         } else {
-                            // lookup_subjects reports only definite subjects.
                             let excluded: Vec<String> = f
+                                .found
                                 .excluded
                                 .iter()
                                 .map(|e| e.object.object_id.to_string())
                                 .collect();
-                            subject_word(&f.subject.object.object_id, "has", excluded)
+                            subject_word(
+                                &f.found.subject.object.object_id,
+                                word(&f.permissionship),
+                                excluded,
+                            )
                         }
                     })
                     .collect(),

@@ -84,12 +84,18 @@ pub enum Format {
     Json,
 }
 
-/// Parses a schema; errors read `SOURCE:LINE:COLUMN: message`.
+/// Parses a schema; errors read `SOURCE:LINE:COLUMN: message`. An OpenFGA JSON model must also
+/// be expressible in the OpenFGA DSL (direct assignment only as the whole definition, a child of a
+/// top-level union or intersection, or the base of a top-level difference), as OpenFGA's own
+/// JSON-to-DSL validation and `psm validate`'s language cases require.
 pub fn parse_schema(text: &str, format: Format, source: &str) -> Result<Schema, CliError> {
     let parsed = match format {
         Format::Spicedb => Schema::parse_spicedb(text),
         Format::Openfga => Schema::parse_openfga(text),
-        Format::OpenfgaJson => Schema::parse_openfga_json(text),
+        Format::OpenfgaJson => Schema::parse_openfga_json(text).and_then(|s| {
+            psm_rebac::schema::openfga_json::check_dsl_expressible(&s)?;
+            Ok(s)
+        }),
         Format::Json => Schema::parse_json(text),
     };
     parsed.map_err(|e| schema_error(source, &e))

@@ -54,10 +54,17 @@ pub(crate) struct Checker<'a> {
     path: Vec<(ObjectRef, &'a str)>,
     memo: HashMap<(ObjectRef, &'a str), (bool, u32)>,
     members: Option<Memberships>,
+    /// With `weak_wildcard`: the memberships found without the wildcard's relationships.
+    concrete_members: Option<Memberships>,
     /// Caveats, the request context and the clock, when the schema has caveats or expiration.
     cond: Option<Conditions<'a>>,
     /// Caveat parameters that were needed and missing.
     pub(crate) missing: BTreeSet<String>,
+    /// Whether a wildcard relationship covering the subject counts as [`Tri::Wild`] rather
+    /// than true (subject lookups: a subject covered only by `user:*` is not listed by itself).
+    weak_wildcard: bool,
+    /// Relations that can hold the subject's kind (computed when first needed, with conditions).
+    reach: Option<std::collections::HashSet<(String, String)>>,
 }
 
 /// What a conditional check needs: the compiled caveats, the request context, and "now".
@@ -68,6 +75,8 @@ pub(crate) struct Conditions<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Every declared parameter must be supplied (OpenFGA).
     pub strict: bool,
+    /// The most one caveat evaluation may cost (the request's budget).
+    pub max_cost: u64,
 }
 
 impl<'a> Checker<'a> {
@@ -87,8 +96,41 @@ impl<'a> Checker<'a> {
             path: Vec::new(),
             memo: HashMap::default(),
             members: None,
+            concrete_members: None,
             cond: None,
             missing: BTreeSet::new(),
+            weak_wildcard: false,
+            reach: None,
+        }
+    }
+
+    /// Whether relationships of `object_type#relation` can lead to the subject (OpenFGA reads
+    /// only those; the others cannot make the answer true, so their conditions do not matter).
+    fn leads_to_subject(&mut self, object_type: &str, relation: &str) -> bool {
+        let (schema, subject) = (self.schema, self.subject);
+        let reach = self.reach.get_or_insert_with(|| {
+            super::reach::reaching(
+                schema,
+                &subject.object.object_type,
+                subject.relation.as_deref(),
+            )
+        });
+        reach.contains(&(object_type.to_owned(), relation.to_owned()))
+    }
+
+    /// Tells "covered only through a wildcard" ([`Tri::Wild`]) apart from true.
+    pub(crate) fn with_weak_wildcard(mut self, weak: bool) -> Self {
+        self.weak_wildcard = weak;
+        self
+    }
+
+    /// What a matching relationship to `probe` is worth: true, or [`Tri::Wild`] for a wildcard
+    /// when wildcards are told apart.
+    fn matched(&self, probe: &SubjectRef) -> Tri {
+        if self.weak_wildcard && probe.is_wildcard() {
+            Tri::Wild
+        } else {
+            Tri::True
         }
     }
 
@@ -138,10 +180,13 @@ impl<'a> Checker<'a> {
             return Ok(Tri::False);
         }
         Ok(
-            match c
-                .caveats
-                .eval(&cv.name, cv.context.as_deref(), c.context, c.strict)?
-            {
+            match c.caveats.eval(
+                &cv.name,
+                cv.context.as_deref(),
+                c.context,
+                c.strict,
+                c.max_cost,
+            )? {
                 Outcome::True => Tri::True,
                 Outcome::False => Tri::False,
                 Outcome::Missing(m) => {
@@ -152,9 +197,11 @@ impl<'a> Checker<'a> {
         )
     }
 
-    /// What the backward walk knows about `obj#rel`: `Some(Some(d))` a member at distance `d`,
-    /// `Some(None)` certainly not a member (closed relation, complete walk), `None` unknown.
-    async fn membership(&mut self, obj: &ObjectRef, rel: &str) -> Option<Option<u32>> {
+    /// What the backward walk knows about `obj#rel`: `Some(Some((d, t)))` a member at distance
+    /// `d` (`t` true, or [`Tri::Wild`] when only a wildcard makes it one and wildcards are told
+    /// apart), `Some(None)` certainly not a member (closed relation, complete walk), `None`
+    /// unknown.
+    async fn membership(&mut self, obj: &ObjectRef, rel: &str) -> Option<Option<(u32, Tri)>> {
         if self.cond.is_some() {
             // Reachability is not membership once relationships carry conditions.
             return None;
@@ -166,14 +213,36 @@ impl<'a> Checker<'a> {
                 self.reader,
                 self.subject,
                 self.max_depth,
+                true,
             )
             .await
             .unwrap_or_default();
             self.members = Some(m);
         }
+        if self.weak_wildcard && self.concrete_members.is_none() {
+            let m = Memberships::compute(
+                self.schema,
+                self.index,
+                self.reader,
+                self.subject,
+                self.max_depth,
+                false,
+            )
+            .await
+            .unwrap_or_default();
+            self.concrete_members = Some(m);
+        }
         let m = self.members.as_ref()?;
         match m.distance(obj, rel) {
-            Some(d) => Some(Some(d)),
+            Some(d) if !self.weak_wildcard => Some(Some((d, Tri::True))),
+            Some(d) => {
+                let c = self.concrete_members.as_ref()?;
+                match c.distance(obj, rel) {
+                    Some(dc) => Some(Some((dc, Tri::True))),
+                    None if c.complete() => Some(Some((d, Tri::Wild))),
+                    None => None,
+                }
+            }
             None if m.complete()
                 && self
                     .index
@@ -202,7 +271,8 @@ impl<'a> Checker<'a> {
             self.subject,
             self.max_depth,
         )
-        .with_conditions(self.cond);
+        .with_conditions(self.cond)
+        .with_weak_wildcard(self.weak_wildcard);
         let r = fresh.node(obj.clone(), rel, 0).await;
         self.missing = fresh.missing;
         r.val
@@ -215,6 +285,13 @@ impl<'a> Checker<'a> {
                     val: Err(Error::DepthExceeded {
                         limit: self.max_depth,
                     }),
+                    height: 0,
+                    clean: false,
+                };
+            }
+            if let Err(e) = self.reader.budget.step() {
+                return Res {
+                    val: Err(e),
                     height: 0,
                     clean: false,
                 };
@@ -301,7 +378,7 @@ impl<'a> Checker<'a> {
                     let height = b.height.max(s.height);
                     let clean = b.clean && s.clean;
                     let val = match (b.val, s.val) {
-                        (_, Ok(Tri::True)) => Ok(Tri::False),
+                        (_, Ok(Tri::True | Tri::Wild)) => Ok(Tri::False),
                         (Err(e), _) | (_, Err(e)) => Err(e),
                         (Ok(b), Ok(s)) => Ok(Tri::and(b, Tri::not(s))),
                     };
@@ -332,7 +409,11 @@ impl<'a> Checker<'a> {
             };
             if let Some(p) = probe {
                 match self.reader.exists(obj, &relation.name, &p).await {
-                    Ok(true) => return Res::of(Tri::True),
+                    Ok(true) => {
+                        if let Some(done) = f.add(Res::of(self.matched(&p))) {
+                            return done;
+                        }
+                    }
                     Ok(false) => {}
                     Err(e) => {
                         f.add(Res {
@@ -370,10 +451,13 @@ impl<'a> Checker<'a> {
                 // A member found backwards through plain relations is a member; the depth
                 // guard keeps the answer identical to expanding forwards within the limit.
                 match self.membership(&us.object, sr).await {
-                    Some(Some(d)) if depth + 1 + d <= self.max_depth => {
-                        let mut r = Res::of(Tri::True);
+                    Some(Some((d, t))) if depth + 1 + d <= self.max_depth => {
+                        let mut r = Res::of(t);
                         r.height = d + 1;
-                        return r;
+                        if let Some(done) = f.add(r) {
+                            return done;
+                        }
+                        continue;
                     }
                     Some(None) => continue,
                     _ => {}
@@ -417,8 +501,11 @@ impl<'a> Checker<'a> {
         }
         for p in probes {
             let found = self.reader.find(obj, &relation.name, &p).await;
+            let worth = self.matched(&p);
             let r = match found {
-                Ok(Some(rel)) if Self::fits(relation, &rel) => self.holds(&rel).map(Res::of),
+                Ok(Some(rel)) if Self::fits(relation, &rel) => self
+                    .holds(&rel)
+                    .map(|t| Res::of(if t == Tri::True { worth } else { t })),
                 Ok(Some(_)) => Ok(Res::of(Tri::False)),
                 Ok(None) => Ok(Res::of(Tri::False)),
                 Err(e) => Err(e),
@@ -441,6 +528,9 @@ impl<'a> Checker<'a> {
             }
         }
         for (t, sr) in kinds {
+            if !self.leads_to_subject(t, sr) {
+                continue;
+            }
             let rels = match self
                 .reader
                 .subject_relationships(obj, &relation.name, t, Some(sr))
@@ -456,11 +546,13 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            for rel in rels {
-                if rel.subject == *s || !Self::fits(relation, &rel) {
-                    continue;
-                }
-                let r = self.through(&rel, sr, depth).await;
+            let rels: Vec<Relationship> = rels
+                .into_iter()
+                .filter(|rel| rel.subject != *s && Self::fits(relation, rel))
+                .collect();
+            let held = self.group_held(&rels);
+            for (rel, held) in rels.iter().zip(held) {
+                let r = self.through(rel, held, sr, depth).await;
                 if let Some(done) = f.add(r) {
                     return done;
                 }
@@ -469,10 +561,44 @@ impl<'a> Checker<'a> {
         f.finish()
     }
 
-    /// `condition(rel) ∧ rel.subject.object#computed`.
-    async fn through(&mut self, rel: &Relationship, computed: &'a str, depth: u32) -> Res {
-        let held = match self.holds(rel) {
+    /// Whether each relationship of a group read together holds. With strict conditions
+    /// (OpenFGA), a relationship whose condition cannot be evaluated (a missing parameter, an
+    /// evaluation error) does not count when another relationship of its group holds, as
+    /// OpenFGA's condition-filtering iterator drops it then; otherwise it stays a failure.
+    fn group_held(&mut self, rels: &[Relationship]) -> Vec<Result<Tri>> {
+        let held: Vec<Result<Tri>> = rels.iter().map(|r| self.holds(r)).collect();
+        let strict = self.cond.is_some_and(|c| c.strict);
+        if strict && held.iter().any(|h| matches!(h, Ok(Tri::True))) {
+            return held
+                .into_iter()
+                .map(|h| match h {
+                    Ok(Tri::True) => Ok(Tri::True),
+                    _ => Ok(Tri::False),
+                })
+                .collect();
+        }
+        held
+    }
+
+    /// `condition(rel) ∧ rel.subject.object#computed`, given whether `rel` holds. With strict
+    /// conditions (OpenFGA) a relationship whose condition cannot be evaluated fails the path
+    /// whatever the membership behind it, as OpenFGA evaluates the condition first.
+    async fn through(
+        &mut self,
+        rel: &Relationship,
+        held: Result<Tri>,
+        computed: &'a str,
+        depth: u32,
+    ) -> Res {
+        let held = match held {
             Ok(Tri::False) => return Res::of(Tri::False),
+            Ok(Tri::Conditional) if self.cond.is_some_and(|c| c.strict) => {
+                return Res {
+                    val: Ok(Tri::Conditional),
+                    height: 0,
+                    clean: false,
+                };
+            }
             Ok(t) => t,
             Err(e) => {
                 return Res {
@@ -570,41 +696,49 @@ impl<'a> Checker<'a> {
         let mut kinds: Vec<(&str, Option<&str>)> = Vec::new();
         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
             let k = (a.object_type.as_str(), a.relation.as_deref());
-            if !kinds.contains(&k) {
+            // `.all()` needs every target, reachable or not: only `.any()` skips.
+            let skip = kind == ArrowKind::Any && !self.leads_to_subject(&a.object_type, computed);
+            if !kinds.contains(&k) && !skip {
                 kinds.push(k);
             }
         }
+        // The tupleset's relationships are one group (OpenFGA reads them in one go).
+        let mut group: Vec<Relationship> = Vec::new();
         for (t, sr) in kinds {
-            let rels = match self
+            match self
                 .reader
                 .subject_relationships(obj, tupleset, t, sr)
                 .await
             {
-                Ok(v) => v,
+                // An expired relationship is absent; one whose caveat is false still counts
+                // (as false) for `.all()`.
+                Ok(v) => group.extend(
+                    v.into_iter()
+                        .filter(|rel| !self.expired(rel) && Self::fits(ts, rel)),
+                ),
                 Err(e) => {
                     f.add(Res {
                         val: Err(e),
                         height: 0,
                         clean: false,
                     });
-                    continue;
                 }
+            }
+        }
+        let held = self.group_held(&group);
+        for (rel, held) in group.iter().zip(held) {
+            any = true;
+            let r = if self
+                .schema
+                .relation(&rel.subject.object.object_type, computed)
+                .is_some()
+            {
+                self.through(rel, held, computed, depth).await
+            } else {
+                Res::of(Tri::False)
             };
-            for rel in rels {
-                // An expired relationship is absent; one whose caveat is false still counts
-                // (as false) for `.all()`.
-                if self.expired(&rel) || !Self::fits(ts, &rel) {
-                    continue;
-                }
-                any = true;
-                let r = if self.schema.relation(t, computed).is_some() {
-                    self.through(&rel, computed, depth).await
-                } else {
-                    Res::of(Tri::False)
-                };
-                if let Some(done) = f.add(r) {
-                    return done;
-                }
+            if let Some(done) = f.add(r) {
+                return done;
             }
         }
         if kind == ArrowKind::All && !any {
@@ -619,6 +753,7 @@ impl Scope<'_> {
         Reader {
             store: &*self.engine.store,
             contextual: &self.contextual,
+            budget: &self.budget,
         }
     }
 
@@ -661,9 +796,16 @@ impl Scope<'_> {
                 }
                 let cache = self.engine.schema_syms.read();
                 let syms = Syms::new(g, &cache);
-                let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                let mut c = FastChecker::new(
+                    schema,
+                    &self.engine.reverse,
+                    syms,
+                    subject,
+                    max,
+                    &self.budget,
+                );
                 out = Some(c.check_root(resource, &rel.name));
-                let fresh = c.syms.into_fresh();
+                let fresh = c.into_fresh();
                 drop(cache);
                 self.engine.schema_syms.learn(g, fresh);
             });
@@ -719,8 +861,14 @@ impl Scope<'_> {
                 let mut all = || -> Result<()> {
                     for (subject, idxs) in &by_subject {
                         let syms = Syms::new(g, &cache);
-                        let mut c =
-                            FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                        let mut c = FastChecker::new(
+                            schema,
+                            &self.engine.reverse,
+                            syms,
+                            subject,
+                            max,
+                            &self.budget,
+                        );
                         for &i in idxs {
                             let it = &items[i];
                             if let Some(rel) =

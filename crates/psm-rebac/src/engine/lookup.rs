@@ -49,6 +49,16 @@ pub struct FoundSubject {
     pub excluded: Vec<SubjectRef>,
 }
 
+/// One [`Scope::lookup_subjects_permissionship`] result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSubjectPermissionship {
+    /// The subject (with its exceptions, for a wildcard).
+    pub found: FoundSubject,
+    /// [`Permissionship::HasPermission`], or [`Permissionship::Conditional`] with the caveat
+    /// parameters the request lacked.
+    pub permissionship: Permissionship,
+}
+
 impl FoundSubject {
     /// Whether a concrete subject is covered by this result.
     pub fn covers(&self, s: &SubjectRef) -> bool {
@@ -85,10 +95,10 @@ impl Scope<'_> {
                     &self.engine.schema,
                     &self.engine.reverse,
                     super::fast::Syms::new(g, &cache),
-                    resource_type,
-                    permission,
+                    (resource_type, permission),
                     subject,
                     self.engine.config.max_depth,
+                    &self.budget,
                 );
                 drop(cache);
                 self.engine.schema_syms.learn(g, fresh);
@@ -253,6 +263,15 @@ impl Scope<'_> {
         let reader = self.reader();
         let schema = &*self.engine.schema;
         let reverse = &self.engine.reverse;
+        // Relations whose relationships can lead to the asked permission: a relationship met
+        // there is one the request reaches (its condition must then be evaluable in OpenFGA mode).
+        let towards = leading_to(schema, resource_type, permission);
+        let reached = |t: &Relationship| -> Result<()> {
+            if towards.contains(&(t.resource.object_type.to_string(), t.relation.to_string())) {
+                self.require_condition(t)?;
+            }
+            Ok(())
+        };
         let mut seen: HashSet<(ObjectRef, Arc<str>)> = HashSet::default();
         let mut queue = VecDeque::new();
         let mut push = |o: ObjectRef, r: Arc<str>, d: u32, q: &mut VecDeque<_>| {
@@ -270,6 +289,7 @@ impl Scope<'_> {
         for s in &starts {
             for t in reader.by_subject(s).await? {
                 if stored_and_allowed(schema, &t) {
+                    reached(&t)?;
                     push(t.resource, t.relation, 0, &mut queue);
                 }
             }
@@ -297,6 +317,7 @@ impl Scope<'_> {
                                 && a.relation.as_deref() == t.subject.relation.as_deref()
                         });
                         if fits {
+                            reached(&t)?;
                             push(t.resource, Arc::from(p2.as_str()), d + 1, &mut queue);
                         }
                     }
@@ -309,6 +330,7 @@ impl Scope<'_> {
                 };
                 for t in reader.by_subject(&userset).await? {
                     if stored_and_allowed(schema, &t) {
+                        reached(&t)?;
                         push(t.resource, t.relation, d + 1, &mut queue);
                     }
                 }
@@ -318,7 +340,10 @@ impl Scope<'_> {
     }
 
     /// Subjects of `subject_type` (with `subject_relation`, or plain objects and the wildcard)
-    /// that have `permission` on `resource`, sorted.
+    /// that have `permission` on `resource`, sorted. As in SpiceDB and OpenFGA, a subject is
+    /// listed by itself only when a path names it: one that only a wildcard covers is left to
+    /// the wildcard's result (`{user:*} ∪ {user:u}` lists both, `{user:*} ∩ {user:*, user:u}`
+    /// lists both, `{user:*}` alone lists only `user:*`).
     pub async fn lookup_subjects(
         &self,
         resource: &ObjectRef,
@@ -326,6 +351,28 @@ impl Scope<'_> {
         subject_type: &str,
         subject_relation: Option<&str>,
     ) -> Result<Vec<FoundSubject>> {
+        let all = self
+            .lookup_subjects_permissionship(resource, permission, subject_type, subject_relation)
+            .await?;
+        Ok(all
+            .into_iter()
+            .filter(|f| f.permissionship == Permissionship::HasPermission)
+            .map(|f| f.found)
+            .collect())
+    }
+
+    /// Like [`Scope::lookup_subjects`], but also reports the subjects that have the permission
+    /// only if caveats whose parameters this request did not supply allow it (SpiceDB's
+    /// `CONDITIONAL_PERMISSION`, with the missing parameter names), as SpiceDB's LookupSubjects
+    /// does. Sorted; never holds [`Permissionship::NoPermission`]. With
+    /// [`Scope::require_context`] a missing parameter is an error instead, as in `check`.
+    pub async fn lookup_subjects_permissionship(
+        &self,
+        resource: &ObjectRef,
+        permission: &str,
+        subject_type: &str,
+        subject_relation: Option<&str>,
+    ) -> Result<Vec<FoundSubjectPermissionship>> {
         self.require_relation(&resource.object_type, permission)?;
         self.require_subject(subject_type, subject_relation)?;
         self.require_consistency().await?;
@@ -340,29 +387,60 @@ impl Scope<'_> {
         let mut found = Vec::new();
         let mut denied = Vec::new();
         let mut wildcard = None;
+        let mut covered_only = Vec::new();
+        let plain = |subject: SubjectRef, permissionship| FoundSubjectPermissionship {
+            found: FoundSubject {
+                subject,
+                excluded: Vec::new(),
+            },
+            permissionship,
+        };
         for s in &candidates {
+            // A concrete subject covered only by a wildcard is not listed by itself (both
+            // engines list `user:*` alone then), but it is not an exclusion of the wildcard.
+            let weak = !s.is_wildcard() && s.relation.is_none();
             let mut c = Checker::new(schema, &self.engine.reverse, self.reader(), s, max)
-                .with_conditions(self.conditions());
+                .with_conditions(self.conditions())
+                .with_weak_wildcard(weak);
             let t = c.check_root_tri(resource, &rel.name).await?;
-            let ok = self.answer(t, &c.missing)? == super::Permissionship::HasPermission;
+            let wild = t == super::tri::Tri::Wild;
+            let p = self.answer(t, &c.missing)?;
             if s.is_wildcard() {
-                wildcard = Some(ok);
-            } else if ok {
-                found.push(FoundSubject {
-                    subject: s.clone(),
-                    excluded: Vec::new(),
-                });
-            } else {
+                wildcard = Some(p);
+                continue;
+            }
+            if p != Permissionship::HasPermission {
+                // Not (or only conditionally) covered: an exception to the wildcard.
                 denied.push(s.clone());
             }
+            if p == Permissionship::NoPermission {
+                continue;
+            }
+            if wild {
+                covered_only.push(s.clone());
+            } else {
+                found.push(plain(s.clone(), p));
+            }
         }
-        if wildcard == Some(true) {
-            found.push(FoundSubject {
-                subject: SubjectRef::wildcard(subject_type),
-                excluded: denied,
+        // Covered through a wildcard that is not itself a result (`{*} − ({*} − {u})` is `{u}`):
+        // listed by name.
+        if wildcard != Some(Permissionship::HasPermission) {
+            found.extend(
+                covered_only
+                    .into_iter()
+                    .map(|s| plain(s, Permissionship::HasPermission)),
+            );
+        }
+        if let Some(p) = wildcard.filter(|p| *p != Permissionship::NoPermission) {
+            found.push(FoundSubjectPermissionship {
+                found: FoundSubject {
+                    subject: SubjectRef::wildcard(subject_type),
+                    excluded: denied,
+                },
+                permissionship: p,
             });
         }
-        found.sort();
+        found.sort_by(|a, b| a.found.cmp(&b.found));
         Ok(found)
     }
 
@@ -401,6 +479,13 @@ impl Scope<'_> {
     ) -> Result<BTreeSet<SubjectRef>> {
         let schema = &*self.engine.schema;
         let reader = self.reader();
+        // Relations that can hold the asked kind of subject: OpenFGA's ListUsers reads (and
+        // evaluates the conditions of) only relationships that can lead there.
+        let toward = super::reach::reaching(schema, subject_type, subject_relation);
+        let leads = |t: &str, r: Option<&str>| match r {
+            Some(r) => toward.contains(&(t.to_owned(), r.to_owned())),
+            None => t == subject_type && subject_relation.is_none(),
+        };
         let mut seen: HashSet<(ObjectRef, String)> = HashSet::default();
         let mut queue = VecDeque::new();
         seen.insert((resource.clone(), permission.to_owned()));
@@ -429,7 +514,11 @@ impl Scope<'_> {
                             .collect();
                         kinds.dedup();
                         for (t, sr) in kinds {
-                            for s in reader.subjects(&o, &r, t, sr).await? {
+                            for rs in reader.subject_relationships(&o, &r, t, sr).await? {
+                                if leads(t, sr) {
+                                    self.require_condition(&rs)?;
+                                }
+                                let s = rs.subject;
                                 let fits = rel.allowed.iter().any(|a| {
                                     a.object_type == *s.object.object_type
                                         && a.wildcard == s.is_wildcard()
@@ -457,10 +546,19 @@ impl Scope<'_> {
                             continue;
                         };
                         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
-                            for s in reader
-                                .subjects(&o, tupleset, &a.object_type, a.relation.as_deref())
+                            for rs in reader
+                                .subject_relationships(
+                                    &o,
+                                    tupleset,
+                                    &a.object_type,
+                                    a.relation.as_deref(),
+                                )
                                 .await?
                             {
+                                if leads(&a.object_type, Some(computed)) {
+                                    self.require_condition(&rs)?;
+                                }
+                                let s = rs.subject;
                                 if schema.relation(&s.object.object_type, computed).is_some() {
                                     next.push((s.object, computed.clone()));
                                 }
@@ -493,4 +591,63 @@ fn stored_and_allowed(schema: &Schema, t: &Relationship) -> bool {
                         && a.relation.as_deref() == t.subject.relation.as_deref()
                 })
         })
+}
+
+/// Every relation (as `(type, relation)`) whose relationships can lead to `resource_type#permission`:
+/// the permission itself, and what its rewrite reads, transitively (computed relations, arrows'
+/// tuplesets and their targets, usersets' relations).
+fn leading_to(
+    schema: &Schema,
+    resource_type: &str,
+    permission: &str,
+) -> std::collections::HashSet<(String, String)> {
+    let mut seen = std::collections::HashSet::new();
+    let mut stack = vec![(resource_type.to_owned(), permission.to_owned())];
+    while let Some((ty, rel)) = stack.pop() {
+        if !seen.insert((ty.clone(), rel.clone())) {
+            continue;
+        }
+        let Some(relation) = schema.relation(&ty, &rel) else {
+            continue;
+        };
+        let mut leaves = Vec::new();
+        expanded_leaves(&relation.rewrite, &mut leaves);
+        for leaf in leaves {
+            match leaf {
+                Rewrite::This => {
+                    for a in &relation.allowed {
+                        if let Some(r) = &a.relation {
+                            stack.push((a.object_type.clone(), r.clone()));
+                        }
+                    }
+                }
+                Rewrite::Computed { relation: c, .. } => stack.push((ty.clone(), c.clone())),
+                Rewrite::Arrow {
+                    tupleset, computed, ..
+                } => {
+                    stack.push((ty.clone(), tupleset.clone()));
+                    if let Some(ts) = schema.relation(&ty, tupleset) {
+                        for a in &ts.allowed {
+                            stack.push((a.object_type.clone(), computed.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    seen
+}
+
+/// The leaves a walk towards the permission expands: all of a union's and an intersection's, only
+/// an exclusion's base (what it subtracts is checked on the candidates found, not expanded, as
+/// OpenFGA's ListObjects does).
+fn expanded_leaves<'a>(rw: &'a Rewrite, out: &mut Vec<&'a Rewrite>) {
+    match rw {
+        Rewrite::Union(c) | Rewrite::Intersection(c) => {
+            c.iter().for_each(|x| expanded_leaves(x, out));
+        }
+        Rewrite::Exclusion(base, _) => expanded_leaves(base, out),
+        leaf => out.push(leaf),
+    }
 }

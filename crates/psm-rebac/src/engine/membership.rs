@@ -37,13 +37,15 @@ pub(crate) struct Memberships {
 }
 
 impl Memberships {
-    /// Walks backwards from `subject` (and its type's wildcard) through plain relations.
+    /// Walks backwards from `subject` (and, with `wildcard`, its type's wildcard) through plain
+    /// relations.
     pub(crate) async fn compute(
         schema: &Schema,
         index: &ReverseIndex,
         reader: Reader<'_>,
         subject: &SubjectRef,
         max_depth: u32,
+        wildcard: bool,
     ) -> Result<Self> {
         let mut m = Self {
             complete: true,
@@ -55,7 +57,7 @@ impl Memberships {
         let mut targets: Vec<&(String, String)> = index.userset_targets.iter().collect();
         targets.sort();
         let mut starts = vec![subject.clone()];
-        if subject.relation.is_none() && !subject.is_wildcard() {
+        if wildcard && subject.relation.is_none() && !subject.is_wildcard() {
             starts.push(SubjectRef::wildcard(subject.object.object_type.clone()));
         }
         for s in &starts {

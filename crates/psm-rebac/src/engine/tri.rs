@@ -1,7 +1,9 @@
 //! Results (true, false, unknown-by-cycle, conditional-on-missing-caveat-context, or an error)
 //! and how union and intersection fold them: the dominant value wins, otherwise an error,
 //! otherwise the "maybe" values ordered false < unknown < conditional < true (a union takes the
-//! largest, an intersection the smallest).
+//! largest, an intersection the smallest). Subject lookups also tell "true only through a
+//! wildcard" ([`Tri::Wild`]) from true, with the algebra of subject sets: `{*} ∪ {u}` and
+//! `{*} ∩ {*, u}` list `u`, `{*} ∩ {*}` does not.
 
 use crate::error::{Error, Result};
 
@@ -13,16 +15,20 @@ pub(crate) enum Tri {
     Unknown,
     /// True if caveat parameters nobody supplied turn out to allow it.
     Conditional,
+    /// True, but only because a wildcard (`user:*`) covers the subject: the subject is not one
+    /// a subject lookup lists by itself. Only a checker asked to tell it apart produces it.
+    Wild,
 }
 
 impl Tri {
-    /// `a ∧ b` in the order false < unknown < conditional < true.
+    /// `a ∧ b` in the order false < unknown < conditional < wild < true.
     pub fn and(a: Tri, b: Tri) -> Tri {
         let rank = |t: Tri| match t {
             Tri::False => 0,
             Tri::Unknown => 1,
             Tri::Conditional => 2,
-            Tri::True => 3,
+            Tri::Wild => 3,
+            Tri::True => 4,
         };
         if rank(a) <= rank(b) { a } else { b }
     }
@@ -30,7 +36,7 @@ impl Tri {
     /// `¬a`: conditional and unknown stay what they are.
     pub fn not(a: Tri) -> Tri {
         match a {
-            Tri::True => Tri::False,
+            Tri::True | Tri::Wild => Tri::False,
             Tri::False => Tri::True,
             x => x,
         }
@@ -65,6 +71,10 @@ pub(crate) struct Fold {
     err: Option<Error>,
     unknown: bool,
     conditional: bool,
+    /// A child was [`Tri::Wild`].
+    wild: bool,
+    /// A child was true (in an intersection, where true does not decide).
+    truth: bool,
     height: u32,
     clean: bool,
 }
@@ -76,6 +86,8 @@ impl Fold {
             err: None,
             unknown: false,
             conditional: false,
+            wild: false,
+            truth: false,
             height: 0,
             clean: true,
         }
@@ -93,6 +105,14 @@ impl Fold {
             }
             Ok(Tri::Conditional) => {
                 self.conditional = true;
+                None
+            }
+            Ok(Tri::Wild) => {
+                self.wild = true;
+                None
+            }
+            Ok(Tri::True) => {
+                self.truth = true;
                 None
             }
             Ok(_) => None,
@@ -114,11 +134,16 @@ impl Fold {
     pub fn finish(self) -> Res {
         let union = self.dominant == Tri::True;
         let val = match (self.err, self.unknown, self.conditional) {
+            // A wildcard covers the subject in one branch of a union: covered, not listed.
+            _ if union && self.wild => Ok(Tri::Wild),
             (Some(e), _, _) => Err(e),
             (None, _, true) if union => Ok(Tri::Conditional),
             (None, true, _) => Ok(Tri::Unknown),
             (None, false, true) => Ok(Tri::Conditional),
-            (None, false, false) => Ok(if union { Tri::False } else { Tri::True }),
+            (None, false, false) if union => Ok(Tri::False),
+            // An intersection lists the subject when one branch does and the rest cover it.
+            (None, false, false) if self.wild && !self.truth => Ok(Tri::Wild),
+            (None, false, false) => Ok(Tri::True),
         };
         Res {
             val,
