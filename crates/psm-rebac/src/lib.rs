@@ -101,8 +101,9 @@ pub mod validation;
 
 pub use caveat::CaveatContext;
 pub use engine::{
-    CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundResource,
-    FoundSubject, FoundSubjectPermissionship, LookupPage, Permissionship, Scope,
+    Bound, Budget, CancelToken, CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode,
+    Expansion, FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage, Permissionship,
+    Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat, StoreError, StoreErrorKind};
 pub use filter::{
