@@ -88,6 +88,7 @@
 pub mod caveat;
 pub mod engine;
 pub mod error;
+mod expiration;
 pub mod filter;
 pub mod relationship;
 pub mod schema;
@@ -106,6 +107,7 @@ pub use engine::{
     Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat, StoreError, StoreErrorKind};
+pub use expiration::expiration_millis;
 pub use filter::{
     Precondition, RelationshipFilter, RelationshipUpdate, SubjectFilter, SubjectRelationFilter,
     UpdateOp,

@@ -248,7 +248,7 @@ impl Engine {
             return Err(not_allowed(format!("caveat `{}` is not defined", c.name)));
         }
         if let Some(e) = &r.expiration
-            && chrono::DateTime::parse_from_rfc3339(e).is_err()
+            && crate::expiration_millis(e).is_none()
         {
             return Err(Error::RelationshipSyntax {
                 input: crate::error::clip(&r.to_string()),
