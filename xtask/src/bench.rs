@@ -19,6 +19,26 @@ pub fn run(name: Option<&str>, args: &[String]) -> Result {
     cmd::run(bench.envs(env))
 }
 
+/// Runs psm-sql's `rebac_scale` example in release against the local services.
+pub fn rebac_scale(args: &[String]) -> Result {
+    services::ensure()?;
+    let env = services::test_env();
+    let mut run = cmd::cargo()?;
+    run.args([
+        "run",
+        "--release",
+        "-p",
+        "psm-sql",
+        "--example",
+        "rebac_scale",
+        "--features",
+        "rebac,sqlite,postgres",
+        "--",
+    ])
+    .args(args);
+    cmd::run(run.envs(env))
+}
+
 /// Prints what Redis and PostgreSQL themselves manage on this machine, at 1 client and many.
 pub fn peers() -> Result {
     services::ensure()?;

@@ -82,12 +82,7 @@ fn scenarios(base: &str, store: &str, options: &Options, scratch: &Path) -> Resu
         ),
     ] {
         let script = scratch.join("post.lua");
-        std::fs::write(
-            &script,
-            format!(
-                "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = [[{body}]]\n"
-            ),
-        )?;
+        std::fs::write(&script, lua_script(body, EXPECTED))?;
         let mut wrk = Command::new("wrk");
         wrk.args(["-t", "2", "-c", &options.connections.to_string()])
             .args(["-d", &format!("{}s", options.seconds), "--latency", "-s"])
@@ -97,6 +92,15 @@ fn scenarios(base: &str, store: &str, options: &Options, scratch: &Path) -> Resu
         if let Some(line) = out.lines().find(|l| l.contains("Non-2xx")) {
             return Err(format!("{store} {route}: {}", line.trim()).into());
         }
+        let (good, bad) = answers(&out)
+            .ok_or_else(|| format!("{store} {route}: wrk printed no answer count:\n{out}"))?;
+        if bad > 0 || good == 0 {
+            return Err(format!(
+                "{store} {route}: {bad} of {} answers were not 200 with {EXPECTED}",
+                good + bad
+            )
+            .into());
+        }
         let rps = field(&out, "Requests/sec:").unwrap_or("?");
         let p99 = field(&out, "99%").unwrap_or("?");
         println!(
@@ -105,6 +109,49 @@ fn scenarios(base: &str, store: &str, options: &Options, scratch: &Path) -> Resu
         );
     }
     Ok(())
+}
+
+/// What every answer of both scenarios must hold (ann may view d1; s1's `admin:*` covers
+/// `admin:users`): a server answering 200 with the wrong answer fails the run.
+const EXPECTED: &str = r#""allowed":true"#;
+
+/// A wrk script that posts `body` and counts, in every thread, the answers that are 200 with
+/// `expected` in the body and those that are not; `done` prints `psm-answers good=G bad=B`.
+fn lua_script(body: &str, expected: &str) -> String {
+    format!(
+        r#"wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.body = [[{body}]]
+local threads = {{}}
+function setup(thread) table.insert(threads, thread) end
+function init(args) good = 0; bad = 0 end
+function response(status, headers, body)
+  if status == 200 and string.find(body, [[{expected}]], 1, true) then good = good + 1 else bad = bad + 1 end
+end
+function done(summary, latency, requests)
+  local g, b = 0, 0
+  for _, t in ipairs(threads) do g = g + t:get("good"); b = b + t:get("bad") end
+  io.write(string.format("psm-answers good=%d bad=%d\n", g, b))
+end
+"#
+    )
+}
+
+/// The counts the script's `done` printed.
+fn answers(out: &str) -> Option<(u64, u64)> {
+    let line = out
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("psm-answers "))?;
+    let mut good = None;
+    let mut bad = None;
+    for part in line.split_whitespace() {
+        match part.split_once('=') {
+            Some(("good", n)) => good = n.parse().ok(),
+            Some(("bad", n)) => bad = n.parse().ok(),
+            _ => {}
+        }
+    }
+    Some((good?, bad?))
 }
 
 /// The first word after `label` on the line that starts with it.

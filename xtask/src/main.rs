@@ -92,6 +92,16 @@ enum Task {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// psm-rebac at scale (crates/psm-sql/examples/rebac_scale.rs): the issue-15 dataset at about 100k
+    /// and 1M relationships in memory, SQLite and PostgreSQL, through the engine `psm serve`
+    /// uses: check p50/p99 at 1 and 16 concurrent, the largest lookup_resources, answers
+    /// compared with memory's, and the PostgreSQL bulk import rate. Arguments after `--`:
+    /// `--relationships N` (repeatable), `--stores memory,sqlite,postgres`, `--checks N`.
+    BenchRebac {
+        /// Arguments for the bench, after `--`.
+        #[arg(last = true)]
+        args: Vec<String>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -112,6 +122,7 @@ fn main() -> ExitCode {
             ..
         } => instructions::run(name.as_deref()),
         Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),
+        Task::BenchRebac { args } => bench::rebac_scale(&args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

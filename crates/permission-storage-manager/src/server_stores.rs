@@ -1,7 +1,7 @@
 //! The stores `psm serve` serves, opened by URL through the registries: [`server_state`] opens
 //! the session store registered for the URL's scheme and, when a tuple store is registered for
 //! it too, the relationship store with its stored schema, and returns a
-//! [`ServerStateBuilder`](psm_server::ServerStateBuilder) holding both — add the token, the
+//! [`ServerStateBuilder`] holding both — add the token, the
 //! metrics and the limits, build, and serve [`psm_server::router`]. A scheme a third-party crate
 //! registered (with [`register_provider`](crate::registry::register_provider) and
 //! [`register_tuple_store`](crate::tuple_stores::register_tuple_store)) is served the same way

@@ -64,6 +64,10 @@
 //! # build().unwrap();
 //! ```
 //!
+//! Cargo features (none on by default): `jwt` (`auth::JwtAuthenticator`, with jsonwebtoken),
+//! `cache` (`CachedProvider` from psm-cache as a [`PermissionSource`], with moka), `http`
+//! (`providers::HttpProvider`, with reqwest and rustls). Sessions by header or cookie need none.
+//!
 //! The example application (`cargo run -p psm-axum --example app`, in `examples/app/`) puts
 //! it all together: a demo login issuing sessions (header and cookie), protected routes,
 //! logout, and a grant/revoke management API.

@@ -386,3 +386,62 @@ async fn the_header_wins_over_the_cookie_and_401s_carry_no_bearer_challenge() {
         );
     }
 }
+
+#[tokio::test]
+async fn bad_request_bodies_answer_in_the_one_error_shape() {
+    let c = Client::start(memory()).await;
+    let post = |body: &'static str, content_type: Option<&'static str>| {
+        let mut req = c.http.post(format!("{}/login", c.base)).body(body);
+        if let Some(t) = content_type {
+            req = req.header("content-type", t);
+        }
+        req.send()
+    };
+    for (body, content_type, status, code) in [
+        ("{", Some("application/json"), 400, "malformed_body"),
+        (
+            r#"{"user": "alice"}"#,
+            Some("application/json"),
+            422,
+            "invalid_body",
+        ),
+        (
+            r#"{"username": "alice"}"#,
+            None,
+            415,
+            "unsupported_media_type",
+        ),
+    ] {
+        let r = post(body, content_type).await.unwrap();
+        assert_eq!(r.status().as_u16(), status, "{body}");
+        let parsed: psm_core::ErrorBody = r.json().await.unwrap();
+        assert_eq!(parsed.error.code, code, "{body}");
+        assert!(!parsed.error.message.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn the_app_runs_on_sqlite_the_embedded_default() {
+    let manager = permission_storage_manager::PermissionStorageManager::connect("sqlite::memory:")
+        .await
+        .unwrap();
+    assert_eq!(manager.store().backend(), "sqlite");
+    let c = Client::start(manager.store().clone()).await;
+    let alice = c.login("alice").await;
+    assert_eq!(
+        c.send("POST", "/posts", Some(&alice), None).await.0,
+        StatusCode::CREATED
+    );
+    assert_eq!(
+        c.send("DELETE", "/posts/1", Some(&alice), None).await.0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        c.send("POST", "/logout", Some(&alice), None).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        c.send("GET", "/posts", Some(&alice), None).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+}

@@ -79,12 +79,24 @@ enum AclCommand {
 /// Runs one ACL subcommand.
 pub async fn run(args: AclArgs, out: &Output) -> Result<Outcome, CliError> {
     let store: Arc<dyn AclStore> = match &args.store {
-        Some(url) => open_acl_store(url).await?,
+        // a read does not create a missing `file:` or `sqlite:` store (the CLI's one rule)
+        Some(url) if args.command.writes() => open_acl_store(url).await?,
+        Some(url) => open_acl_store(&crate::store_url::without_create(url)).await?,
         None => Arc::new(JsonFileAclStore::new(args.file)),
     };
     let outcome = run_on(&*store, args.command, out).await;
     store.close().await;
     outcome
+}
+
+impl AclCommand {
+    /// Whether the command changes the ACL (and so may create its store).
+    fn writes(&self) -> bool {
+        matches!(
+            self,
+            AclCommand::Grant { .. } | AclCommand::Revoke { .. } | AclCommand::Inherit { .. }
+        )
+    }
 }
 
 /// Runs one subcommand on the ACL `store` holds; a change is saved before it is reported.

@@ -117,6 +117,9 @@ fn main() -> ExitCode {
         }
     };
     let result = runtime.block_on(run(cli.command, &cli.url, &out));
+    // Do not wait for tasks still running (a request dropped at `psm serve`'s shutdown
+    // deadline): the command is over.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
     let code = match result {
         Ok(Outcome::Done) => ExitCode::SUCCESS,
         Ok(Outcome::Denied) => ExitCode::from(1),

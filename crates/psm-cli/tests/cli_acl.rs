@@ -134,6 +134,11 @@ fn an_acl_store_url_keeps_the_acl_in_that_store() {
         &psm(d, &["acl", "check", "blog", "read", "--role", "editor"]),
         1,
     );
+    // a read on a store that does not exist fails naming it and creates nothing
+    let o = psm(d, &["acl", "--store", "sqlite://typo.db", "show"]);
+    assert_code(&o, 2);
+    assert!(stderr(&o).contains("typo.db"), "{}", stderr(&o));
+    assert!(!d.join("typo.db").exists());
     let o = psm(d, &["acl", "--store", "redis://127.0.0.1:1", "show"]);
     assert_code(&o, 2);
     assert!(

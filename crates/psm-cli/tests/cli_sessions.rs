@@ -182,6 +182,21 @@ fn json_errors_are_machine_readable() {
     let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
     assert_eq!(v["error"]["code"], "invalid_input");
     assert!(v["error"]["message"].as_str().unwrap().contains("a::b"));
+    // the field at fault is named, as the HTTP API names it
+    let o = psm(
+        dir.path(),
+        &["--json", "session", "store", "bad id", "alice", "read"],
+    );
+    assert_code(&o, 2);
+    let v: serde_json::Value = serde_json::from_str(stderr(&o).trim()).unwrap();
+    assert_eq!(
+        (&v["error"]["code"], &v["error"]["field"]),
+        (
+            &serde_json::json!("invalid_input"),
+            &serde_json::json!("session_id")
+        ),
+        "{v}"
+    );
 }
 
 #[test]

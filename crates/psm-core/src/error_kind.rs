@@ -63,6 +63,9 @@ pub enum ErrorKind {
     NotSupported,
     /// A store refused to grow past its configured bound: 507, exit 3.
     QuotaExceeded,
+    /// The request asks for more work than its budget allows (evaluation steps, result size,
+    /// the cost of a caveat): 422, exit 2. A narrower request can succeed.
+    BudgetExceeded,
     /// The answer needs more than a server-side limit allows (an evaluation depth): 500,
     /// exit 3. Not the request's size: retrying the same request gets the same answer.
     LimitExceeded,
@@ -89,7 +92,7 @@ impl ErrorKind {
             K::ChangesPruned => 410,
             K::BodyTooLarge | K::BatchTooLarge => 413,
             K::UnsupportedMediaType => 415,
-            K::InvalidBody => 422,
+            K::InvalidBody | K::BudgetExceeded => 422,
             K::LimitExceeded | K::Internal => 500,
             K::NotSupported => 501,
             K::Timeout | K::Unavailable => 503,
@@ -130,6 +133,7 @@ impl ErrorKind {
             K::CaveatEvaluation => "caveat_evaluation",
             K::NotSupported => "not_supported",
             K::QuotaExceeded => "quota_exceeded",
+            K::BudgetExceeded => "budget_exceeded",
             K::LimitExceeded => "limit_exceeded",
             K::Timeout => "timeout",
             K::Unavailable => "unavailable",

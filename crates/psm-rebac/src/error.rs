@@ -180,6 +180,16 @@ pub enum Error {
         /// The newest revision whose changes may be missing from the log.
         horizon: u64,
     },
+    /// A request went past a bound of its budget (see
+    /// [`EngineConfig`](crate::EngineConfig)): too many evaluation steps, too large a result,
+    /// its deadline, a cancellation, or a caveat too costly to evaluate.
+    #[error("request budget exceeded: {}", budget_message(*.bound, *.limit))]
+    BudgetExceeded {
+        /// The bound that was exceeded.
+        bound: crate::engine::Bound,
+        /// Its limit (milliseconds for the deadline, 0 for a cancellation).
+        limit: u64,
+    },
     /// The tuple store failed; [`StoreError::kind`] says how (timeout, unavailable, closed,
     /// limit, corrupt, other).
     #[error("tuple store error: {0}")]
@@ -198,6 +208,13 @@ impl Error {
             Self::Store(e) => Some(e.kind()),
             _ => None,
         }
+    }
+}
+
+fn budget_message(bound: crate::engine::Bound, limit: u64) -> String {
+    match bound {
+        crate::engine::Bound::Cancelled => "the request was cancelled".to_owned(),
+        b => format!("{b} limit {limit} exceeded ({})", b.as_str()),
     }
 }
 

@@ -88,6 +88,7 @@
 pub mod caveat;
 pub mod engine;
 pub mod error;
+mod expiration;
 pub mod filter;
 pub mod relationship;
 pub mod schema;
@@ -101,10 +102,12 @@ pub mod validation;
 
 pub use caveat::CaveatContext;
 pub use engine::{
-    CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode, Expansion, FoundResource,
-    FoundSubject, FoundSubjectPermissionship, LookupPage, Permissionship, Scope,
+    Bound, Budget, CancelToken, CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode,
+    Expansion, FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage, Permissionship,
+    Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat, StoreError, StoreErrorKind};
+pub use expiration::expiration_millis;
 pub use filter::{
     Precondition, RelationshipFilter, RelationshipUpdate, SubjectFilter, SubjectRelationFilter,
     UpdateOp,

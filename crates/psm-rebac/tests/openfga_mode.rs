@@ -12,6 +12,7 @@ fn openfga(model: &str) -> Engine {
     let config = EngineConfig {
         max_depth: 25,
         id_rules: IdRules::OpenFga,
+        ..EngineConfig::default()
     };
     Engine::with_config(schema, Arc::new(MemoryStore::new()), config)
 }

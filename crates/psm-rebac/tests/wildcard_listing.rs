@@ -20,6 +20,7 @@ async fn engines() -> Vec<Engine> {
         EngineConfig {
             max_depth: 25,
             id_rules: IdRules::OpenFga,
+            ..EngineConfig::default()
         },
     );
     let spicedb = Engine::new(

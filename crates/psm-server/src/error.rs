@@ -126,7 +126,20 @@ pub fn rebac_kind(e: &psm_rebac::Error) -> ErrorKind {
         E::DepthExceeded { .. } => ErrorKind::LimitExceeded,
         E::Unsupported { .. } => ErrorKind::NotSupported,
         E::Store(s) => store_kind(s.kind()),
+        E::BudgetExceeded { bound, .. } => budget_kind(*bound),
         _ => ErrorKind::InvalidInput,
+    }
+}
+
+/// The kind of a request that went past a bound of its budget: its deadline is a timeout
+/// (503), a cancellation (the server shutting down) unavailable (503), the rest too much work
+/// for one request (422).
+fn budget_kind(bound: psm_rebac::Bound) -> ErrorKind {
+    use psm_rebac::Bound as B;
+    match bound {
+        B::Deadline => ErrorKind::Timeout,
+        B::Cancelled => ErrorKind::Unavailable,
+        _ => ErrorKind::BudgetExceeded,
     }
 }
 
@@ -216,7 +229,24 @@ fn field_of(text: &str) -> Option<String> {
 mod tests {
     use super::{field_of, rebac_kind};
     use psm_core::ErrorKind;
+    use psm_rebac::Bound;
     use psm_rebac::{Error as RebacError, StoreErrorKind as S};
+
+    #[test]
+    fn budget_errors_map_by_bound() {
+        let cases = [
+            (Bound::Steps, ErrorKind::BudgetExceeded, 422),
+            (Bound::Results, ErrorKind::BudgetExceeded, 422),
+            (Bound::CaveatCost, ErrorKind::BudgetExceeded, 422),
+            (Bound::Deadline, ErrorKind::Timeout, 503),
+            (Bound::Cancelled, ErrorKind::Unavailable, 503),
+        ];
+        for (bound, want, status) in cases {
+            let kind = rebac_kind(&RebacError::BudgetExceeded { bound, limit: 1 });
+            assert_eq!(kind, want, "{bound}");
+            assert_eq!(kind.http_status(), status, "{bound}");
+        }
+    }
 
     #[test]
     fn store_errors_map_by_kind() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use parking_lot::RwLock;
 use psm_core::{ErrorKind, SessionStore};
-use psm_rebac::{Engine, RelationshipStore, Schema};
+use psm_rebac::{CancelToken, Engine, RelationshipStore, Schema};
 
 use crate::config::Config;
 use crate::error::Error;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub metrics: Option<MetricsRenderer>,
     /// Limits and timeouts.
     pub config: Config,
+    /// Cancels every relationship request in flight (at shutdown).
+    cancel: CancelToken,
 }
 
 impl fmt::Debug for AppState {
@@ -103,17 +105,23 @@ impl ServerStateBuilder {
         if let Some(t) = &self.token {
             check_token(t)?;
         }
-        let current = match &self.relationships {
+        let cancel = CancelToken::new();
+        let relationships = self.relationships.map(|r| {
+            r.with_engine_config(self.config.engine_config())
+                .with_cancel(cancel.clone())
+        });
+        let current = match &relationships {
             Some(r) => stored_engine(r).await?,
             None => None,
         };
         Ok(ServerState(Arc::new(AppState {
             sessions,
-            rebac: self.relationships,
+            rebac: relationships,
             current: RwLock::new(current),
             token: self.token,
             metrics: self.metrics,
             config: self.config,
+            cancel,
         })))
     }
 }
@@ -157,6 +165,13 @@ impl ServerState {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.0.config
+    }
+
+    /// Stops every relationship request in flight (and any started later) within a few
+    /// hundred evaluation steps: they answer 503 `unavailable`. For a shutdown whose grace
+    /// period ran out: even an evaluation that never awaits ends.
+    pub fn cancel_requests(&self) {
+        self.0.cancel.cancel();
     }
 }
 

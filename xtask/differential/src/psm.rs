@@ -91,6 +91,7 @@ async fn setup(round: &Round, flavor: Flavor, store: &Store) -> Result<Engine, S
             EngineConfig {
                 max_depth: 25,
                 id_rules: IdRules::OpenFga,
+                ..EngineConfig::default()
             },
         ),
         Flavor::SpiceDb => (

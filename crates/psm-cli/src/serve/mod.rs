@@ -11,7 +11,7 @@ use std::time::Duration;
 use clap::Args;
 use metrics_exporter_prometheus::PrometheusBuilder;
 use permission_storage_manager::server_stores::server_state;
-use psm_server::{Config, ServeOptions, check_token, router, serve};
+use psm_server::{Config, ServeOptions, ServerState, check_token, router, serve};
 
 use crate::error::{CliError, Outcome};
 use crate::output::Output;
@@ -48,9 +48,21 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = 1024)]
     max_connections: usize,
     /// On SIGTERM or ctrl-c, how long in-flight requests may take to finish before they are
-    /// dropped.
+    /// dropped (relationship evaluations still running are cancelled just before).
     #[arg(long, default_value = "10s", value_parser = parse_interval)]
     shutdown_grace: Duration,
+    /// Most evaluation steps (store reads and evaluated nodes) of one relationship request;
+    /// more answers 422 `budget_exceeded`.
+    #[arg(long, default_value_t = 10_000_000)]
+    max_steps: u64,
+    /// Most nodes and subjects one expand may build; more answers 422 `budget_exceeded`
+    /// before the tree is built.
+    #[arg(long, default_value_t = 100_000)]
+    max_results: u64,
+    /// Most estimated cost of one caveat evaluation (expression size times the longest list
+    /// per level of nested comprehension); more answers 422 `budget_exceeded` before it runs.
+    #[arg(long, default_value_t = 1_000_000)]
+    max_caveat_cost: u64,
 }
 
 /// `0` (off) or a duration as `parse_ttl` reads it.
@@ -87,7 +99,10 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         Config::default()
             .max_body_bytes(args.max_body_bytes)
             .request_timeout(args.request_timeout)
-            .max_batch(args.max_batch),
+            .max_batch(args.max_batch)
+            .max_steps(args.max_steps)
+            .max_results(args.max_results)
+            .max_caveat_cost(args.max_caveat_cost),
     );
     if let Some(token) = token {
         builder = builder.token(token);
@@ -108,7 +123,7 @@ pub async fn run(args: ServeArgs, url: &str, out: &Output) -> Result<Outcome, Cl
         })
     });
     let app = router(state.clone());
-    let shutdown = shutdown_signal()?;
+    let shutdown = watch_signals(state.clone(), args.shutdown_grace)?;
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| CliError::input(format!("cannot listen on {}: {e}", args.listen)))?;
@@ -157,6 +172,60 @@ fn load_token(file: Option<&std::path::Path>) -> Result<Option<String>, CliError
         Some(t) => check_token(&t).map(|()| Some(t)),
         None => Ok(None),
     }
+}
+
+/// Watches for SIGTERM and ctrl-c on a thread with a runtime of its own, so that a signal is
+/// seen even while every worker of the server's runtime is busy in an evaluation that never
+/// awaits (nothing would drive the server runtime's signal and timer drivers then). The
+/// returned future resolves on the signal; shortly before the grace period ends the thread
+/// cancels the relationship requests still running, so that the server can exit in time.
+fn watch_signals(
+    state: ServerState,
+    grace: Duration,
+) -> Result<Pin<Box<dyn Future<Output = ()> + Send>>, CliError> {
+    let (signalled_tx, signalled_rx) = tokio::sync::oneshot::channel::<()>();
+    let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), CliError>>();
+    let thread = std::thread::Builder::new()
+        .name("psm-serve-signals".to_owned())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread()
+                .enable_io()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(CliError::backend(format!(
+                        "cannot start the signal runtime: {e}"
+                    ))));
+                    return;
+                }
+            };
+            let signal = match runtime.block_on(async { shutdown_signal() }) {
+                Ok(signal) => signal,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e));
+                    return;
+                }
+            };
+            let _ = ready_tx.send(Ok(()));
+            runtime.block_on(signal);
+            let _ = signalled_tx.send(());
+            let early = (grace / 10).min(Duration::from_millis(500));
+            std::thread::sleep(grace.saturating_sub(early));
+            state.cancel_requests();
+        })
+        .map_err(|e| CliError::backend(format!("cannot start the signal thread: {e}")))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => {
+            let _ = thread.join();
+            return Err(CliError::backend("the signal thread ended early"));
+        }
+    }
+    Ok(Box::pin(async move {
+        let _ = signalled_rx.await;
+    }))
 }
 
 /// Installs the SIGTERM and SIGINT (ctrl-c) handlers now, before the address is printed, so a

@@ -8,6 +8,8 @@
 //! anyway (a [`Schema`] built by hand) is a [`Error::CaveatEvaluation`]: never an allow.
 
 #[cfg(feature = "caveats")]
+mod cost;
+#[cfg(feature = "caveats")]
 mod ip;
 #[cfg(feature = "caveats")]
 mod value;
@@ -41,6 +43,8 @@ pub(crate) enum Outcome {
 struct Compiled {
     params: Vec<(String, ParamType)>,
     program: cel::Program,
+    /// What the cost estimate of an evaluation needs (see `cost.rs`).
+    shape: cost::Shape,
 }
 
 /// Without the `caveats` feature nothing compiles, so there is no compiled caveat.
@@ -129,13 +133,17 @@ impl Caveats {
                     ),
                 ));
             }
-            let program = compile_cel(&c.expression).map_err(|e| {
+            let (program, shape) = compile_cel(&c.expression).map_err(|e| {
                 invalid(
                     "caveat-expression",
                     format!("caveat `{}`: {}", c.name, first_line(&e)),
                 )
             })?;
-            Ok(Arc::new(Compiled { params, program }))
+            Ok(Arc::new(Compiled {
+                params,
+                program,
+                shape,
+            }))
         }
     }
 
@@ -151,13 +159,16 @@ impl Caveats {
 
     /// Evaluates caveat `name` with the relationship's stored context (JSON object text) over
     /// the request context. `strict`: any missing parameter makes the outcome missing (OpenFGA);
-    /// otherwise only when the expression cannot be decided without it (SpiceDB).
+    /// otherwise only when the expression cannot be decided without it (SpiceDB). An
+    /// evaluation estimated to cost more than `max_cost` is [`Error::BudgetExceeded`] before
+    /// it runs.
     pub(crate) fn eval(
         &self,
         name: &str,
         stored: Option<&str>,
         request: &CaveatContext,
         strict: bool,
+        max_cost: u64,
     ) -> Result<Outcome> {
         let c = match self.map.get(name) {
             Some(Ok(c)) => c,
@@ -174,11 +185,17 @@ impl Caveats {
                 });
             }
         };
-        Self::run(name, c, stored, request, strict)
+        Self::run(name, c, stored, request, (strict, max_cost))
     }
 
     #[cfg(not(feature = "caveats"))]
-    fn run(_: &str, c: &Compiled, _: Option<&str>, _: &CaveatContext, _: bool) -> Result<Outcome> {
+    fn run(
+        _: &str,
+        c: &Compiled,
+        _: Option<&str>,
+        _: &CaveatContext,
+        _: (bool, u64),
+    ) -> Result<Outcome> {
         match *c {}
     }
 
@@ -188,7 +205,7 @@ impl Caveats {
         c: &Compiled,
         stored: Option<&str>,
         request: &CaveatContext,
-        strict: bool,
+        (strict, max_cost): (bool, u64),
     ) -> Result<Outcome> {
         let fail = |reason: String| Error::CaveatEvaluation {
             caveat: name.to_owned(),
@@ -204,6 +221,7 @@ impl Caveats {
         let mut ctx = cel::Context::default();
         ip::register(&mut ctx).map_err(|e| fail(e.to_string()))?;
         let mut missing = BTreeSet::new();
+        let mut size = 0u64;
         for (p, ty) in &c.params {
             let v = stored
                 .as_ref()
@@ -211,6 +229,7 @@ impl Caveats {
                 .or_else(|| request.get(p));
             match v {
                 Some(v) => {
+                    size = size.saturating_add(cost::size(v));
                     let v = ty
                         .convert(v)
                         .map_err(|why| fail(format!("parameter `{p}`: {why}")))?;
@@ -224,6 +243,12 @@ impl Caveats {
         if strict && !missing.is_empty() {
             // OpenFGA: every parameter must be supplied, whatever the expression would decide.
             return Ok(Outcome::Missing(missing));
+        }
+        if c.shape.cost(size) > max_cost {
+            return Err(Error::BudgetExceeded {
+                bound: crate::engine::Bound::CaveatCost,
+                limit: max_cost,
+            });
         }
         match c.program.execute(&ctx) {
             Ok(cel::Value::Bool(true)) => Ok(Outcome::True),
@@ -245,14 +270,17 @@ const MAX_EXPRESSION_NESTING: usize = 32;
 const COMPILE_STACK: usize = 16 * 1024 * 1024;
 
 #[cfg(feature = "caveats")]
-/// Compiles a CEL expression on a thread of its own with a [`COMPILE_STACK`] stack.
-fn compile_cel(expression: &str) -> std::result::Result<cel::Program, String> {
+/// Compiles a CEL expression on a thread of its own with a [`COMPILE_STACK`] stack, and
+/// measures it for the cost estimate.
+fn compile_cel(expression: &str) -> std::result::Result<(cel::Program, cost::Shape), String> {
     std::thread::scope(|scope| {
         std::thread::Builder::new()
             .name("psm-cel-compile".to_owned())
             .stack_size(COMPILE_STACK)
             .spawn_scoped(scope, || {
-                cel::Program::compile(expression).map_err(|e| e.to_string())
+                let program = cel::Program::compile(expression).map_err(|e| e.to_string())?;
+                let shape = cost::Shape::of(program.expression());
+                Ok((program, shape))
             })
             .map_err(|e| format!("cannot start the CEL compiler thread: {e}"))?
             .join()
@@ -363,7 +391,7 @@ mod without_caveats {
             position: crate::Position::default(),
         });
         let caveats = Caveats::compile(&schema);
-        let outcome = caveats.eval("cav", None, &CaveatContext::new(), false);
+        let outcome = caveats.eval("cav", None, &CaveatContext::new(), false, u64::MAX);
         assert!(
             matches!(outcome, Err(Error::CaveatEvaluation { .. })),
             "{outcome:?}"

@@ -75,6 +75,8 @@ pub(crate) struct Conditions<'a> {
     pub now: chrono::DateTime<chrono::Utc>,
     /// Every declared parameter must be supplied (OpenFGA).
     pub strict: bool,
+    /// The most one caveat evaluation may cost (the request's budget).
+    pub max_cost: u64,
 }
 
 impl<'a> Checker<'a> {
@@ -178,10 +180,13 @@ impl<'a> Checker<'a> {
             return Ok(Tri::False);
         }
         Ok(
-            match c
-                .caveats
-                .eval(&cv.name, cv.context.as_deref(), c.context, c.strict)?
-            {
+            match c.caveats.eval(
+                &cv.name,
+                cv.context.as_deref(),
+                c.context,
+                c.strict,
+                c.max_cost,
+            )? {
                 Outcome::True => Tri::True,
                 Outcome::False => Tri::False,
                 Outcome::Missing(m) => {
@@ -280,6 +285,13 @@ impl<'a> Checker<'a> {
                     val: Err(Error::DepthExceeded {
                         limit: self.max_depth,
                     }),
+                    height: 0,
+                    clean: false,
+                };
+            }
+            if let Err(e) = self.reader.budget.step() {
+                return Res {
+                    val: Err(e),
                     height: 0,
                     clean: false,
                 };
@@ -741,6 +753,7 @@ impl Scope<'_> {
         Reader {
             store: &*self.engine.store,
             contextual: &self.contextual,
+            budget: &self.budget,
         }
     }
 
@@ -783,9 +796,16 @@ impl Scope<'_> {
                 }
                 let cache = self.engine.schema_syms.read();
                 let syms = Syms::new(g, &cache);
-                let mut c = FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                let mut c = FastChecker::new(
+                    schema,
+                    &self.engine.reverse,
+                    syms,
+                    subject,
+                    max,
+                    &self.budget,
+                );
                 out = Some(c.check_root(resource, &rel.name));
-                let fresh = c.syms.into_fresh();
+                let fresh = c.into_fresh();
                 drop(cache);
                 self.engine.schema_syms.learn(g, fresh);
             });
@@ -841,8 +861,14 @@ impl Scope<'_> {
                 let mut all = || -> Result<()> {
                     for (subject, idxs) in &by_subject {
                         let syms = Syms::new(g, &cache);
-                        let mut c =
-                            FastChecker::new(schema, &self.engine.reverse, syms, subject, max);
+                        let mut c = FastChecker::new(
+                            schema,
+                            &self.engine.reverse,
+                            syms,
+                            subject,
+                            max,
+                            &self.budget,
+                        );
                         for &i in idxs {
                             let it = &items[i];
                             if let Some(rel) =

@@ -104,6 +104,9 @@ impl<'a> Expander<'a> {
                     limit: self.max_depth,
                 });
             }
+            // A step, and a result node counted before it is built.
+            self.reader.budget.step()?;
+            self.reader.budget.add_results(1)?;
             let key = (obj.clone(), rel.clone());
             if self.path.contains(&key) {
                 return Ok(ExpandNode {
@@ -159,6 +162,7 @@ impl<'a> Expander<'a> {
                             if r.subject.is_wildcard() != a.wildcard || self.expired(&r) {
                                 continue;
                             }
+                            self.reader.budget.add_results(1)?;
                             match r.caveat {
                                 None if !subjects.contains(&r.subject) => subjects.push(r.subject),
                                 Some(caveat)
@@ -235,6 +239,7 @@ impl<'a> Expander<'a> {
                     let mut children = Vec::new();
                     for x in c {
                         let e = self.rewrite(obj, rel, x, depth).await?;
+                        self.reader.budget.add_results(1)?;
                         children.push(wrap(e));
                     }
                     if matches!(rw, Rewrite::Union(_)) {
@@ -246,6 +251,7 @@ impl<'a> Expander<'a> {
                 Rewrite::Exclusion(a, b) => {
                     let base = self.rewrite(obj, rel, a, depth).await?;
                     let sub = self.rewrite(obj, rel, b, depth).await?;
+                    self.reader.budget.add_results(2)?;
                     Expansion::Exclusion(Box::new(wrap(base)), Box::new(wrap(sub)))
                 }
             })

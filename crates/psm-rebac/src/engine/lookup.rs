@@ -95,10 +95,10 @@ impl Scope<'_> {
                     &self.engine.schema,
                     &self.engine.reverse,
                     super::fast::Syms::new(g, &cache),
-                    resource_type,
-                    permission,
+                    (resource_type, permission),
                     subject,
                     self.engine.config.max_depth,
+                    &self.budget,
                 );
                 drop(cache);
                 self.engine.schema_syms.learn(g, fresh);

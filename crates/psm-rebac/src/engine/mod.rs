@@ -1,5 +1,6 @@
 //! The engine: a schema plus a `TupleStore`, validated writes, and request scopes with contextual relationships.
 
+mod budget;
 mod check;
 mod expand;
 mod fast;
@@ -13,6 +14,7 @@ mod tri;
 
 use std::sync::Arc;
 
+pub use budget::{Bound, Budget, CancelToken};
 pub use check::CheckItem;
 pub use expand::{CaveatedSubject, ExpandNode, Expansion};
 pub use lookup::{FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage};
@@ -26,13 +28,29 @@ use crate::store::{Consistency, Revision, TupleStore};
 use openfga_tuples::openfga_tuple_rules;
 use reverse::ReverseIndex;
 
-/// Engine settings.
+/// Engine settings, including the budget every request gets (see [`Budget`]); going past a
+/// bound is [`Error::BudgetExceeded`] naming it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EngineConfig {
     /// How deep a check may recurse before [`Error::DepthExceeded`] (default 50).
     pub max_depth: u32,
     /// Which object-id rules writes and contextual relationships must follow.
     pub id_rules: IdRules,
+    /// Most evaluation steps (store reads and evaluated nodes) of one request (default
+    /// 10,000,000: seconds of work, far above what a check or a lookup over millions of
+    /// relationships needs).
+    pub max_steps: u64,
+    /// Most nodes and subjects one expand may build, counted before they are built (default
+    /// 100,000).
+    pub max_results: u64,
+    /// How long one request may run (default none: the caller's own timeout applies, and
+    /// dropping the request's future stops it; `psm serve` sets its request timeout here).
+    pub deadline: Option<std::time::Duration>,
+    /// Most estimated cost of one caveat evaluation (default 1,000,000): the expression's size
+    /// times, for each level of nested comprehension (`exists`, `all`, `map`, `filter`, ...),
+    /// the longest list it may iterate, bounded by the elements and string lengths in the
+    /// parameters it was given. A caveat over more is [`Error::BudgetExceeded`] before it runs.
+    pub max_caveat_cost: u64,
 }
 
 impl Default for EngineConfig {
@@ -40,6 +58,10 @@ impl Default for EngineConfig {
         Self {
             max_depth: 50,
             id_rules: IdRules::SpiceDb,
+            max_steps: 10_000_000,
+            max_results: 100_000,
+            deadline: None,
+            max_caveat_cost: 1_000_000,
         }
     }
 }
@@ -59,6 +81,8 @@ pub struct Engine {
     caveats: Arc<Caveats>,
     /// Whether relationships may carry caveats or expiration (then every check evaluates them).
     conditional: bool,
+    /// Cancels every request of this engine (and of its clones) at once.
+    cancel: Option<CancelToken>,
     /// The store's plans for this schema, when it plans whole requests (built once, here).
     plan: Option<Arc<dyn crate::store::Plan>>,
 }
@@ -89,6 +113,8 @@ pub struct Scope<'e> {
     require_context: bool,
     /// How fresh the relationships behind this request's reads must be.
     consistency: Consistency,
+    /// What this request may still spend.
+    budget: Budget,
 }
 
 impl Engine {
@@ -115,8 +141,22 @@ impl Engine {
             schema_syms: Arc::default(),
             caveats: Arc::new(caveats),
             conditional,
+            cancel: None,
             plan,
         }
+    }
+
+    /// Makes `token` cancel every request of this engine: running ones stop within a few
+    /// hundred steps with [`Bound::Cancelled`] (a server shutting down).
+    pub fn with_cancel(mut self, token: CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
+    }
+
+    /// A fresh request budget with this engine's bounds (the deadline counts from now) and its
+    /// cancellation; give it to a request with [`Scope::with_budget`] to watch or cancel it.
+    pub fn budget(&self) -> Budget {
+        Budget::with_cancel(&self.config, self.cancel.clone())
     }
 
     /// The schema.
@@ -208,7 +248,7 @@ impl Engine {
             return Err(not_allowed(format!("caveat `{}` is not defined", c.name)));
         }
         if let Some(e) = &r.expiration
-            && chrono::DateTime::parse_from_rfc3339(e).is_err()
+            && crate::expiration_millis(e).is_none()
         {
             return Err(Error::RelationshipSyntax {
                 input: crate::error::clip(&r.to_string()),
@@ -255,6 +295,7 @@ impl Engine {
             context: CaveatContext::new(),
             require_context: false,
             consistency: Consistency::default(),
+            budget: self.budget(),
         }
     }
 
@@ -280,6 +321,7 @@ impl Engine {
             context: CaveatContext::new(),
             require_context: false,
             consistency: Consistency::default(),
+            budget: self.budget(),
         })
     }
 
@@ -354,6 +396,18 @@ impl Scope<'_> {
         self
     }
 
+    /// Runs this request on `budget` (from [`Engine::budget`]) instead of its own, so the
+    /// caller can watch its [`steps`](Budget::steps) or [`cancel`](Budget::cancel) it.
+    pub fn with_budget(mut self, budget: Budget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// This request's budget.
+    pub fn budget(&self) -> &Budget {
+        &self.budget
+    }
+
     /// The caveat parameters of this request.
     pub fn context(&self) -> &CaveatContext {
         &self.context
@@ -396,6 +450,7 @@ impl Scope<'_> {
             context: &self.context,
             now: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),
             strict: self.require_context,
+            max_cost: self.budget.max_caveat_cost(),
         })
     }
 
@@ -413,11 +468,13 @@ impl Scope<'_> {
         if !self.engine.caveats.defines(&cv.name) {
             return Ok(());
         }
-        match self
-            .engine
-            .caveats
-            .eval(&cv.name, cv.context.as_deref(), &self.context, true)?
-        {
+        match self.engine.caveats.eval(
+            &cv.name,
+            cv.context.as_deref(),
+            &self.context,
+            true,
+            self.budget.max_caveat_cost(),
+        )? {
             crate::caveat::Outcome::Missing(m) => Err(Error::MissingContext {
                 parameters: m.into_iter().collect(),
             }),

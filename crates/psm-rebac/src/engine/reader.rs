@@ -2,21 +2,25 @@
 
 use std::sync::Arc;
 
+use super::budget::Budget;
 use crate::error::Result;
 use crate::filter::{RelationshipFilter, SubjectFilter, SubjectRelationFilter};
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::store::TupleStore;
 
-/// The store seen through a request's contextual relationships.
+/// The store seen through a request's contextual relationships; every read is a step of the
+/// request's budget.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Reader<'a> {
     pub store: &'a dyn TupleStore,
     pub contextual: &'a [Relationship],
+    pub budget: &'a Budget,
 }
 
 impl Reader<'_> {
     /// Whether `obj#rel@subject` exists.
     pub async fn exists(&self, obj: &ObjectRef, rel: &str, subject: &SubjectRef) -> Result<bool> {
+        self.budget.step()?;
         if self
             .contextual
             .iter()
@@ -36,6 +40,7 @@ impl Reader<'_> {
         rel: &str,
         subject: &SubjectRef,
     ) -> Result<Option<Relationship>> {
+        self.budget.step()?;
         if let Some(r) = self
             .contextual
             .iter()
@@ -61,6 +66,7 @@ impl Reader<'_> {
         subject_type: &str,
         subject_relation: Option<&str>,
     ) -> Result<Vec<Relationship>> {
+        self.budget.step()?;
         let filter = RelationshipFilter {
             resource_type: Some(obj.object_type.clone()),
             resource_id: Some(obj.object_id.clone()),
@@ -92,6 +98,7 @@ impl Reader<'_> {
         subject_type: &str,
         subject_relation: Option<&str>,
     ) -> Result<Vec<SubjectRef>> {
+        self.budget.step()?;
         let sf = SubjectFilter {
             subject_type: Arc::from(subject_type),
             subject_id: None,
@@ -123,6 +130,7 @@ impl Reader<'_> {
 
     /// Relationships whose subject is exactly `subject`.
     pub async fn by_subject(&self, subject: &SubjectRef) -> Result<Vec<Relationship>> {
+        self.budget.step()?;
         let filter = RelationshipFilter::subject(subject);
         let mut out = self.store.read(&filter, None).await?;
         for r in self.contextual {
@@ -140,6 +148,7 @@ impl Reader<'_> {
         resource_type: &str,
         relation: &str,
     ) -> Result<Vec<Relationship>> {
+        self.budget.step()?;
         let filter = RelationshipFilter {
             resource_type: Some(Arc::from(resource_type)),
             resource_id: None,
@@ -162,6 +171,7 @@ impl Reader<'_> {
         resource_type: &str,
         relation: &str,
     ) -> Result<Vec<Relationship>> {
+        self.budget.step()?;
         let filter = RelationshipFilter {
             resource_type: Some(Arc::from(resource_type)),
             resource_id: None,

@@ -40,6 +40,10 @@ pub trait SchemaStore: Send + Sync + Debug {
 pub struct RelationshipStore {
     tuples: Arc<dyn TupleStore>,
     schema: Arc<dyn SchemaStore>,
+    /// The settings (and request budget) of the engines made by [`Self::engine_for`].
+    config: crate::EngineConfig,
+    /// Cancels every request of those engines.
+    cancel: Option<crate::CancelToken>,
 }
 
 /// A schema kept in memory.
@@ -60,7 +64,25 @@ impl SchemaStore for MemorySchema {
 impl RelationshipStore {
     /// A store of these relationships and this schema storage.
     pub fn new(tuples: Arc<dyn TupleStore>, schema: Arc<dyn SchemaStore>) -> Self {
-        Self { tuples, schema }
+        Self {
+            tuples,
+            schema,
+            config: crate::EngineConfig::default(),
+            cancel: None,
+        }
+    }
+
+    /// Makes [`engine_for`](Self::engine_for) use `config` (depth limit, request budget).
+    pub fn with_engine_config(mut self, config: crate::EngineConfig) -> Self {
+        self.config = config;
+        self
+    }
+
+    /// Makes `token` cancel every request of the engines [`engine_for`](Self::engine_for)
+    /// makes (see [`Engine::with_cancel`]).
+    pub fn with_cancel(mut self, token: crate::CancelToken) -> Self {
+        self.cancel = Some(token);
+        self
     }
 
     /// Relationships and schema in this process.
@@ -90,7 +112,11 @@ impl RelationshipStore {
 
     /// An engine over `schema` and these relationships.
     pub fn engine_for(&self, schema: Schema) -> Engine {
-        Engine::new(schema, self.tuples.clone())
+        let engine = Engine::with_config(schema, self.tuples.clone(), self.config);
+        match &self.cancel {
+            Some(token) => engine.with_cancel(token.clone()),
+            None => engine,
+        }
     }
 
     /// Releases the store's connections.

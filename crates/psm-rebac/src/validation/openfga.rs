@@ -99,6 +99,7 @@ pub(super) fn engine(schema: Schema, store: Arc<dyn TupleStore>) -> Engine {
     let config = EngineConfig {
         max_depth: DEPTH,
         id_rules: IdRules::OpenFga,
+        ..EngineConfig::default()
     };
     Engine::with_config(schema, store, config)
 }

@@ -139,7 +139,6 @@ pub(crate) mod rows;
 mod store;
 mod store_error;
 mod tables;
-mod time;
 mod write;
 
 pub use config::TupleStoreConfig;

@@ -11,7 +11,6 @@ use super::read::{filter_conditions, key_binds};
 use super::rows::{SqlValue, bind_values};
 use super::store::{SqlTupleStore, now_millis, store_error};
 use super::tables::{ID_LEN, NAME_LEN};
-use super::time::rfc3339_millis;
 use crate::conn::{bounded, dispatch};
 use crate::dialect::Dialect;
 
@@ -68,12 +67,14 @@ pub(crate) fn check_storable(r: &Relationship) -> Result<Option<i64>, Error> {
     }
     match &r.expiration {
         None => Ok(None),
-        Some(e) => rfc3339_millis(e)
-            .map(Some)
-            .ok_or_else(|| Error::RelationshipSyntax {
-                input: clip(&r.to_string()),
-                reason: format!("expiration `{}` is not an RFC 3339 timestamp", clip(e)),
-            }),
+        Some(e) => {
+            psm_rebac::expiration_millis(e)
+                .map(Some)
+                .ok_or_else(|| Error::RelationshipSyntax {
+                    input: clip(&r.to_string()),
+                    reason: format!("expiration `{}` is not an RFC 3339 timestamp", clip(e)),
+                })
+        }
     }
 }
 

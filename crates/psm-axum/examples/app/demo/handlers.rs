@@ -1,6 +1,7 @@
 //! The example application's handlers.
 
 use axum::Json;
+use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -22,6 +23,17 @@ fn failed(kind: ErrorKind, message: &str) -> Response {
     error(ErrorBody::new(kind, message), kind)
 }
 
+/// A request body that is not the expected JSON: 400 (`malformed_body`, not JSON), 415
+/// (`unsupported_media_type`) or 422 (`invalid_body`, another shape), in the one shape.
+fn bad_body(rejection: &JsonRejection) -> Response {
+    let kind = match rejection {
+        JsonRejection::MissingJsonContentType(_) => ErrorKind::UnsupportedMediaType,
+        JsonRejection::JsonSyntaxError(_) => ErrorKind::MalformedBody,
+        _ => ErrorKind::InvalidBody,
+    };
+    failed(kind, &rejection.body_text())
+}
+
 fn unavailable(e: &psm_core::Error) -> Response {
     tracing::warn!(error = %e, "session store failed");
     failed(ErrorKind::Unavailable, "session store unavailable")
@@ -32,7 +44,14 @@ pub(crate) struct Login {
     username: String,
 }
 
-pub(crate) async fn login(State(app): State<AppState>, Json(body): Json<Login>) -> Response {
+pub(crate) async fn login(
+    State(app): State<AppState>,
+    body: Result<Json<Login>, JsonRejection>,
+) -> Response {
+    let body = match body {
+        Ok(Json(body)) => body,
+        Err(rejection) => return bad_body(&rejection),
+    };
     let Some(permissions) = app.users.permissions(&body.username) else {
         return failed(ErrorKind::Unauthorized, "unknown user");
     };
@@ -123,16 +142,22 @@ pub(crate) struct PermissionRequest {
 
 pub(crate) async fn grant(
     State(app): State<AppState>,
-    Json(req): Json<PermissionRequest>,
+    req: Result<Json<PermissionRequest>, JsonRejection>,
 ) -> Response {
-    change(app, req, true).await
+    match req {
+        Ok(Json(req)) => change(app, req, true).await,
+        Err(rejection) => bad_body(&rejection),
+    }
 }
 
 pub(crate) async fn revoke(
     State(app): State<AppState>,
-    Json(req): Json<PermissionRequest>,
+    req: Result<Json<PermissionRequest>, JsonRejection>,
 ) -> Response {
-    change(app, req, false).await
+    match req {
+        Ok(Json(req)) => change(app, req, false).await,
+        Err(rejection) => bad_body(&rejection),
+    }
 }
 
 /// Changes the directory, then every live session of the user (through the store, so caches

@@ -7,6 +7,7 @@ use foldhash::{HashMap, HashSet};
 
 use super::syms::Fresh;
 use super::{FastChecker, Syms};
+use crate::engine::budget::{Budget, Meter};
 use crate::engine::reverse::ReverseIndex;
 use crate::error::{Error, Result};
 use crate::relationship::SubjectRef;
@@ -18,12 +19,23 @@ pub(crate) fn lookup_resources<'a>(
     schema: &'a Schema,
     index: &'a ReverseIndex,
     mut syms: Syms<'a>,
-    resource_type: &'a str,
-    permission: &'a str,
+    (resource_type, permission): (&'a str, &'a str),
     subject: &'a SubjectRef,
     max_depth: u32,
+    budget: &'a Budget,
 ) -> (Result<Vec<String>>, Vec<Fresh>) {
-    let candidates = candidates(schema, index, &mut syms, resource_type, permission, subject);
+    let mut meter = Meter::new(budget);
+    let candidates = match candidates(
+        schema,
+        index,
+        &mut syms,
+        (resource_type, permission),
+        subject,
+        &mut meter,
+    ) {
+        Ok(c) => c,
+        Err(e) => return (Err(e), syms.into_fresh()),
+    };
     let mut ids: Vec<(&'a str, Sym, u32)> = candidates
         .into_iter()
         .map(|(id, d)| (syms.name(id), id, d))
@@ -45,16 +57,16 @@ pub(crate) fn lookup_resources<'a>(
         syms.sym_request(resource_type),
         syms.sym_request(permission),
     );
-    let mut c = FastChecker::new(schema, index, syms, subject, max_depth);
+    let mut c = FastChecker::new(schema, index, syms, subject, max_depth, budget);
     let mut out = Vec::new();
     for (name, id, _) in ids {
         match c.check_root_syms([rt, id], perm) {
             Ok(true) => out.push(name.to_owned()),
             Ok(false) => {}
-            Err(e) => return (Err(e), c.syms.into_fresh()),
+            Err(e) => return (Err(e), c.into_fresh()),
         }
     }
-    (Ok(out), c.syms.into_fresh())
+    (Ok(out), c.into_fresh())
 }
 
 /// The backward walk: each reached `resource_type#permission` object with its shortest distance.
@@ -62,10 +74,10 @@ fn candidates<'a>(
     schema: &'a Schema,
     index: &'a ReverseIndex,
     syms: &mut Syms<'a>,
-    resource_type: &'a str,
-    permission: &'a str,
+    (resource_type, permission): (&'a str, &'a str),
     subject: &'a SubjectRef,
-) -> HashMap<Sym, u32> {
+    meter: &mut Meter<'_>,
+) -> Result<HashMap<Sym, u32>> {
     let store = syms.store();
     let mut seen: HashSet<[Sym; 3]> = HashSet::default();
     let mut queue: VecDeque<([Sym; 3], u32)> = VecDeque::new();
@@ -102,6 +114,7 @@ fn candidates<'a>(
     );
     let mut out: HashMap<Sym, u32> = HashMap::default();
     while let Some((o, d)) = queue.pop_front() {
+        meter.step()?;
         if o[0] == want_type && o[2] == want_perm {
             out.entry(o[1]).or_insert(d);
         }
@@ -145,7 +158,7 @@ fn candidates<'a>(
             }
         }
     }
-    out
+    Ok(out)
 }
 
 /// Whether `check` would read the tuple `t@subject`: its relation keeps stored relationships and

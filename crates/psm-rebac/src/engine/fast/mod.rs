@@ -15,6 +15,7 @@ pub(crate) use syms::{SchemaSyms, Syms};
 
 use foldhash::HashMap;
 
+use super::budget::{Budget, Meter};
 use super::reverse::ReverseIndex;
 use super::tri::{Fold, Res, Tri};
 use crate::error::{Error, Result};
@@ -67,6 +68,8 @@ pub(crate) struct FastChecker<'a> {
     /// Schema relations by (type, relation) symbols, resolved once per request.
     /// A short list searched linearly: a request touches few distinct relations.
     relations: Vec<([Sym; 2], Option<&'a Relation>)>,
+    /// The request's budget: every evaluated node is a step, charged in batches.
+    meter: Meter<'a>,
 }
 
 impl<'a> FastChecker<'a> {
@@ -76,6 +79,7 @@ impl<'a> FastChecker<'a> {
         mut syms: Syms<'a>,
         subject: &'a SubjectRef,
         max_depth: u32,
+        budget: &'a Budget,
     ) -> Self {
         let s = [
             syms.sym_request(&subject.object.object_type),
@@ -96,7 +100,16 @@ impl<'a> FastChecker<'a> {
             memo: HashMap::with_capacity_and_hasher(32, Default::default()),
             members: None,
             relations: Vec::with_capacity(16),
+            meter: Meter::new(budget),
         }
+    }
+
+    /// The symbols this checker interned, for the schema cache; charges the steps not yet
+    /// charged to the budget.
+    pub(crate) fn into_fresh(self) -> Vec<syms::Fresh> {
+        let Self { syms, meter, .. } = self;
+        drop(meter);
+        syms.into_fresh()
     }
 
     /// Answers `resource#rel` for this checker's subject.
@@ -156,6 +169,13 @@ impl<'a> FastChecker<'a> {
                 val: Err(Error::DepthExceeded {
                     limit: self.max_depth,
                 }),
+                height: 0,
+                clean: false,
+            };
+        }
+        if let Err(e) = self.meter.step() {
+            return Res {
+                val: Err(e),
                 height: 0,
                 clean: false,
             };

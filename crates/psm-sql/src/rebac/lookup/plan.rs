@@ -5,16 +5,25 @@
 //! limit (nor a cycle), and no caveated relationship is stored where the request reads. Other
 //! requests are declined and the engine evaluates them through `read`.
 //!
+//! Conditions: SQL evaluates no CEL, and the engine treats relationships differently by
+//! whether the schema has caveats or expiration, so a plan is made only for schemas without
+//! either; and since relationships with a caveat or an expiration written under an older
+//! schema still count for the engine (as plain ones) but not for SQL, the plan's first request
+//! looks for any (one statement, once per plan) and the plan declines everything if there are.
+//!
 //! A plan is built once per schema, when the engine is: it holds the schema and its edge
 //! table; requests only bind values.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use psm_rebac::store::{Plan, Planned, Planner};
 use psm_rebac::{CaveatContext, EngineConfig, ObjectRef, Permissionship, Schema, SubjectRef};
 
 use super::guard;
 use crate::rebac::store::{SqlTupleStore, store_error};
+
+/// Why a plan declines when relationships with conditions are stored.
+const CONDITIONS: &str = "relationships with a caveat or an expiration are stored";
 
 /// The plans of one schema over one SQL store.
 #[derive(Debug)]
@@ -24,10 +33,15 @@ struct SqlPlan {
     max_depth: u32,
     /// The schema's edges for the depth guard (`None`: no edges, nothing can recurse).
     rules: Option<String>,
+    /// Whether no stored relationship has a caveat or an expiration (looked up once).
+    plain: OnceLock<bool>,
 }
 
 impl Planner for SqlTupleStore {
     fn plan(&self, schema: &Arc<Schema>, config: &EngineConfig) -> Option<Arc<dyn Plan>> {
+        if schema.uses_caveats() || schema.uses_expiration_anywhere() {
+            return None;
+        }
         let dialect = self.live().ok()?.dialect;
         // A schema name SQL cannot quote safely: nothing is planned, the engine reads.
         let rules = guard::rules(schema, dialect).ok()?;
@@ -36,11 +50,29 @@ impl Planner for SqlTupleStore {
             schema: schema.clone(),
             max_depth: config.max_depth,
             rules,
+            plain: OnceLock::new(),
         }))
     }
 }
 
 impl SqlPlan {
+    /// Whether the store holds only plain relationships (no caveat, no expiration).
+    async fn plain(&self) -> psm_rebac::Result<bool> {
+        if let Some(&p) = self.plain.get() {
+            return Ok(p);
+        }
+        let sql = {
+            let inner = self.store.live().map_err(store_error)?;
+            format!(
+                "SELECT 'x' AS id FROM {} x WHERE x.caveat_name IS NOT NULL \
+                 OR x.expires_at IS NOT NULL LIMIT 1",
+                inner.tables.tuples
+            )
+        };
+        let plain = self.store.texts(&sql, &[]).await?.is_empty();
+        Ok(*self.plain.get_or_init(|| plain))
+    }
+
     /// Whether the guard statement found a walk past the depth limit.
     async fn too_deep(
         &self,
@@ -62,6 +94,9 @@ impl Plan for SqlPlan {
         subject: &SubjectRef,
         _context: &CaveatContext,
     ) -> psm_rebac::Result<Planned<Permissionship>> {
+        if !self.plain().await? {
+            return Ok(Planned::Declined(CONDITIONS));
+        }
         if let Some(rules) = &self.rules {
             let frag = {
                 let inner = self.store.live().map_err(store_error)?;
@@ -101,6 +136,9 @@ impl Plan for SqlPlan {
         subject: &SubjectRef,
         _context: &CaveatContext,
     ) -> psm_rebac::Result<Planned<Vec<String>>> {
+        if !self.plain().await? {
+            return Ok(Planned::Declined(CONDITIONS));
+        }
         if let Some(rules) = &self.rules {
             let frag = {
                 let inner = self.store.live().map_err(store_error)?;
