@@ -19,7 +19,9 @@ async fn the_synchronous_check_answers_like_the_async_one() {
         ("s1", "write"),
         ("missing", "read"),
     ] {
-        let now = store.check_permission_now(sid, perm).expect("memory answers at once");
+        let now = store
+            .check_permission_now(sid, perm)
+            .expect("memory answers at once");
         assert_eq!(
             now.unwrap(),
             store.check_permission(sid, perm).await.unwrap(),
