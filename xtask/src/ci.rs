@@ -1,17 +1,18 @@
 //! `cargo xtask ci`: everything CI checks, in order — fmt, clippy, lean features
 //! (`cargo xtask features`), cargo deny, `cargo xtask test`,
 //! conformance, the differential run against the real engines (`cargo xtask differential`,
-//! under 3 minutes, a fresh seed), a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
+//! under 3 minutes, a fresh seed), schemathesis against `psm serve`'s generated OpenAPI document
+//! (`cargo xtask schemathesis`, memory, SQLite and a token, under 4 minutes), a fuzz smoke run (`cargo xtask fuzz`, 10 s a target), the guide
 //! (`cargo xtask docs`) — timing each step and stopping at the first failure.
 
 use std::time::Instant;
 
 use crate::cmd::{self, Result};
-use crate::{conformance, differential, docs, features, fuzz, suite};
+use crate::{conformance, differential, docs, features, fuzz, schemathesis, suite};
 
 type Step = (&'static str, fn() -> Result);
 
-const STEPS: [Step; 10] = [
+const STEPS: [Step; 11] = [
     ("fmt", fmt),
     ("clippy", clippy),
     ("features", features::run),
@@ -19,6 +20,9 @@ const STEPS: [Step; 10] = [
     ("test", || suite::run(&[], true)),
     ("conformance", || conformance::run(None)),
     ("differential", differential_advisory),
+    ("schemathesis", || {
+        schemathesis::run(&schemathesis::Options::default())
+    }),
     ("fuzz", || fuzz::run(10, None)),
     ("rustdoc", rustdoc),
     ("docs", docs::run),

@@ -12,6 +12,7 @@ mod fuzz;
 mod instructions;
 mod load;
 mod metadata;
+mod schemathesis;
 mod services;
 mod shared;
 mod suite;
@@ -46,7 +47,7 @@ enum Task {
         args: Vec<String>,
     },
     /// What CI runs: fmt, clippy, cargo deny (licenses, bans, sources), `test`, `conformance`,
-    /// `differential` (150 s, a fresh seed), `fuzz` (10 s a target), `docs`.
+    /// `differential` (150 s, a fresh seed), `schemathesis`, `fuzz` (10 s a target), `docs`.
     /// Stops at the first failing step.
     Ci,
     /// Run the shared conformance cases with `psm validate` (release build of psm-cli).
@@ -62,6 +63,10 @@ enum Task {
     /// Drive `psm serve` with wrk from a second process: session checks and relationship checks
     /// at 64 connections on memory and on SQLite; prints requests/s and p99 (quiet machine only).
     Load(load::Options),
+    /// schemathesis (`--checks all`) against `psm serve`'s generated /openapi.json on memory,
+    /// on SQLite and with a bearer token: any failure fails. Installs schemathesis into
+    /// target/schemathesis-venv when missing.
+    Schemathesis(schemathesis::Options),
     /// Fuzz the parsers: build the libFuzzer targets in fuzz/ (instrumented, stable Rust, into
     /// target/fuzz) and run each for a while; a crash fails and names the reproducer.
     Fuzz {
@@ -112,6 +117,7 @@ fn main() -> ExitCode {
         Task::Conformance { dir } => conformance::run(dir),
         Task::Differential(options) => differential::run(&options),
         Task::Load(options) => load::run(&options),
+        Task::Schemathesis(options) => schemathesis::run(&options),
         Task::Fuzz { seconds, target } => fuzz::run(seconds, target.as_deref()),
         Task::Docs => docs::run(),
         Task::Features => features::run(),

@@ -117,7 +117,15 @@ impl From<psm_core::Error> for Error {
 pub fn rebac_kind(e: &psm_rebac::Error) -> ErrorKind {
     use psm_rebac::Error as E;
     match e {
-        E::PreconditionFailed { .. } | E::AlreadyExists { .. } => ErrorKind::Conflict,
+        // The stored state refuses the request: a relationship that exists, a type, relation
+        // or caveat the stored schema does not define or allow (the same request succeeds once
+        // the schema has it), one relationship updated twice in one write.
+        E::PreconditionFailed { .. }
+        | E::AlreadyExists { .. }
+        | E::UnknownType { .. }
+        | E::UnknownRelation { .. }
+        | E::RelationshipNotAllowed { .. }
+        | E::RepeatedRelationship { .. } => ErrorKind::Conflict,
         E::RevisionNotIssued { .. } => ErrorKind::RevisionNotIssued,
         E::ChangesPruned { .. } => ErrorKind::ChangesPruned,
         E::MissingContext { .. } => ErrorKind::MissingContext,

@@ -39,10 +39,13 @@ mod serve;
 mod session_routes;
 mod state;
 mod watch_routes;
+mod whole;
 
-use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::{Extension, Router};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 pub use config::Config;
 pub use error::{ApiJson, Error, Result, rebac_kind};
@@ -52,53 +55,16 @@ pub use state::{MetricsRenderer, ServerState, ServerStateBuilder, check_token, s
 
 /// The application: API routes behind the token check, and the open routes (`/healthz`,
 /// `/openapi.json`). Unknown paths answer a JSON 404, a known path with another method a JSON
-/// 405.
+/// 405. The OpenAPI document `/openapi.json` serves is generated here, from the routes
+/// registered (each handler's `#[utoipa::path]`), for this state's token and limits.
 pub fn router(state: ServerState) -> Router {
+    let (app, doc) = routes(&state);
     let state = state.0;
     let config = state.config;
-    let api = Router::new()
-        .route("/v1/check", post(rebac_routes::check))
-        .route("/v1/check/bulk", post(rebac_routes::check_bulk))
-        .route(
-            "/v1/lookup/resources",
-            post(lookup_routes::lookup_resources),
-        )
-        .route("/v1/lookup/subjects", post(lookup_routes::lookup_subjects))
-        .route("/v1/expand", post(expand_routes::expand))
-        .route("/v1/relationships/write", post(rebac_routes::write))
-        .route("/v1/relationships/delete", post(rebac_routes::delete))
-        .route("/v1/relationships/read", post(rebac_routes::read))
-        .route("/v1/relationships/changes", get(watch_routes::changes))
-        .route(
-            "/v1/schema",
-            get(rebac_routes::read_schema).put(rebac_routes::write_schema),
-        )
-        .route("/v1/sessions", post(session_routes::store))
-        .route("/v1/sessions/check", post(session_routes::check))
-        .route(
-            "/v1/sessions/{session_id}",
-            get(session_routes::get)
-                .patch(session_routes::update)
-                .delete(session_routes::invalidate),
-        )
-        .route(
-            "/v1/sessions/{session_id}/extend",
-            post(session_routes::extend),
-        )
-        .route("/v1/users/{user_id}/sessions", get(session_routes::list))
-        .route("/v1/sessions-cleanup", post(session_routes::cleanup))
-        .route("/v1/sessions-stats", get(session_routes::stats))
-        .route("/metrics", get(middleware::metrics))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::require_token,
-        ));
-    Router::new()
-        .route("/healthz", get(middleware::healthz))
-        .route("/openapi.json", get(openapi::document))
-        .merge(api)
-        .fallback(middleware::not_found)
+    let doc = openapi::finish(doc, state.token.is_some(), &config);
+    app.fallback(middleware::not_found)
         .method_not_allowed_fallback(middleware::method_not_allowed)
+        .layer(Extension(openapi::OpenApiJson(std::sync::Arc::new(doc))))
         .layer(axum::middleware::from_fn_with_state(
             config.request_timeout,
             middleware::deadline,
@@ -106,4 +72,49 @@ pub fn router(state: ServerState) -> Router {
         .layer(axum::middleware::from_fn(middleware::record))
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .with_state(state)
+}
+
+/// Every route with its handler, and the document generated from them: a route exists only by
+/// being registered here with its `#[utoipa::path]`.
+fn routes(
+    state: &ServerState,
+) -> (
+    Router<std::sync::Arc<state::AppState>>,
+    utoipa::openapi::OpenApi,
+) {
+    let api = OpenApiRouter::new()
+        .routes(routes!(rebac_routes::check))
+        .routes(routes!(rebac_routes::check_bulk))
+        .routes(routes!(lookup_routes::lookup_resources))
+        .routes(routes!(lookup_routes::lookup_subjects))
+        .routes(routes!(expand_routes::expand))
+        .routes(routes!(rebac_routes::write))
+        .routes(routes!(rebac_routes::delete))
+        .routes(routes!(rebac_routes::read))
+        .routes(routes!(watch_routes::changes))
+        .routes(routes!(
+            rebac_routes::read_schema,
+            rebac_routes::write_schema
+        ))
+        .routes(routes!(session_routes::store))
+        .routes(routes!(session_routes::check))
+        .routes(routes!(
+            session_routes::get,
+            session_routes::update,
+            session_routes::invalidate
+        ))
+        .routes(routes!(session_routes::extend))
+        .routes(routes!(session_routes::list))
+        .routes(routes!(session_routes::cleanup))
+        .routes(routes!(session_routes::stats))
+        .routes(routes!(middleware::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.0.clone(),
+            auth::require_token,
+        ));
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(middleware::healthz))
+        .routes(routes!(openapi::document))
+        .merge(api)
+        .split_for_parts()
 }

@@ -9,8 +9,14 @@ use axum::extract::State;
 use psm_rebac::{FoundResource, ObjectRef, Permissionship, SubjectRef};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::error::{ApiJson, Error};
+use crate::openapi::{
+    BodyErrors, CaveatContextValue, ConsistencyValue, CursorValue, EngineErrors, LookupLimitValue,
+    LookupResourcesAnswer, LookupSubjectsAnswer, NameText, ObjectRefText, ServerErrors,
+    SubjectRefText,
+};
 use crate::read_options;
 use crate::rebac_routes::{caveat_context, field};
 use crate::state::AppState;
@@ -23,45 +29,60 @@ pub const MAX_LOOKUP_LIMIT: usize = 10_000;
 const MAX_CURSOR_BYTES: usize = 4096;
 
 /// `POST /v1/lookup/resources` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupResourcesRequest {
+    #[schema(value_type = NameText)]
     resource_type: String,
+    #[schema(value_type = NameText)]
     permission: String,
+    #[schema(value_type = SubjectRefText)]
     subject: String,
     /// Caveat parameters.
     #[serde(default)]
+    #[schema(value_type = CaveatContextValue)]
     context: Option<Value>,
     /// How fresh the answer must be.
     #[serde(default)]
+    #[schema(value_type = ConsistencyValue)]
     consistency: Option<Value>,
     /// Most results in this page (1..=`MAX_LOOKUP_LIMIT`).
     #[serde(default)]
+    #[schema(value_type = LookupLimitValue)]
     limit: Option<Value>,
     /// The `cursor` of the previous page.
     #[serde(default)]
+    #[schema(value_type = CursorValue)]
     cursor: Option<Value>,
 }
 
 /// `POST /v1/lookup/subjects` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LookupSubjectsRequest {
+    #[schema(value_type = ObjectRefText)]
     resource: String,
+    #[schema(value_type = NameText)]
     permission: String,
+    #[schema(value_type = NameText)]
     subject_type: String,
+    #[schema(value_type = Option<NameText>)]
     subject_relation: Option<String>,
     /// Caveat parameters.
     #[serde(default)]
+    #[schema(value_type = CaveatContextValue)]
     context: Option<Value>,
     /// How fresh the answer must be.
     #[serde(default)]
+    #[schema(value_type = ConsistencyValue)]
     consistency: Option<Value>,
     /// Most results in this page (1..=`MAX_LOOKUP_LIMIT`).
     #[serde(default)]
+    #[schema(value_type = LookupLimitValue)]
     limit: Option<Value>,
     /// The `cursor` of the previous page.
     #[serde(default)]
+    #[schema(value_type = CursorValue)]
     cursor: Option<Value>,
 }
 
@@ -70,8 +91,7 @@ pub struct LookupSubjectsRequest {
 fn limit(value: Option<&Value>) -> Result<usize, Error> {
     match value {
         None | Some(Value::Null) => Ok(MAX_LOOKUP_LIMIT),
-        Some(Value::Number(n)) => n
-            .as_u64()
+        Some(Value::Number(n)) => crate::whole::whole_u64(n)
             .and_then(|n| usize::try_from(n).ok())
             .filter(|n| (1..=MAX_LOOKUP_LIMIT).contains(n))
             .ok_or_else(limit_error),
@@ -139,6 +159,13 @@ fn resource_json(f: &FoundResource) -> Value {
 /// `POST /v1/lookup/resources`: `resource_ids` lists the resources the subject has the
 /// permission on for certain; `results` lists those and the conditional ones (with the caveat
 /// parameters that were missing), sorted by id; `cursor` leads to the next page.
+#[utoipa::path(
+    post,
+    path = "/v1/lookup/resources",
+    summary = "Resources of a type the subject has permission on, a page at a time",
+    request_body = LookupResourcesRequest,
+    responses((status = 200, body = LookupResourcesAnswer), BodyErrors, EngineErrors, ServerErrors)
+)]
 pub async fn lookup_resources(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<LookupResourcesRequest>,
@@ -166,6 +193,14 @@ pub async fn lookup_resources(
 }
 
 /// `POST /v1/lookup/subjects`: subjects sorted as they print; `cursor` leads to the next page.
+#[utoipa::path(
+    post,
+    path = "/v1/lookup/subjects",
+    summary = "Subjects of a type with permission on resource, a page at a time; a wildcard \
+               lists its exclusions",
+    request_body = LookupSubjectsRequest,
+    responses((status = 200, body = LookupSubjectsAnswer), BodyErrors, EngineErrors, ServerErrors)
+)]
 pub async fn lookup_subjects(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<LookupSubjectsRequest>,

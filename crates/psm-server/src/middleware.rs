@@ -13,6 +13,7 @@ use psm_core::ErrorKind;
 use serde_json::json;
 
 use crate::error::Error;
+use crate::openapi::{Health, HealthOrError, Internal, NotFoundRoute, ServerErrors};
 use crate::state::AppState;
 
 /// Aborts the task when dropped: a request whose deadline passed, or whose client went away,
@@ -78,6 +79,16 @@ fn method_label(method: &Method) -> &'static str {
 }
 
 /// `GET /healthz`: 200 when the session store answers, 503 otherwise.
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    summary = "Liveness and the session store's health (503 when unhealthy)",
+    responses(
+        (status = 200, description = "healthy", body = Health),
+        (status = 503, description = "unhealthy, or past the request deadline", body = HealthOrError),
+        Internal
+    )
+)]
 pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
     let health = state.sessions.health_check().await;
     let status = if health.healthy {
@@ -95,6 +106,16 @@ pub async fn healthz(State(state): State<Arc<AppState>>) -> Response {
 }
 
 /// `GET /metrics`: Prometheus text, from the renderer the host installed (404 without one).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    summary = "Prometheus metrics (text; 404 when the host installed no recorder)",
+    responses(
+        (status = 200, description = "Prometheus text exposition", body = String, content_type = "text/plain"),
+        NotFoundRoute,
+        ServerErrors
+    )
+)]
 pub async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     match &state.metrics {
         Some(render) => (

@@ -63,7 +63,7 @@ pub fn consistency(value: Option<&Value>) -> Result<Consistency, Error> {
 /// A revision token: a non-negative integer, or the same digits as a string.
 pub fn revision(value: &Value, field: &str) -> Result<u64, Error> {
     let parsed = match value {
-        Value::Number(n) => n.as_u64(),
+        Value::Number(n) => crate::whole::whole_u64(n),
         Value::String(s)
             if !s.is_empty() && s.len() <= 20 && s.bytes().all(|b| b.is_ascii_digit()) =>
         {

@@ -10,36 +10,60 @@ use axum::http::{StatusCode, Uri};
 use psm_core::{NewSession, generate_session_id};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
 use crate::error::{ApiJson, Error};
+use crate::openapi::{
+    AnyObject, BodyErrors, Cleanup, InvalidInput, Invalidated, NotFound, PermissionText,
+    QuotaExceeded, ServerErrors, Session, SessionCheckAnswer, SessionIdText, UserIdText,
+    UserSessions,
+};
 use crate::render::session_json;
 use crate::state::AppState;
 
 /// `POST /v1/sessions` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StoreRequest {
     /// Generated when absent.
+    #[schema(value_type = Option<SessionIdText>)]
     session_id: Option<String>,
+    #[schema(value_type = UserIdText)]
     user_id: String,
     #[serde(default)]
+    #[schema(value_type = Vec<PermissionText>)]
     permissions: Vec<String>,
-    /// The manager's default (one hour) when absent.
+    /// The manager's default (one hour) when absent; at most 100 years; not with `no_expiry`.
+    #[schema(minimum = 1, maximum = 3_155_760_000_u64)]
+    #[serde(default, deserialize_with = "crate::whole::opt_u64_field")]
     ttl_seconds: Option<u64>,
+    /// The session never expires.
     #[serde(default)]
     no_expiry: bool,
+    /// A JSON object of at most 64 KiB.
+    #[schema(value_type = Option<Object>)]
     metadata: Option<Value>,
 }
 
 /// `POST /v1/sessions/check` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = SessionCheckRequest)]
 pub struct CheckRequest {
+    #[schema(value_type = SessionIdText)]
     session_id: String,
+    #[schema(value_type = Vec<PermissionText>, min_items = 1, max_items = 1000)]
     permissions: Vec<String>,
 }
 
 /// `POST /v1/sessions`: 201 with the stored session.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions",
+    summary = "Store (or replace) a session",
+    request_body = StoreRequest,
+    responses((status = 201, body = Session), BodyErrors, QuotaExceeded, ServerErrors)
+)]
 pub async fn store(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<StoreRequest>,
@@ -64,6 +88,13 @@ pub async fn store(
 }
 
 /// `POST /v1/sessions/check`: `allowed` is true when every permission is.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/check",
+    summary = "Check a session's permissions (a session that does not exist has none)",
+    request_body = CheckRequest,
+    responses((status = 200, body = SessionCheckAnswer), BodyErrors, ServerErrors)
+)]
 pub async fn check(
     State(state): State<Arc<AppState>>,
     ApiJson(req): ApiJson<CheckRequest>,
@@ -84,6 +115,13 @@ pub async fn check(
 }
 
 /// `GET /v1/sessions/{session_id}`: 404 when there is no live session.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions/{session_id}",
+    summary = "A live session (404 when none)",
+    params(("session_id" = SessionIdText, Path)),
+    responses((status = 200, body = Session), InvalidInput, NotFound, ServerErrors)
+)]
 pub async fn get(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
@@ -95,6 +133,13 @@ pub async fn get(
 }
 
 /// `DELETE /v1/sessions/{session_id}`: 404 when there was none.
+#[utoipa::path(
+    delete,
+    path = "/v1/sessions/{session_id}",
+    summary = "Invalidate a session (404 when none)",
+    params(("session_id" = SessionIdText, Path)),
+    responses((status = 200, body = Invalidated), InvalidInput, NotFound, ServerErrors)
+)]
 pub async fn invalidate(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
@@ -107,23 +152,38 @@ pub async fn invalidate(
 }
 
 /// `PATCH /v1/sessions/{session_id}` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRequest {
+    #[schema(value_type = Vec<PermissionText>, max_items = 1000)]
     permissions: Vec<String>,
-    /// Keeps the remaining TTL when absent.
+    /// Keeps the remaining TTL when absent; at most 100 years.
+    #[schema(minimum = 1, maximum = 3_155_760_000_u64)]
+    #[serde(default, deserialize_with = "crate::whole::opt_u64_field")]
     ttl_seconds: Option<u64>,
 }
 
 /// `POST /v1/sessions/{session_id}/extend` body.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExtendRequest {
+    /// At most 100 years.
+    #[schema(minimum = 1, maximum = 3_155_760_000_u64)]
+    #[serde(deserialize_with = "crate::whole::u64_field")]
     ttl_seconds: u64,
 }
 
 /// `PATCH /v1/sessions/{session_id}`: replaces the permissions (and the TTL when given); 404
 /// when there is no live session. Idempotent.
+#[utoipa::path(
+    patch,
+    path = "/v1/sessions/{session_id}",
+    summary = "Replace a live session's permissions; without ttl_seconds the remaining TTL is \
+               kept (404 when none)",
+    params(("session_id" = SessionIdText, Path)),
+    request_body = UpdateRequest,
+    responses((status = 200, body = Session), BodyErrors, NotFound, QuotaExceeded, ServerErrors)
+)]
 pub async fn update(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
@@ -144,6 +204,14 @@ pub async fn update(
 
 /// `POST /v1/sessions/{session_id}/extend`: the session expires `ttl_seconds` from now; 404
 /// when there is no live session.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions/{session_id}/extend",
+    summary = "Make a live session expire ttl_seconds from now (404 when none)",
+    params(("session_id" = SessionIdText, Path)),
+    request_body = ExtendRequest,
+    responses((status = 200, body = Session), BodyErrors, NotFound, ServerErrors)
+)]
 pub async fn extend(
     State(state): State<Arc<AppState>>,
     Path(session_id): Path<String>,
@@ -216,6 +284,18 @@ fn parse_list_query(query: Option<&str>) -> Result<ListQuery, Error> {
 /// `GET /v1/users/{user_id}/sessions?limit=N&cursor=C`: the user's live session ids, sorted,
 /// at most `limit` (default 100, at most 1000) after `cursor`; `cursor` in the answer is the
 /// next page's (null on the last page).
+#[utoipa::path(
+    get,
+    path = "/v1/users/{user_id}/sessions",
+    summary = "The user's live session ids, sorted, one page after `cursor` (`cursor` in the \
+               answer is null on the last page)",
+    params(
+        ("user_id" = UserIdText, Path),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 1000, description = "most ids in this page (default 100)"),
+        ("cursor" = Option<SessionIdText>, Query, description = "the `cursor` of the previous page")
+    ),
+    responses((status = 200, body = UserSessions), InvalidInput, ServerErrors)
+)]
 pub async fn list(
     State(state): State<Arc<AppState>>,
     Path(user_id): Path<String>,
@@ -243,12 +323,24 @@ pub async fn list(
 }
 
 /// `POST /v1/sessions-cleanup`: removes expired sessions now; answers how many.
+#[utoipa::path(
+    post,
+    path = "/v1/sessions-cleanup",
+    summary = "Remove expired sessions now",
+    responses((status = 200, body = Cleanup), ServerErrors)
+)]
 pub async fn cleanup(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
     let removed = state.sessions.cleanup_expired_sessions().await?;
     Ok(Json(json!({"removed": removed})))
 }
 
 /// `GET /v1/sessions-stats`: the session store's counters and sizes.
+#[utoipa::path(
+    get,
+    path = "/v1/sessions-stats",
+    summary = "The session store's counters and sizes",
+    responses((status = 200, body = AnyObject), ServerErrors)
+)]
 pub async fn stats(State(state): State<Arc<AppState>>) -> Result<Json<Value>, Error> {
     let stats = state.sessions.stats().await?;
     Ok(Json(serde_json::to_value(stats).unwrap_or(Value::Null)))

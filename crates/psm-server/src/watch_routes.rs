@@ -12,6 +12,7 @@ use psm_rebac::{MAX_CHANGES, Revision};
 use serde_json::{Value, json};
 
 use crate::error::Error;
+use crate::openapi::{ChangesAnswer, EngineErrors, Gone, InvalidInput, ServerErrors};
 use crate::render::change_json;
 use crate::state::AppState;
 
@@ -84,6 +85,20 @@ fn parse_query(query: Option<&str>, default_limit: usize) -> Result<ChangesQuery
 /// `GET /v1/relationships/changes`: `{"changes": [{revision, op, relationship}], "revision"}`,
 /// where `revision` is the one to pass as `after` next (the last change's, or `after` when
 /// there were none). A write is never split, so one write alone may exceed `limit`.
+#[utoipa::path(
+    get,
+    path = "/v1/relationships/changes",
+    summary = "Relationship changes after a revision (a watch): long-polls up to `wait_ms` when \
+               there are none yet. A write is never split, so one write alone may exceed `limit`. \
+               409 when `after` was never issued, 410 when the change log no longer holds every \
+               change after it (resync from a read).",
+    params(
+        ("after" = u64, Query, minimum = 0, description = "the revision to list changes after: 0, one a write returned, or the `revision` of the previous answer"),
+        ("limit" = Option<u64>, Query, minimum = 1, maximum = 10000, description = "most changes (default: the server's batch limit)"),
+        ("wait_ms" = Option<u64>, Query, minimum = 0, maximum = 30000, description = "how long to wait for a change when there is none yet (within the request deadline; default 0)")
+    ),
+    responses((status = 200, body = ChangesAnswer), InvalidInput, EngineErrors, Gone, ServerErrors)
+)]
 pub async fn changes(State(state): State<Arc<AppState>>, uri: Uri) -> Result<Json<Value>, Error> {
     let store = state.rebac()?.tuples().clone();
     let q = parse_query(uri.query(), state.config.max_batch)?;
