@@ -9,6 +9,7 @@ mod differential;
 mod docs;
 mod features;
 mod fuzz;
+mod instructions;
 mod load;
 mod metadata;
 mod schemathesis;
@@ -88,6 +89,10 @@ enum Task {
         /// Instead of psm's benches, print redis-benchmark and pgbench figures for comparison.
         #[arg(long, conflicts_with_all = ["name", "args"])]
         peers: bool,
+        /// Instead of timing, count instructions per operation of the hot paths with valgrind
+        /// (callgrind); NAME then selects the cases whose name contains it.
+        #[arg(long, conflicts_with_all = ["peers", "args"])]
+        instructions: bool,
         /// Arguments for the bench harness, after `--`.
         #[arg(last = true)]
         args: Vec<String>,
@@ -117,6 +122,11 @@ fn main() -> ExitCode {
         Task::Docs => docs::run(),
         Task::Features => features::run(),
         Task::Bench { peers: true, .. } => bench::peers(),
+        Task::Bench {
+            instructions: true,
+            name,
+            ..
+        } => instructions::run(name.as_deref()),
         Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),
         Task::BenchRebac { args } => bench::rebac_scale(&args),
     };

@@ -145,6 +145,27 @@ pub trait SessionBackend: Send + Sync + fmt::Debug {
         }
     }
 
+    /// [`check_permission`](Self::check_permission) answered synchronously, without I/O or
+    /// waiting, or `None` when that is not possible this time (the async method then runs).
+    /// A backend that can ([`checks_without_io`](Self::checks_without_io)) implements it; the
+    /// layer calls it only then, so no other backend validates its input twice.
+    #[inline]
+    fn check_permission_now(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Option<Result<bool>> {
+        let _ = (session_id, permission);
+        None
+    }
+
+    /// True when [`check_permission_now`](Self::check_permission_now) usually answers (an
+    /// in-process backend); false (the default) makes the layer skip it.
+    #[inline]
+    fn checks_without_io(&self) -> bool {
+        false
+    }
+
     /// One answer per permission, in order.
     fn check_permissions(
         &self,
@@ -276,6 +297,29 @@ impl<B: SessionBackend> SessionStore for B {
             metrics::counter!("psm_checks_total").increment(1);
             allowed
         })
+    }
+
+    #[inline]
+    fn check_permission_now(&self, session_id: &str, permission: &str) -> Option<Result<bool>> {
+        if !SessionBackend::checks_without_io(self) {
+            return None;
+        }
+        if SessionBackend::is_closed(self) {
+            return Some(Err(Error::Closed));
+        }
+        let span = span!(self, "check_permission");
+        let _entered = span.enter();
+        let id = match SessionId::parse(session_id) {
+            Ok(id) => id,
+            Err(e) => return Some(Err(e)),
+        };
+        let permission = match validate::permission(permission) {
+            Ok(p) => p,
+            Err(e) => return Some(Err(e)),
+        };
+        let allowed = SessionBackend::check_permission_now(self, id, permission)?;
+        metrics::counter!("psm_checks_total").increment(1);
+        Some(allowed)
     }
 
     async fn check_permissions(

@@ -31,6 +31,17 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
     /// Is `permission` granted to the live session `session_id`? False when there is none.
     async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool>;
 
+    /// The answer of [`check_permission`](SessionStore::check_permission), given at once by a
+    /// store that can answer without I/O or waiting (an in-process image of its sessions), with
+    /// the same validation, rules and errors; `None` when the caller must await
+    /// `check_permission` instead. A hot path (the manager's check) tries it first and so skips
+    /// the boxed future of the async call. The default is `None`.
+    #[inline]
+    fn check_permission_now(&self, session_id: &str, permission: &str) -> Option<Result<bool>> {
+        let _ = (session_id, permission);
+        None
+    }
+
     /// Checks several permissions at once; every key of the result is one of `permissions`.
     async fn check_permissions(
         &self,

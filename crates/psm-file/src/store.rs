@@ -209,6 +209,30 @@ impl SessionBackend for FileStore {
         Ok(false)
     }
 
+    #[inline]
+    fn checks_without_io(&self) -> bool {
+        true
+    }
+
+    /// From the in-memory image, unless it is time to look for other processes' writes (then
+    /// `None`: the async check refreshes first).
+    #[inline]
+    fn check_permission_now(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Option<Result<bool>> {
+        let now = self.now();
+        if now.as_millis() >= self.shared.next_refresh.load(Ordering::Relaxed) {
+            return None;
+        }
+        let cache = self.shared.cache.read();
+        if let Some(entry) = cache.live(&session_id, now) {
+            return Some(Ok(entry.perms.check_parsed(permission)));
+        }
+        Some(cache.ensure_not_corrupt(&session_id).map(|()| false))
+    }
+
     async fn check_permissions(
         &self,
         session_id: SessionId<'_>,

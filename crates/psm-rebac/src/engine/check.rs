@@ -527,6 +527,12 @@ impl<'a> Checker<'a> {
                 kinds.push((a.object_type.as_str(), sr));
             }
         }
+        // Usersets of one kind are read together; those of a relation that nests itself
+        // (`team#rel: [team#rel, ...]`) all at once, as OpenFGA's recursive strategy reads them.
+        let recursive = kinds
+            .iter()
+            .any(|(t, sr)| *t == &*obj.object_type && *sr == relation.name);
+        let mut groups: Vec<Vec<(Relationship, &'a str)>> = Vec::new();
         for (t, sr) in kinds {
             if !self.leads_to_subject(t, sr) {
                 continue;
@@ -546,12 +552,37 @@ impl<'a> Checker<'a> {
                     continue;
                 }
             };
-            let rels: Vec<Relationship> = rels
+            let rels = rels
                 .into_iter()
                 .filter(|rel| rel.subject != *s && Self::fits(relation, rel))
-                .collect();
+                .map(|rel| (rel, sr));
+            match groups.last_mut() {
+                Some(g) if recursive => g.extend(rels),
+                _ => groups.push(rels.collect()),
+            }
+        }
+        for group in groups {
+            let rels: Vec<Relationship> = group.iter().map(|(r, _)| r.clone()).collect();
             let held = self.group_held(&rels);
-            for (rel, held) in rels.iter().zip(held) {
+            // The subject's own side first: where it fails, that kind fails as a whole.
+            let mut failed: Vec<(String, &'a str)> = Vec::new();
+            let mut tried: Vec<(String, &'a str)> = Vec::new();
+            for ((rel, sr), held) in group.iter().zip(&held) {
+                let k = (rel.subject.object.object_type.to_string(), *sr);
+                if matches!(held, Ok(Tri::True)) && !tried.contains(&k) {
+                    let r = self.subject_side(&k.0, sr).await;
+                    tried.push(k.clone());
+                    if !matches!(r.val, Ok(Tri::False)) {
+                        failed.push(k);
+                        f.add(r);
+                    }
+                }
+            }
+            for ((rel, sr), held) in group.iter().zip(held) {
+                let k = (rel.subject.object.object_type.to_string(), *sr);
+                if failed.contains(&k) {
+                    continue;
+                }
                 let r = self.through(rel, held, sr, depth).await;
                 if let Some(done) = f.add(r) {
                     return done;
@@ -559,6 +590,64 @@ impl<'a> Checker<'a> {
             }
         }
         f.finish()
+    }
+
+    /// OpenFGA's fast path for a plain subject and a userset (or arrow target) `t#rel` whose
+    /// relation is only directly assigned plain subjects: it reads the subject's own
+    /// relationships on `t#rel`, whatever their object, and fails when one's condition cannot
+    /// be evaluated. False otherwise (the membership itself is evaluated by the caller); only
+    /// with strict conditions.
+    async fn subject_side(&mut self, t: &str, rel: &str) -> Res {
+        let s = self.subject;
+        let strict = self.cond.is_some_and(|c| c.strict);
+        let Some(relation) = self.schema.relation(t, rel) else {
+            return Res::of(Tri::False);
+        };
+        let direct_only = matches!(relation.rewrite, Rewrite::This)
+            && relation.allowed.iter().all(|a| a.relation.is_none());
+        if !strict || !direct_only || s.relation.is_some() || s.is_wildcard() {
+            return Res::of(Tri::False);
+        }
+        let mut probes = vec![s.clone()];
+        if relation
+            .allowed
+            .iter()
+            .any(|a| a.wildcard && a.object_type == *s.object.object_type)
+        {
+            probes.push(SubjectRef::wildcard(s.object.object_type.clone()));
+        }
+        for p in probes {
+            let rels = match self.reader.by_subject_on(&p, t, rel).await {
+                Ok(v) => v,
+                Err(e) => {
+                    return Res {
+                        val: Err(e),
+                        height: 0,
+                        clean: false,
+                    };
+                }
+            };
+            for r in rels.iter().filter(|r| Self::fits(relation, r)) {
+                match self.holds(r) {
+                    Ok(Tri::Conditional) => {
+                        return Res {
+                            val: Ok(Tri::Conditional),
+                            height: 0,
+                            clean: false,
+                        };
+                    }
+                    Err(e) => {
+                        return Res {
+                            val: Err(e),
+                            height: 0,
+                            clean: false,
+                        };
+                    }
+                    _ => {}
+                }
+            }
+        }
+        Res::of(Tri::False)
     }
 
     /// Whether each relationship of a group read together holds. With strict conditions
@@ -726,8 +815,25 @@ impl<'a> Checker<'a> {
             }
         }
         let held = self.group_held(&group);
+        // The subject's own side first (`.any()` only): where it fails, that target type fails.
+        let mut failed: Vec<String> = Vec::new();
+        let mut tried: Vec<String> = Vec::new();
+        for (rel, held) in group.iter().zip(&held) {
+            let t = rel.subject.object.object_type.to_string();
+            if kind == ArrowKind::Any && matches!(held, Ok(Tri::True)) && !tried.contains(&t) {
+                let r = self.subject_side(&t, computed).await;
+                tried.push(t.clone());
+                if !matches!(r.val, Ok(Tri::False)) {
+                    failed.push(t);
+                    f.add(r);
+                }
+            }
+        }
         for (rel, held) in group.iter().zip(held) {
             any = true;
+            if failed.contains(&rel.subject.object.object_type.to_string()) {
+                continue;
+            }
             let r = if self
                 .schema
                 .relation(&rel.subject.object.object_type, computed)

@@ -482,10 +482,7 @@ impl Scope<'_> {
         // Relations that can hold the asked kind of subject: OpenFGA's ListUsers reads (and
         // evaluates the conditions of) only relationships that can lead there.
         let toward = super::reach::reaching(schema, subject_type, subject_relation);
-        let leads = |t: &str, r: Option<&str>| match r {
-            Some(r) => toward.contains(&(t.to_owned(), r.to_owned())),
-            None => t == subject_type && subject_relation.is_none(),
-        };
+        let leads = |t: &str, r: &str| toward.contains(&(t.to_owned(), r.to_owned()));
         let mut seen: HashSet<(ObjectRef, String)> = HashSet::default();
         let mut queue = VecDeque::new();
         seen.insert((resource.clone(), permission.to_owned()));
@@ -515,7 +512,7 @@ impl Scope<'_> {
                         kinds.dedup();
                         for (t, sr) in kinds {
                             for rs in reader.subject_relationships(&o, &r, t, sr).await? {
-                                if leads(t, sr) {
+                                if leads(&o.object_type, &r) {
                                     self.require_condition(&rs)?;
                                 }
                                 let s = rs.subject;
@@ -555,7 +552,7 @@ impl Scope<'_> {
                                 )
                                 .await?
                             {
-                                if leads(&a.object_type, Some(computed)) {
+                                if leads(&o.object_type, &r) {
                                     self.require_condition(&rs)?;
                                 }
                                 let s = rs.subject;
@@ -639,14 +636,13 @@ fn leading_to(
     seen
 }
 
-/// The leaves a walk towards the permission expands: all of a union's and an intersection's, only
-/// an exclusion's base (what it subtracts is checked on the candidates found, not expanded, as
-/// OpenFGA's ListObjects does).
+/// The leaves a walk towards the permission expands: all of a union's, an intersection's first
+/// operand only and an exclusion's base only (the rest is checked on the candidates found, not
+/// expanded, as OpenFGA's ListObjects does).
 fn expanded_leaves<'a>(rw: &'a Rewrite, out: &mut Vec<&'a Rewrite>) {
     match rw {
-        Rewrite::Union(c) | Rewrite::Intersection(c) => {
-            c.iter().for_each(|x| expanded_leaves(x, out));
-        }
+        Rewrite::Union(c) => c.iter().for_each(|x| expanded_leaves(x, out)),
+        Rewrite::Intersection(c) => c.iter().take(1).for_each(|x| expanded_leaves(x, out)),
         Rewrite::Exclusion(base, _) => expanded_leaves(base, out),
         leaf => out.push(leaf),
     }

@@ -178,6 +178,22 @@ fn check_allowed(
                 ),
             ));
         }
+        if let Some(r) = &a.relation
+            && r != "..."
+            && dialect == Dialect::SpiceDb
+            && let Some((wild, via)) =
+                wildcard_via(schema, &a.object_type, r, &mut HashSet::default())
+        {
+            return Err(invalid(
+                a.position,
+                "transitive-wildcard",
+                format!(
+                    "for relation `{}`: relation/permission `{}#{r}` includes wildcard type `{wild}` \
+                     via relation `{via}`: wildcard relations cannot be transitively included",
+                    rel.name, a.object_type
+                ),
+            ));
+        }
         if let Some(c) = &a.caveat
             && !schema.caveats.iter().any(|x| &x.name == c)
         {
@@ -282,4 +298,34 @@ fn check_rewrite(schema: &Schema, def: &Definition, rel: &Relation, rw: &Rewrite
             check_rewrite(schema, def, rel, b)
         }
     }
+}
+
+/// The wildcard type a userset `object_type#relation` includes, directly or through the usersets
+/// its relation allows, with the relation that allows it (SpiceDB refuses such a userset as an
+/// allowed subject: "wildcard relations cannot be transitively included"). Permissions include
+/// none (SpiceDB looks only at relations' allowed types).
+fn wildcard_via(
+    schema: &Schema,
+    object_type: &str,
+    relation: &str,
+    seen: &mut HashSet<(String, String)>,
+) -> Option<(String, String)> {
+    if !seen.insert((object_type.to_owned(), relation.to_owned())) {
+        return None;
+    }
+    let rel = schema.relation(object_type, relation)?;
+    for a in &rel.allowed {
+        if a.wildcard {
+            return Some((a.object_type.clone(), format!("{object_type}#{relation}")));
+        }
+    }
+    for a in &rel.allowed {
+        if let Some(r) = &a.relation
+            && r != "..."
+            && let Some(found) = wildcard_via(schema, &a.object_type, r, seen)
+        {
+            return Some(found);
+        }
+    }
+    None
 }

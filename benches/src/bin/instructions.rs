@@ -1,0 +1,176 @@
+//! `instructions CASE N`: sets up one hot path, then runs it N times and asserts the answers, for
+//! `cargo xtask bench --instructions` (which runs it under callgrind at two values of N and
+//! divides the difference in instructions by the difference in N, so set-up cancels out).
+//! Keys vary over the whole data set (a fixed-seed generator picks them), and every answer is
+//! counted and checked after the loop, so a broken path cannot look cheap.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::hint::black_box;
+use std::sync::Arc;
+
+use permission_storage_manager as psm;
+use psm_core::{PermissionSet, SessionStore};
+
+/// Sessions held by the session cases (every one is checked over the run).
+const SESSIONS: usize = 10_000;
+/// Grants of each session: a hit matches one of them, a miss none.
+const PERMS: [&str; 4] = ["read", "write", "admin:*", "posts:*:read"];
+
+/// The cases, in the order the table prints them.
+const CASES: [&str; 6] = [
+    "matcher_hit",
+    "matcher_miss",
+    "session_check_memory_manager",
+    "session_check_file_store",
+    "acl_check_hit",
+    "acl_check_miss",
+];
+
+/// A fixed-seed xorshift generator: the same keys at every N, spread over the data set.
+struct Keys(u64);
+
+impl Keys {
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+fn sid(i: usize) -> String {
+    format!("sess-{i:08}")
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let (case, n) = match args.as_slice() {
+        [_, case, n] => (case.as_str(), n.parse::<usize>().expect("N is a count")),
+        [_, list] if list == "--list" => {
+            for case in CASES {
+                println!("{case}");
+            }
+            return;
+        }
+        _ => panic!("usage: instructions CASE N | --list (cases: {CASES:?})"),
+    };
+    let hits = match case {
+        "matcher_hit" | "matcher_miss" => matcher(case == "matcher_hit", n),
+        "session_check_memory_manager" => session_memory(n),
+        "session_check_file_store" => session_file(n),
+        "acl_check_hit" | "acl_check_miss" => acl(case == "acl_check_hit", n),
+        other => panic!("unknown case {other} (cases: {CASES:?})"),
+    };
+    println!("{case} {n} {hits}");
+}
+
+/// Checks permissions against 32 grants, a hit (one of 32 concrete grants) or a miss.
+fn matcher(hit: bool, n: usize) -> usize {
+    let grants: Vec<String> = (0..32).map(|i| format!("app:resource{i}:read")).collect();
+    let set = PermissionSet::new(&grants).unwrap();
+    let wanted: Vec<String> = (0..32)
+        .map(|i| format!("app:resource{i}:{}", if hit { "read" } else { "write" }))
+        .collect();
+    let mut keys = Keys(0x9E37_79B9_7F4A_7C15);
+    let mut count = 0;
+    for _ in 0..n {
+        let p = &wanted[keys.below(wanted.len())];
+        count += usize::from(black_box(set.check(black_box(p)).unwrap()));
+    }
+    assert_eq!(count, if hit { n } else { 0 }, "matcher answers");
+    count
+}
+
+/// `check_permission` through the manager on `memory://`, a hit on a random session each time.
+fn session_memory(n: usize) -> usize {
+    let rt = runtime();
+    rt.block_on(async {
+        let m = psm::PermissionStorageManager::connect("memory://?cleanup_interval=0")
+            .await
+            .unwrap();
+        for i in 0..SESSIONS {
+            m.store_permissions(&sid(i), &format!("user-{}", i / 2), PERMS, None)
+                .await
+                .unwrap();
+        }
+        let ids: Vec<String> = (0..SESSIONS).map(sid).collect();
+        let mut keys = Keys(0x2545_F491_4F6C_DD1D);
+        let mut count = 0;
+        for _ in 0..n {
+            let id = &ids[keys.below(SESSIONS)];
+            count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
+        }
+        assert_eq!(count, n, "every session holds `write`");
+        count
+    })
+}
+
+/// `check_permission` on a `FileStore` (answered from its in-memory image of the directory).
+fn session_file(n: usize) -> usize {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    rt.block_on(async {
+        let config = psm_file::FileConfig::new(dir.path())
+            .fsync(false)
+            .cleanup_interval(None);
+        let store: Arc<dyn SessionStore> =
+            Arc::new(psm_file::FileStore::open(config).await.unwrap());
+        let m = psm::PermissionStorageManager::new(store);
+        for i in 0..SESSIONS {
+            m.store_permissions(&sid(i), &format!("user-{}", i / 2), PERMS, None)
+                .await
+                .unwrap();
+        }
+        let ids: Vec<String> = (0..SESSIONS).map(sid).collect();
+        let mut keys = Keys(0x2545_F491_4F6C_DD1D);
+        let mut count = 0;
+        for _ in 0..n {
+            let id = &ids[keys.below(SESSIONS)];
+            count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
+        }
+        assert_eq!(count, n, "every session holds `write`");
+        count
+    })
+}
+
+/// `Acl::check` over 10 roles × 100 resources × 10 permissions (10k grants).
+fn acl(hit: bool, n: usize) -> usize {
+    let mut acl = psm_acl::Acl::new();
+    let triples = (0..10).flat_map(|r| {
+        (0..100).flat_map(move |s| {
+            (0..10).map(move |p| (format!("role{r}"), format!("res{s}"), format!("perm{p}")))
+        })
+    });
+    acl.grant_many(triples).unwrap();
+    let queries: Vec<(String, String, String)> = {
+        let mut keys = Keys(0xD1B5_4A32_D192_ED03);
+        (0..4096)
+            .map(|_| {
+                let perm = if hit {
+                    keys.below(10)
+                } else {
+                    10 + keys.below(10)
+                };
+                (
+                    format!("role{}", keys.below(10)),
+                    format!("res{}", keys.below(100)),
+                    format!("perm{perm}"),
+                )
+            })
+            .collect()
+    };
+    let mut count = 0;
+    for i in 0..n {
+        let (r, s, p) = &queries[i % queries.len()];
+        count += usize::from(black_box(acl.check(r.as_str(), s.as_str(), p.as_str())));
+    }
+    assert_eq!(count, if hit { n } else { 0 }, "acl answers");
+    count
+}
