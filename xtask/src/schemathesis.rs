@@ -135,7 +135,10 @@ fn run_case(
     st.arg("--config-file")
         .arg(config)
         .args(["run", &format!("{}/openapi.json", server.base)])
-        .args(["--checks", "all", "--workers", "2", "--no-shrink"])
+        // One worker: with two, CPython 3.11's `ast` module (which schemathesis uses while
+        // generating) once failed a run with "AST constructor recursion depth mismatch", a
+        // thread-safety fault of the interpreter, not a finding about the server.
+        .args(["--checks", "all", "--workers", "1", "--no-shrink"])
         .args(["--max-examples", &options.examples.to_string()])
         .args(["--max-time", &case.seconds.to_string()])
         .args(["--request-timeout", "10"])
