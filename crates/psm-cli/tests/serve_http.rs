@@ -433,7 +433,8 @@ async fn a_schema_written_by_another_process_is_picked_up() {
     touch(&c, &s, "document:spec#reader@user:alice").await;
     let view = check_body("document:spec", "view", "user:alice", json!({}));
     let (st, v) = post(&c, &s, "/v1/check", view.clone()).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "no `view` yet: {v}");
+    assert_eq!(st, StatusCode::CONFLICT, "no `view` yet: {v}");
+    assert_eq!(v["error"]["code"], json!("conflict"), "{v}");
     // Another process (the CLI, on the same ./psm.db) adds `view`.
     let dir = s._dir.path();
     let newer = SCHEMA.replace(
@@ -450,7 +451,7 @@ async fn a_schema_written_by_another_process_is_picked_up() {
     assert!(out.status.success(), "{out:?}");
     // Bounded wait for the server's next refresh (every second); asserts that it happens.
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    let mut last = (StatusCode::BAD_REQUEST, Value::Null);
+    let mut last = (StatusCode::CONFLICT, Value::Null);
     while std::time::Instant::now() < deadline {
         last = post(&c, &s, "/v1/check", view.clone()).await;
         if last.0 == StatusCode::OK {
