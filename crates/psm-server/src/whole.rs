@@ -58,4 +58,18 @@ mod tests {
             assert_eq!(whole_u64(n), want, "{v}");
         }
     }
+
+    #[test]
+    fn a_large_integral_float_in_a_body_is_read_exactly() {
+        // Between 2^51 and 2^52 floats are 0.5 apart: a parser that is not exact can land on a
+        // neighbour with a fraction (serde_json's `float_roundtrip` makes it exact).
+        for (text, want) in [
+            ("4095942621173458.0", 4_095_942_621_173_458_u64),
+            ("4503599627370495.0", 4_503_599_627_370_495),
+            ("9007199254740992.0", 9_007_199_254_740_992),
+        ] {
+            let v: serde_json::Value = serde_json::from_str(text).unwrap();
+            assert_eq!(whole_u64(v.as_number().unwrap()), Some(want), "{text}");
+        }
+    }
 }
