@@ -3,9 +3,9 @@
 //! `benches/benches/rebac.rs`), for callgrind's load-independent instruction counts:
 //!
 //! ```text
-//! cargo build --release -p psm-rebac --example check_profile
+//! cargo build --release -p psm-rebac --example rebac_check_profile
 //! valgrind --tool=callgrind --collect-atstart=no --toggle-collect='*run_checks*' \
-//!     target/release/examples/check_profile 20000
+//!     target/release/examples/rebac_check_profile 20000
 //! ```
 //!
 //! Instructions per check = the total of `run_checks` divided by the count given. Each round
