@@ -30,8 +30,13 @@ pub fn with_options(url: &str, options: &str) -> String {
 /// A table prefix unique to this process and call: `psmt{pid}x{n}_`.
 pub fn unique_prefix() -> String {
     static N: AtomicU64 = AtomicU64::new(0);
+    // The pid alone repeats across runs (nextest runs each test in a process of its own, and
+    // files of a run an hour old may still be there): the clock's nanoseconds tell runs apart.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() ^ (d.as_secs() as u32));
     format!(
-        "psmt{}x{}_",
+        "psmt{}x{}x{nanos:x}_",
         std::process::id(),
         N.fetch_add(1, Ordering::Relaxed)
     )
