@@ -95,7 +95,7 @@ async fn setup(round: &Round, flavor: Flavor, store: &Store) -> Result<Engine, S
             },
         ),
         Flavor::SpiceDb => (
-            Schema::parse_spicedb(&round.model.to_spicedb()),
+            Schema::parse_spicedb_strict(&round.model.to_spicedb()),
             EngineConfig::default(),
         ),
     };

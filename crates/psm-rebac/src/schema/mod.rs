@@ -7,6 +7,7 @@ pub mod openfga;
 pub mod openfga_json;
 mod openfga_rules;
 pub mod spicedb;
+mod spicedb_rules;
 mod validate;
 
 pub use model::{
@@ -30,6 +31,26 @@ impl Schema {
     pub fn parse_spicedb(src: &str) -> Result<Self> {
         let s = spicedb::parse(src)?;
         validate::validate(&s, Dialect::SpiceDb)?;
+        Ok(s)
+    }
+
+    /// Parses a SpiceDB schema and validates it as SpiceDB itself does: on top of
+    /// [`Schema::parse_spicedb`], SpiceDB's type-system rules on wildcards, which psm's engine
+    /// does not need and so does not impose by default. A userset of another definition may not
+    /// include a wildcard, directly or through further usersets (rule `transitive-wildcard`), and
+    /// neither may the tupleset of an arrow (rule `wildcard-in-arrow`). The same definition's
+    /// usersets and permissions over wildcard relations are allowed, as in SpiceDB.
+    ///
+    /// ```
+    /// use psm_rebac::Schema;
+    /// let src = "definition user {}\ndefinition group { relation member: user | user:* }\n\
+    ///            definition doc { relation viewer: group#member }";
+    /// assert!(Schema::parse_spicedb(src).is_ok());
+    /// assert!(Schema::parse_spicedb_strict(src).is_err());
+    /// ```
+    pub fn parse_spicedb_strict(src: &str) -> Result<Self> {
+        let s = Self::parse_spicedb(src)?;
+        spicedb_rules::validate(&s)?;
         Ok(s)
     }
 
