@@ -1,0 +1,396 @@
+//! Second looks at OpenFGA disagreements that only fresh evidence can excuse: each candidate is
+//! asked again, on a round built for it, of both the real engine and psm. Two quirks of OpenFGA
+//! 1.22 are confirmed this way (their reasons are in the allowlist):
+//! - a ListObjects / ListUsers answer that OpenFGA's own Check contradicts, item by item, where
+//!   psm's list agrees with that Check;
+//! - an answer that depends on relationships whose condition cannot be evaluated under the
+//!   request's context (a missing parameter): OpenFGA meets, fails on or skips them in an order
+//!   that changes with its evaluation strategy, and from run to run on identical input. Excused
+//!   only when both engines agree once those relationships are removed, and psm's own answer is
+//!   either the missing-context error or that agreed answer (an answer that holds whatever the
+//!   conditions evaluate to).
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::answer::Answer;
+use crate::engines::{Disagreement, Setup};
+use crate::model::CONDITIONS;
+use crate::round::{Obj, Query, Round, Subject, Tuple};
+
+/// The quirk confirmed when a list contradicts OpenFGA's own Check.
+pub const LIST_VS_CHECK: &str = "openfga-list-contradicts-its-check";
+/// The quirk confirmed when an unevaluable condition is the whole difference.
+pub const UNEVALUABLE: &str = "openfga-unevaluable-condition-order";
+
+/// Confirmation rounds run side by side.
+const BATCH: usize = 4;
+
+/// Splits OpenFGA's unexplained disagreements into those still unexplained and the number
+/// excused per quirk, asking the engines again until `deadline`.
+pub async fn recheck(
+    setup: &Setup,
+    disagreements: Vec<Disagreement>,
+    deadline: Instant,
+) -> Result<(Vec<Disagreement>, BTreeMap<&'static str, usize>), Error> {
+    let mut excused: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut unexplained = Vec::new();
+    // One look per query: memory and SQLite disagree alike on the same round most of the time.
+    let mut verdicts: BTreeMap<String, Option<&'static str>> = BTreeMap::new();
+    let mut pending: Vec<(String, Disagreement, Plan)> = Vec::new();
+    for d in disagreements {
+        let key = format!(
+            "{}|{}",
+            crate::openfga::store_file(&d.single(), None),
+            d.store
+        );
+        if verdicts.contains_key(&key) || pending.iter().any(|(k, ..)| *k == key) {
+            pending.push((key, d, Plan::Repeat));
+            continue;
+        }
+        let plan = plan(&d);
+        pending.push((key, d, plan));
+    }
+    let mut todo: Vec<usize> = (0..pending.len())
+        .filter(|&i| !matches!(pending[i].2, Plan::Repeat | Plan::None))
+        .collect();
+    while !todo.is_empty() && Instant::now() < deadline {
+        let batch: Vec<usize> = todo.drain(..todo.len().min(BATCH)).collect();
+        let rounds: Vec<Round> = batch
+            .iter()
+            .filter_map(|&i| pending[i].2.round().cloned())
+            .collect();
+        let (theirs, ours) = setup
+            .run(crate::Flavor::OpenFga, &rounds, "confirm")
+            .await?;
+        for (n, &i) in batch.iter().enumerate() {
+            let (key, d, plan) = &pending[i];
+            let store = setup.stores.iter().position(|s| s.name() == d.store);
+            let engine = theirs.get(n).and_then(|r| r.first());
+            let mine = store
+                .and_then(|s| ours.get(s))
+                .and_then(|a| a.get(n))
+                .and_then(|r| r.first());
+            let verdict = match (engine, mine) {
+                (Some(engine), Some(mine)) => judge(d, plan, engine, mine),
+                _ => None,
+            };
+            verdicts.insert(key.clone(), verdict);
+        }
+    }
+    for (key, d, _) in pending {
+        match verdicts.get(&key).copied().flatten() {
+            Some(quirk) => *excused.entry(quirk).or_default() += 1,
+            None => unexplained.push(d),
+        }
+    }
+    Ok((unexplained, excused))
+}
+
+/// What to ask again for one disagreement.
+#[derive(Debug)]
+enum Plan {
+    /// Nothing can excuse it.
+    None,
+    /// The same query was planned already.
+    Repeat,
+    /// The list query, then a check of every item only one engine listed.
+    Checks { round: Round, items: Vec<String> },
+    /// The query without the relationships whose condition cannot be evaluated.
+    Without { round: Round },
+}
+
+impl Plan {
+    fn round(&self) -> Option<&Round> {
+        match self {
+            Plan::Checks { round, .. } | Plan::Without { round } => Some(round),
+            Plan::None | Plan::Repeat => None,
+        }
+    }
+}
+
+fn plan(d: &Disagreement) -> Plan {
+    let single = d.single();
+    let Some(query) = single
+        .tests
+        .first()
+        .and_then(|t| t.queries.first())
+        .cloned()
+    else {
+        return Plan::None;
+    };
+    let context = query.context();
+    let unevaluable = |t: &Tuple| !missing(t, context).is_empty();
+    let any_unevaluable = single.tuples.iter().any(unevaluable)
+        || single
+            .tests
+            .iter()
+            .flat_map(|t| &t.contextual)
+            .any(unevaluable);
+    if any_unevaluable {
+        let mut round = single;
+        round.tuples.retain(|t| !unevaluable(t));
+        for t in &mut round.tests {
+            t.contextual.retain(|t| !unevaluable(t));
+        }
+        return Plan::Without { round };
+    }
+    let (Some(engine), Some(psm)) = (d.engine.words(), d.psm.words()) else {
+        return Plan::None;
+    };
+    let items: Vec<String> = engine
+        .iter()
+        .filter(|w| !psm.contains(w))
+        .chain(psm.iter().filter(|w| !engine.contains(w)))
+        .cloned()
+        .collect();
+    let checks: Option<Vec<Query>> = items.iter().map(|i| item_check(&query, i)).collect();
+    match checks {
+        Some(checks) if !checks.is_empty() => {
+            let mut round = single;
+            if let Some(t) = round.tests.first_mut() {
+                t.queries.extend(checks);
+            }
+            Plan::Checks { round, items }
+        }
+        _ => Plan::None,
+    }
+}
+
+/// The parameters `t`'s condition needs that neither its stored context nor the request's
+/// context supplies.
+pub fn missing(t: &Tuple, request: &Map<String, Value>) -> Vec<&'static str> {
+    let Some(c) = &t.caveat else {
+        return Vec::new();
+    };
+    CONDITIONS
+        .iter()
+        .filter(|def| def.name == c.name)
+        .flat_map(|def| def.params.iter().map(|(p, _)| *p))
+        .filter(|p| !c.context.contains_key(*p) && !request.contains_key(*p))
+        .collect()
+}
+
+/// The check that asks whether a list query's item belongs: the object of a ListObjects
+/// answer, the user of a ListUsers answer.
+fn item_check(q: &Query, item: &str) -> Option<Query> {
+    match q {
+        Query::Objects {
+            ty,
+            relation,
+            subject,
+            context,
+        } => {
+            let (t, id) = item.split_once(':')?;
+            (t == ty).then(|| Query::Check {
+                resource: Obj {
+                    ty: ty.clone(),
+                    id: id.to_owned(),
+                },
+                relation: relation.clone(),
+                subject: subject.clone(),
+                context: context.clone(),
+            })
+        }
+        Query::Subjects {
+            resource,
+            relation,
+            context,
+            ..
+        } => {
+            let (t, rest) = item.split_once(':')?;
+            let (id, rel) = match rest.split_once('#') {
+                Some((id, r)) => (id, Some(r.to_owned())),
+                None => (rest, None),
+            };
+            Some(Query::Check {
+                resource: resource.clone(),
+                relation: relation.clone(),
+                subject: Subject {
+                    ty: t.to_owned(),
+                    id: id.to_owned(),
+                    relation: rel,
+                },
+                context: context.clone(),
+            })
+        }
+        Query::Check { .. } => None,
+    }
+}
+
+/// The quirk the fresh answers confirm, if any.
+fn judge(
+    d: &Disagreement,
+    plan: &Plan,
+    engine: &[Answer],
+    mine: &[Answer],
+) -> Option<&'static str> {
+    match plan {
+        Plan::Checks { items, .. } => {
+            let psm = d.psm.words()?;
+            let checks = engine.get(1..)?;
+            let consistent = items.len() == checks.len()
+                && items.iter().zip(checks).all(|(item, check)| {
+                    let listed_by_psm = psm.contains(item);
+                    let word = if listed_by_psm { "true" } else { "false" };
+                    check.agrees(&Answer::word(word))
+                });
+            consistent.then_some(LIST_VS_CHECK)
+        }
+        Plan::Without { .. } => {
+            let (engine, mine) = (engine.first()?, mine.first()?);
+            let psm_kept_to_it = matches!(&d.psm, Answer::Error(e) if e.contains("missing context"))
+                || d.psm.agrees(mine);
+            (engine.agrees(mine) && matches!(mine, Answer::Value(_)) && psm_kept_to_it)
+                .then_some(UNEVALUABLE)
+        }
+        Plan::None | Plan::Repeat => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::{Map, json};
+
+    use super::{LIST_VS_CHECK, Plan, UNEVALUABLE, judge, missing, plan};
+    use crate::Flavor;
+    use crate::answer::Answer;
+    use crate::engines::Disagreement;
+    use crate::model::Model;
+    use crate::rng::Rng;
+    use crate::round::{Conditioned, Obj, Query, Round, Subject, Test, Tuple};
+
+    fn tuple(caveat: Option<(&str, serde_json::Value)>) -> Tuple {
+        Tuple {
+            resource: Obj {
+                ty: "team".into(),
+                id: "t1".into(),
+            },
+            relation: "rel0".into(),
+            subject: Subject {
+                ty: "user".into(),
+                id: "u1".into(),
+                relation: None,
+            },
+            caveat: caveat.map(|(name, ctx)| Conditioned {
+                name: name.into(),
+                context: ctx.as_object().cloned().unwrap_or_default(),
+            }),
+        }
+    }
+
+    fn disagreement(query: Query, tuples: Vec<Tuple>, engine: Answer, psm: Answer) -> Disagreement {
+        Disagreement {
+            flavor: Flavor::OpenFga,
+            round: Round {
+                model: Model::generate(&mut Rng::new(1), false),
+                tuples,
+                tests: vec![Test {
+                    contextual: Vec::new(),
+                    queries: vec![query],
+                }],
+            },
+            test: 0,
+            query: 0,
+            store: "memory",
+            engine,
+            psm,
+        }
+    }
+
+    fn check(context: serde_json::Value) -> Query {
+        Query::Check {
+            resource: Obj {
+                ty: "team".into(),
+                id: "t1".into(),
+            },
+            relation: "rel0".into(),
+            subject: Subject {
+                ty: "user".into(),
+                id: "u1".into(),
+                relation: None,
+            },
+            context: context.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn a_parameter_is_missing_only_when_neither_context_has_it() {
+        let t = tuple(Some(("below_limit", json!({"limit": 3}))));
+        assert_eq!(missing(&t, &Map::new()), vec!["x"]);
+        let request = json!({"x": 1});
+        assert!(missing(&t, request.as_object().unwrap_or(&Map::new())).is_empty());
+        assert!(missing(&tuple(None), &Map::new()).is_empty());
+    }
+
+    #[test]
+    fn unevaluable_conditions_excuse_only_when_removing_them_settles_it() {
+        let conditioned = tuple(Some(("below_limit", json!({"limit": 3}))));
+        let d = disagreement(
+            check(json!({})),
+            vec![conditioned.clone()],
+            Answer::Error("OpenFGA error {}".into()),
+            Answer::word("false"),
+        );
+        let p = plan(&d);
+        let Plan::Without { round } = &p else {
+            panic!("{p:?}");
+        };
+        assert!(round.tuples.is_empty(), "the unevaluable relationship goes");
+        let f = || vec![Answer::word("false")];
+        assert_eq!(judge(&d, &p, &f(), &f()), Some(UNEVALUABLE));
+        // Still disagreeing without it: not this quirk.
+        assert_eq!(judge(&d, &p, &[Answer::word("true")], &f()), None);
+        // psm answering something else than the settled answer: not excused.
+        let d2 = Disagreement {
+            psm: Answer::word("true"),
+            ..d.clone()
+        };
+        assert_eq!(judge(&d2, &p, &f(), &f()), None);
+        // With the parameter in the request nothing is unevaluable: no such plan.
+        let d3 = disagreement(
+            check(json!({"x": 1})),
+            vec![conditioned],
+            Answer::Error("OpenFGA error {}".into()),
+            Answer::word("false"),
+        );
+        assert!(matches!(plan(&d3), Plan::None));
+    }
+
+    #[test]
+    fn lists_are_excused_only_when_the_engines_own_check_agrees_with_psm() {
+        let q = Query::Subjects {
+            resource: Obj {
+                ty: "doc".into(),
+                id: "d0".into(),
+            },
+            relation: "perm1".into(),
+            subject_type: "user".into(),
+            subject_relation: None,
+            context: Map::new(),
+        };
+        let d = disagreement(
+            q,
+            vec![tuple(None)],
+            Answer::value(vec!["user:u2".into(), "user:u3".into()]),
+            Answer::value(vec!["user:u3".into()]),
+        );
+        let p = plan(&d);
+        let Plan::Checks { items, round } = &p else {
+            panic!("{p:?}");
+        };
+        assert_eq!(items, &["user:u2"]);
+        assert_eq!(round.tests[0].queries.len(), 2);
+        let listed = Answer::value(vec!["user:u2".into(), "user:u3".into()]);
+        let engine = |check: &str| vec![listed.clone(), Answer::word(check)];
+        assert_eq!(judge(&d, &p, &engine("false"), &[]), Some(LIST_VS_CHECK));
+        assert_eq!(judge(&d, &p, &engine("true"), &[]), None);
+        assert_eq!(
+            judge(&d, &p, &[listed.clone(), Answer::Error("x".into())], &[]),
+            None
+        );
+    }
+}
