@@ -315,3 +315,30 @@ async fn openfga_strategies_meet_the_conditions_openfga_meets() {
             .is_err()
     );
 }
+
+/// An exclusion whose subtracted side is an empty cycle of usersets (`f2#rel3 ⊇ f3#rel3 ⊇
+/// f2#rel3`, no user anywhere) subtracts nothing: OpenFGA answers true for the base's members
+/// (found by the differential, seed 9472952362439759790: psm answered false).
+#[tokio::test]
+async fn an_exclusion_over_an_empty_userset_cycle_subtracts_nothing() {
+    let model = "model\n  schema 1.1\ntype user\ntype team\n  relations\n    define rel2: [user]\ntype folder\n  relations\n    define parent: [team]\n    define rel3: [user, folder#rel3]\n    define perm0: rel2 from parent but not rel3\ntype doc\n  relations\n    define rel4: [user with flag_set]\ncondition flag_set(flags: map<bool>, key: string) {\n  flags[key]\n}\n";
+    let e = openfga(model);
+    e.touch([
+        rel("folder:f2#parent@team:t0"),
+        rel("team:t0#rel2@user:u5"),
+        rel("folder:f2#rel3@folder:f3#rel3"),
+        rel("folder:f3#rel3@folder:f2#rel3"),
+    ])
+    .await
+    .unwrap();
+    assert_eq!(strict_check(&e, "folder:f2", "perm0", "user:u5").await, Some(true));
+    assert_eq!(strict_check(&e, "folder:f2", "rel3", "user:u5").await, Some(false));
+    let u5 = psm_rebac::SubjectRef::parse_with("user:u5", IdRules::OpenFga).unwrap();
+    let objects = e
+        .scope()
+        .require_context()
+        .lookup_resources("folder", "perm0", &u5)
+        .await
+        .unwrap();
+    assert_eq!(objects, vec!["f2".to_owned()]);
+}

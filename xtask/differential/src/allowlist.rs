@@ -30,7 +30,7 @@ pub struct Quirk {
 }
 
 /// Every known quirk.
-pub static QUIRKS: [Quirk; 5] = [
+pub static QUIRKS: [Quirk; 6] = [
     Quirk {
         id: "openfga-list-users-userset-filter-plain-objects",
         reason: "OpenFGA's ListUsers with a userset filter (`team#member`) also returns plain \
@@ -94,6 +94,30 @@ pub static QUIRKS: [Quirk; 5] = [
             }
             let deduped: Vec<String> = best.iter().map(|(id, p)| format!("{id}:{p}")).collect();
             deduped.len() < engine.len() && deduped.iter().eq(psm.iter())
+        },
+    },
+    Quirk {
+        id: "spicedb-lookup-subjects-conditional-beside-wildcard",
+        reason: "SpiceDB's LookupSubjects keeps a subject found through a caveated relationship \
+                 as CONDITIONAL beside the wildcard that grants everyone unconditionally \
+                 (`{user:*} ∪ {user:u1 with caveat}` streams `* HAS` and `u1 CONDITIONAL`); the \
+                 wildcard's HAS already covers u1, which its own CheckPermission answers HAS, so \
+                 psm lists the wildcard alone. Excused when SpiceDB's answer without such \
+                 conditional concrete subjects equals psm's and both hold `*` with HAS and no \
+                 exclusions.",
+        matches: |c| {
+            if c.flavor != Flavor::SpiceDb || !matches!(c.query, Query::Subjects { .. }) {
+                return false;
+            }
+            let (Some(engine), Some(psm)) = (c.engine.words(), c.psm.words()) else {
+                return false;
+            };
+            let wildcard = "*:has".to_owned();
+            let redundant = |w: &String| w.ends_with(":cond") && !w.starts_with("*:");
+            let kept: Vec<&String> = engine.iter().filter(|w| !redundant(w)).collect();
+            psm.contains(&wildcard)
+                && kept.len() < engine.len()
+                && kept.iter().copied().eq(psm.iter())
         },
     },
     Quirk {
@@ -196,6 +220,38 @@ mod tests {
             judge("missing context parameters: x", Flavor::OpenFga),
             None
         );
+    }
+
+    #[test]
+    fn conditional_subjects_beside_an_unconditional_wildcard_are_excused_only_then() {
+        let q = Query::Subjects {
+            resource: Obj {
+                ty: "doc".into(),
+                id: "d3".into(),
+            },
+            relation: "perm0".into(),
+            subject_type: "user".into(),
+            subject_relation: None,
+            context: Map::new(),
+        };
+        let judge = |engine: &[&str], psm: &[&str]| {
+            let words = |w: &[&str]| Answer::value(w.iter().map(|s| (*s).to_owned()).collect());
+            excuse(&Case {
+                flavor: Flavor::SpiceDb,
+                query: &q,
+                engine: &words(engine),
+                psm: &words(psm),
+            })
+            .map(|q| q.id)
+        };
+        let id = Some("spicedb-lookup-subjects-conditional-beside-wildcard");
+        assert_eq!(judge(&["*:has", "u1:cond"], &["*:has"]), id);
+        // A wildcard with exceptions, or only conditional, does not cover u1.
+        assert_eq!(judge(&["*:has-[u2]", "u1:cond"], &["*:has-[u2]"]), None);
+        assert_eq!(judge(&["*:cond", "u1:cond"], &["*:cond"]), None);
+        // Missing an unconditional subject is never excused.
+        assert_eq!(judge(&["*:has", "u1:has"], &["*:has"]), None);
+        assert_eq!(judge(&["u1:cond"], &[]), None);
     }
 
     #[test]

@@ -308,8 +308,12 @@ impl<'a> Checker<'a> {
                 return r;
             }
             if self.path.contains(&key) {
+                // OpenFGA (strict conditions) answers a cycle cut false, so an exclusion of an
+                // empty userset cycle subtracts nothing; elsewhere it stays unknown. Not clean
+                // either way: nothing below it is memoised.
+                let strict = self.cond.is_some_and(|c| c.strict);
                 return Res {
-                    val: Ok(Tri::Unknown),
+                    val: Ok(if strict { Tri::False } else { Tri::Unknown }),
                     height: 0,
                     clean: false,
                 };
