@@ -331,8 +331,14 @@ async fn an_exclusion_over_an_empty_userset_cycle_subtracts_nothing() {
     ])
     .await
     .unwrap();
-    assert_eq!(strict_check(&e, "folder:f2", "perm0", "user:u5").await, Some(true));
-    assert_eq!(strict_check(&e, "folder:f2", "rel3", "user:u5").await, Some(false));
+    assert_eq!(
+        strict_check(&e, "folder:f2", "perm0", "user:u5").await,
+        Some(true)
+    );
+    assert_eq!(
+        strict_check(&e, "folder:f2", "rel3", "user:u5").await,
+        Some(false)
+    );
     let u5 = psm_rebac::SubjectRef::parse_with("user:u5", IdRules::OpenFga).unwrap();
     let objects = e
         .scope()

@@ -25,6 +25,8 @@ use crate::round::{Obj, Query, Round, Subject, Tuple};
 pub const LIST_VS_CHECK: &str = "openfga-list-contradicts-its-check";
 /// The quirk confirmed when an unevaluable condition is the whole difference.
 pub const UNEVALUABLE: &str = "openfga-unevaluable-condition-order";
+/// The quirk confirmed when relationships whose condition is false are the whole difference.
+pub const FALSE_CONDITION: &str = "openfga-false-condition-changes-answer";
 
 /// Confirmation rounds run side by side.
 const BATCH: usize = 4;
@@ -99,14 +101,15 @@ enum Plan {
     Repeat,
     /// The list query, then a check of every item only one engine listed.
     Checks { round: Round, items: Vec<String> },
-    /// The query without the relationships whose condition cannot be evaluated.
-    Without { round: Round },
+    /// The query without the relationships whose condition cannot be evaluated (`unevaluable`)
+    /// or is false under the request's context.
+    Without { round: Round, unevaluable: bool },
 }
 
 impl Plan {
     fn round(&self) -> Option<&Round> {
         match self {
-            Plan::Checks { round, .. } | Plan::Without { round } => Some(round),
+            Plan::Checks { round, .. } | Plan::Without { round, .. } => Some(round),
             Plan::None | Plan::Repeat => None,
         }
     }
@@ -124,19 +127,21 @@ fn plan(d: &Disagreement) -> Plan {
     };
     let context = query.context();
     let unevaluable = |t: &Tuple| !missing(t, context).is_empty();
-    let any_unevaluable = single.tuples.iter().any(unevaluable)
-        || single
-            .tests
+    let removable = |t: &Tuple| unevaluable(t) || condition_false(t, context);
+    let all = || {
+        single
+            .tuples
             .iter()
-            .flat_map(|t| &t.contextual)
-            .any(unevaluable);
-    if any_unevaluable {
+            .chain(single.tests.iter().flat_map(|t| &t.contextual))
+    };
+    if all().any(removable) {
+        let unevaluable = all().any(unevaluable);
         let mut round = single;
-        round.tuples.retain(|t| !unevaluable(t));
+        round.tuples.retain(|t| !removable(t));
         for t in &mut round.tests {
-            t.contextual.retain(|t| !unevaluable(t));
+            t.contextual.retain(|t| !removable(t));
         }
-        return Plan::Without { round };
+        return Plan::Without { round, unevaluable };
     }
     let (Some(engine), Some(psm)) = (d.engine.words(), d.psm.words()) else {
         return Plan::None;
@@ -172,6 +177,49 @@ pub fn missing(t: &Tuple, request: &Map<String, Value>) -> Vec<&'static str> {
         .flat_map(|def| def.params.iter().map(|(p, _)| *p))
         .filter(|p| !c.context.contains_key(*p) && !request.contains_key(*p))
         .collect()
+}
+
+/// Whether `t`'s condition is certainly false under the request's context: every parameter
+/// supplied, and false whichever of the stored and the request's context wins for a parameter
+/// both give (the generator's three conditions, evaluated here as CEL would).
+pub fn condition_false(t: &Tuple, request: &Map<String, Value>) -> bool {
+    let Some(c) = &t.caveat else {
+        return false;
+    };
+    if !missing(t, request).is_empty() {
+        return false;
+    }
+    let merged = |stored_wins: bool| {
+        let (low, high) = if stored_wins {
+            (request, &c.context)
+        } else {
+            (&c.context, request)
+        };
+        let mut m = low.clone();
+        m.extend(high.iter().map(|(k, v)| (k.clone(), v.clone())));
+        m
+    };
+    [true, false]
+        .into_iter()
+        .all(|stored_wins| evaluate(&c.name, &merged(stored_wins)) == Some(false))
+}
+
+/// One of the generator's conditions on complete parameters; `None` when it cannot be
+/// evaluated (a malformed value, a key the map lacks).
+fn evaluate(condition: &str, p: &Map<String, Value>) -> Option<bool> {
+    match condition {
+        "below_limit" => Some(p.get("x")?.as_i64()? < p.get("limit")?.as_i64()?),
+        "in_network" => {
+            let addr: std::net::Ipv4Addr = p.get("addr")?.as_str()?.parse().ok()?;
+            let (net, bits) = p.get("cidr")?.as_str()?.split_once('/')?;
+            let net: std::net::Ipv4Addr = net.parse().ok()?;
+            let bits: u32 = bits.parse().ok().filter(|b| *b <= 32)?;
+            let mask = u32::MAX.checked_shl(32 - bits).unwrap_or(0);
+            Some(u32::from(addr) & mask == u32::from(net) & mask)
+        }
+        "flag_set" => p.get("flags")?.get(p.get("key")?.as_str()?)?.as_bool(),
+        _ => None,
+    }
 }
 
 /// The check that asks whether a list query's item belongs: the object of a ListObjects
@@ -240,12 +288,18 @@ fn judge(
                 });
             consistent.then_some(LIST_VS_CHECK)
         }
-        Plan::Without { .. } => {
+        Plan::Without { unevaluable, .. } => {
             let (engine, mine) = (engine.first()?, mine.first()?);
-            let psm_kept_to_it = matches!(&d.psm, Answer::Error(e) if e.contains("missing context"))
-                || d.psm.agrees(mine);
+            let missing_context =
+                matches!(&d.psm, Answer::Error(e) if e.contains("missing context"));
+            let psm_kept_to_it = (*unevaluable && missing_context) || d.psm.agrees(mine);
+            let quirk = if *unevaluable {
+                UNEVALUABLE
+            } else {
+                FALSE_CONDITION
+            };
             (engine.agrees(mine) && matches!(mine, Answer::Value(_)) && psm_kept_to_it)
-                .then_some(UNEVALUABLE)
+                .then_some(quirk)
         }
         Plan::None | Plan::Repeat => None,
     }
@@ -255,7 +309,9 @@ fn judge(
 mod tests {
     use serde_json::{Map, json};
 
-    use super::{LIST_VS_CHECK, Plan, UNEVALUABLE, judge, missing, plan};
+    use super::{
+        FALSE_CONDITION, LIST_VS_CHECK, Plan, UNEVALUABLE, condition_false, judge, missing, plan,
+    };
     use crate::Flavor;
     use crate::answer::Answer;
     use crate::engines::Disagreement;
@@ -336,7 +392,7 @@ mod tests {
             Answer::word("false"),
         );
         let p = plan(&d);
-        let Plan::Without { round } = &p else {
+        let Plan::Without { round, .. } = &p else {
             panic!("{p:?}");
         };
         assert!(round.tuples.is_empty(), "the unevaluable relationship goes");
@@ -358,6 +414,62 @@ mod tests {
             Answer::word("false"),
         );
         assert!(matches!(plan(&d3), Plan::None));
+    }
+
+    #[test]
+    fn false_conditions_are_told_from_true_and_unevaluable_ones() {
+        let obj = |v: serde_json::Value| v.as_object().cloned().unwrap_or_default();
+        let flag = tuple(Some(("flag_set", json!({"key": "b"}))));
+        assert!(condition_false(
+            &flag,
+            &obj(json!({"flags": {"a": true, "b": false}}))
+        ));
+        assert!(!condition_false(
+            &flag,
+            &obj(json!({"flags": {"a": false, "b": true}}))
+        ));
+        assert!(
+            !condition_false(&flag, &obj(json!({}))),
+            "unevaluable is not false"
+        );
+        let net = tuple(Some(("in_network", json!({"cidr": "10.0.0.0/8"}))));
+        assert!(condition_false(&net, &obj(json!({"addr": "192.168.7.1"}))));
+        assert!(!condition_false(&net, &obj(json!({"addr": "10.1.2.3"}))));
+        // Stored x = 5 < 9 but request x = 9: false only if the request won; not certain.
+        let limit = tuple(Some(("below_limit", json!({"limit": 9, "x": 5}))));
+        assert!(!condition_false(&limit, &obj(json!({"x": 9}))));
+        assert!(condition_false(
+            &tuple(Some(("below_limit", json!({"limit": 1})))),
+            &obj(json!({"x": 4}))
+        ));
+        // A disagreement that disappears without the false relationship, psm answering as
+        // both engines then do.
+        let d = disagreement(
+            check(json!({"flags": {"a": true, "b": false}})),
+            vec![flag],
+            Answer::word("false"),
+            Answer::word("true"),
+        );
+        let p = plan(&d);
+        assert!(
+            matches!(
+                &p,
+                Plan::Without {
+                    unevaluable: false,
+                    ..
+                }
+            ),
+            "{p:?}"
+        );
+        let t = || vec![Answer::word("true")];
+        assert_eq!(judge(&d, &p, &t(), &t()), Some(FALSE_CONDITION));
+        assert_eq!(judge(&d, &p, &[Answer::word("false")], &t()), None);
+        // psm failing with missing context is no answer when nothing was unevaluable.
+        let d2 = Disagreement {
+            psm: Answer::Error("missing context parameters: x".into()),
+            ..d.clone()
+        };
+        assert_eq!(judge(&d2, &p, &t(), &t()), None);
     }
 
     #[test]
