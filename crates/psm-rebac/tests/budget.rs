@@ -199,6 +199,50 @@ async fn steps_are_bounded_on_both_check_paths() {
     assert!(memory.check(&doc, "lv25", &u).await.unwrap());
 }
 
+/// The fast path's backward membership walk is charged too: a subject in 1,000 groups asked
+/// about a group it is not in takes one evaluated node but walks 1,000 usersets, so a budget of
+/// 500 steps stops it (the walk was not counted before).
+#[tokio::test]
+async fn the_fast_path_membership_walk_is_budgeted() {
+    let schema = Schema::parse_spicedb(
+        "definition user {}
+definition group { relation member: user | group#member }
+definition doc { relation viewer: group#member }",
+    )
+    .unwrap();
+    let mut rels: Vec<Relationship> = vec!["doc:d#viewer@group:other#member".parse().unwrap()];
+    rels.extend((0..1000).map(|i| format!("group:g{i}#member@user:u").parse().unwrap()));
+    let doc: ObjectRef = "doc:d".parse().unwrap();
+    let u: SubjectRef = "user:u".parse().unwrap();
+    let roomy = engine_with(
+        schema.clone(),
+        Arc::new(MemoryStore::new()),
+        rels.clone(),
+        EngineConfig::default(),
+    )
+    .await;
+    let budget = roomy.budget();
+    let r = roomy
+        .scope()
+        .with_budget(budget.clone())
+        .check(&doc, "viewer", &u)
+        .await;
+    assert_eq!(r, Ok(false));
+    assert!(budget.steps() >= 1000, "{}", budget.steps());
+    let tight = engine_with(
+        schema,
+        Arc::new(MemoryStore::new()),
+        rels,
+        EngineConfig {
+            max_steps: 500,
+            ..EngineConfig::default()
+        },
+    )
+    .await;
+    let r = tight.check(&doc, "viewer", &u).await;
+    assert!(is_bound(&r, Bound::Steps), "{r:?}");
+}
+
 const NESTED: &str = r#"
 definition user {}
 caveat nested(l list<int>) {

@@ -1,16 +1,8 @@
-//! `check` and `check_bulk`: three-valued evaluation of userset rewrites with cycle cuts,
-//! a depth limit, and a memo of results that are provably independent of the path taken.
-//!
-//! Semantics. A node `object#relation` evaluates to true, false, or *unknown* when the
-//! evaluation re-enters a node already on the current path (a cycle). Union, intersection and
-//! exclusion combine these with Kleene logic (true dominates a union, false an intersection);
-//! a request whose answer is unknown is answered `false`, as OpenFGA does. Errors (depth) are
-//! dominated the same way, so the answer never depends on the order branches are visited.
-//!
-//! Memo. A definite result whose evaluation met no cycle cut and no error does not depend on
-//! the path that led to it, so it is cached with the height of its subtree and reused wherever
-//! the remaining depth budget covers that height. A root evaluation that met a cut is redone
-//! with an empty memo, so a check answers exactly what a fresh single check answers.
+//! `check` and `check_bulk`: the async evaluator of userset rewrites over any store, driving
+//! the rules of `rules.rs` (three-valued results, cycle cuts, the depth limit, the memo, and
+//! relationships' conditions — see its header for the semantics). One code path evaluates
+//! relationships with and without caveats or expiration: without conditions every relationship
+//! holds, and a userset member found by the backward walk (`membership.rs`) answers at once.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -23,10 +15,10 @@ use super::fast::{FastChecker, Syms};
 use super::membership::Memberships;
 use super::reader::Reader;
 use super::reverse::ReverseIndex;
+use super::rules::{self, Conditions, Walk, combine_rewrite};
 use super::tri::{Fold, Res, Tri};
 use super::{Permissionship, Scope};
-use crate::caveat::{CaveatContext, Caveats, Outcome};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
 use crate::store::Planned;
@@ -44,15 +36,13 @@ pub struct CheckItem {
     pub subject: SubjectRef,
 }
 
-/// Evaluates checks for one subject; the memo may be shared across roots (see module docs).
+/// Evaluates checks for one subject; the memo may be shared across roots (see `rules.rs`).
 pub(crate) struct Checker<'a> {
     schema: &'a Schema,
     index: &'a ReverseIndex,
     reader: Reader<'a>,
     subject: &'a SubjectRef,
-    max_depth: u32,
-    path: Vec<(ObjectRef, &'a str)>,
-    memo: HashMap<(ObjectRef, &'a str), (bool, u32)>,
+    walk: Walk<(ObjectRef, &'a str)>,
     members: Option<Memberships>,
     /// With `weak_wildcard`: the memberships found without the wildcard's relationships.
     concrete_members: Option<Memberships>,
@@ -65,18 +55,6 @@ pub(crate) struct Checker<'a> {
     weak_wildcard: bool,
     /// Relations that can hold the subject's kind (computed when first needed, with conditions).
     reach: Option<std::collections::HashSet<(String, String)>>,
-}
-
-/// What a conditional check needs: the compiled caveats, the request context, and "now".
-#[derive(Clone, Copy)]
-pub(crate) struct Conditions<'a> {
-    pub caveats: &'a Caveats,
-    pub context: &'a CaveatContext,
-    pub now: chrono::DateTime<chrono::Utc>,
-    /// Every declared parameter must be supplied (OpenFGA).
-    pub strict: bool,
-    /// The most one caveat evaluation may cost (the request's budget).
-    pub max_cost: u64,
 }
 
 impl<'a> Checker<'a> {
@@ -92,9 +70,7 @@ impl<'a> Checker<'a> {
             index,
             reader,
             subject,
-            max_depth,
-            path: Vec::new(),
-            memo: HashMap::default(),
+            walk: Walk::new(max_depth),
             members: None,
             concrete_members: None,
             cond: None,
@@ -104,9 +80,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Whether relationships of `object_type#relation` can lead to the subject (OpenFGA reads
-    /// only those; the others cannot make the answer true, so their conditions do not matter).
-    fn leads_to_subject(&mut self, object_type: &str, relation: &str) -> bool {
+    /// Whether relationships of `object_type#relation` are read. With conditions, only those
+    /// that can lead to the subject are (as OpenFGA does; the others cannot make the answer
+    /// true, so their conditions do not matter); without, all are.
+    fn reads(&mut self, object_type: &str, relation: &str) -> bool {
+        if self.cond.is_none() {
+            return true;
+        }
         let (schema, subject) = (self.schema, self.subject);
         let reach = self.reach.get_or_insert_with(|| {
             super::reach::reaching(
@@ -137,64 +117,18 @@ impl<'a> Checker<'a> {
     /// Evaluates relationships' caveats and expiration with these conditions.
     pub(crate) fn with_conditions(mut self, cond: Option<Conditions<'a>>) -> Self {
         self.cond = cond;
+        self.walk.cut_as_false(cond.is_some_and(|c| c.strict));
         self
     }
 
-    /// Whether the relation still allows this relationship's subject kind, caveat and expiration
-    /// (relationships written under an older schema are ignored).
-    fn fits(relation: &Relation, r: &Relationship) -> bool {
-        let s = &r.subject;
-        let caveat = r.caveat.as_ref().map(|c| c.name.as_str());
-        relation.allowed.iter().any(|a| {
-            a.object_type == *s.object.object_type
-                && a.wildcard == s.is_wildcard()
-                && a.relation.as_deref() == s.relation.as_deref()
-                && a.caveat.as_deref() == caveat
-                && (a.expiration || r.expiration.is_none())
-        })
-    }
-
-    /// Whether a relationship has expired (one with an unreadable expiration counts as expired).
+    /// Whether a relationship has expired (never, without conditions).
     fn expired(&self, r: &Relationship) -> bool {
-        match (&self.cond, &r.expiration) {
-            (Some(c), Some(e)) => {
-                !matches!(chrono::DateTime::parse_from_rfc3339(e), Ok(t) if t > c.now)
-            }
-            _ => false,
-        }
+        self.cond.is_some_and(|c| rules::expired(r, c.now))
     }
 
     /// Whether a relationship holds: false once expired, its caveat's outcome otherwise.
     fn holds(&mut self, r: &Relationship) -> Result<Tri> {
-        let Some(c) = self.cond else {
-            return Ok(Tri::True);
-        };
-        if self.expired(r) {
-            return Ok(Tri::False);
-        }
-        let Some(cv) = &r.caveat else {
-            return Ok(Tri::True);
-        };
-        if !c.caveats.defines(&cv.name) {
-            // Written under an older schema whose caveat no longer exists: not a relationship.
-            return Ok(Tri::False);
-        }
-        Ok(
-            match c.caveats.eval(
-                &cv.name,
-                cv.context.as_deref(),
-                c.context,
-                c.strict,
-                c.max_cost,
-            )? {
-                Outcome::True => Tri::True,
-                Outcome::False => Tri::False,
-                Outcome::Missing(m) => {
-                    self.missing.extend(m);
-                    Tri::Conditional
-                }
-            },
-        )
+        rules::holds(self.cond.as_ref(), r, &mut self.missing)
     }
 
     /// What the backward walk knows about `obj#rel`: `Some(Some((d, t)))` a member at distance
@@ -206,13 +140,14 @@ impl<'a> Checker<'a> {
             // Reachability is not membership once relationships carry conditions.
             return None;
         }
+        let max_depth = self.walk.max_depth;
         if self.members.is_none() {
             let m = Memberships::compute(
                 self.schema,
                 self.index,
                 self.reader,
                 self.subject,
-                self.max_depth,
+                max_depth,
                 true,
             )
             .await
@@ -225,7 +160,7 @@ impl<'a> Checker<'a> {
                 self.index,
                 self.reader,
                 self.subject,
-                self.max_depth,
+                max_depth,
                 false,
             )
             .await
@@ -255,81 +190,44 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// Answers one root question. Reuses the memo; redoes the evaluation from scratch if
+    /// Answers one root question. Reuses the memo; redoes the evaluation with an empty memo if
     /// the memoised run met a cycle cut or an error.
     pub(crate) async fn check_root_tri(&mut self, obj: &ObjectRef, rel: &'a str) -> Result<Tri> {
-        let had_memo = !self.memo.is_empty();
+        let had_memo = self.walk.has_memo();
         self.missing.clear();
         let r = self.node(obj.clone(), rel, 0).await;
         if r.clean || !had_memo {
             return r.val;
         }
-        let mut fresh = Checker::new(
-            self.schema,
-            self.index,
-            self.reader,
-            self.subject,
-            self.max_depth,
-        )
-        .with_conditions(self.cond)
-        .with_weak_wildcard(self.weak_wildcard);
-        let r = fresh.node(obj.clone(), rel, 0).await;
-        self.missing = fresh.missing;
+        let saved = self.walk.set_aside();
+        self.missing.clear();
+        let r = self.node(obj.clone(), rel, 0).await;
+        self.walk.restore(saved);
         r.val
     }
 
     fn node(&mut self, obj: ObjectRef, rel: &'a str, depth: u32) -> BoxFut<'_, Res> {
         Box::pin(async move {
-            if depth > self.max_depth {
-                return Res {
-                    val: Err(Error::DepthExceeded {
-                        limit: self.max_depth,
-                    }),
-                    height: 0,
-                    clean: false,
-                };
+            if let Some(r) = self.walk.too_deep(depth) {
+                return r;
             }
             if let Err(e) = self.reader.budget.step() {
-                return Res {
-                    val: Err(e),
-                    height: 0,
-                    clean: false,
-                };
+                return rules::failed(e);
             }
             if self.subject.relation.as_deref() == Some(rel) && self.subject.object == obj {
                 return Res::of(Tri::True);
             }
             let key = (obj, rel);
-            if let Some(&(v, h)) = self.memo.get(&key)
-                && depth.saturating_add(h) <= self.max_depth
-            {
-                let mut r = Res::of(if v { Tri::True } else { Tri::False });
-                r.height = h;
+            if let Some(r) = self.walk.recall(&key, depth) {
                 return r;
-            }
-            if self.path.contains(&key) {
-                // OpenFGA (strict conditions) answers a cycle cut false, so an exclusion of an
-                // empty userset cycle subtracts nothing; elsewhere it stays unknown. Not clean
-                // either way: nothing below it is memoised.
-                let strict = self.cond.is_some_and(|c| c.strict);
-                return Res {
-                    val: Ok(if strict { Tri::False } else { Tri::Unknown }),
-                    height: 0,
-                    clean: false,
-                };
             }
             let Some(relation) = self.schema.relation(&key.0.object_type, rel) else {
                 return Res::of(Tri::False);
             };
             let obj = key.0.clone();
-            self.path.push(key);
-            let mut r = self.rewrite(&obj, relation, &relation.rewrite, depth).await;
-            let key = self.path.pop();
-            r.height = r.height.saturating_add(1);
-            if let (true, Ok(t @ (Tri::True | Tri::False)), Some(key)) = (r.clean, &r.val, key) {
-                self.memo.insert(key, (*t == Tri::True, r.height));
-            }
-            r
+            self.walk.enter(key);
+            let r = self.rewrite(&obj, relation, &relation.rewrite, depth).await;
+            self.walk.leave(r)
         })
     }
 
@@ -341,148 +239,30 @@ impl<'a> Checker<'a> {
         depth: u32,
     ) -> BoxFut<'s, Res> {
         Box::pin(async move {
-            match rw {
-                Rewrite::Nil => Res::of(Tri::False),
-                Rewrite::This => self.this(obj, relation, depth).await,
-                Rewrite::Computed { relation: c, .. } => {
-                    self.node(obj.clone(), c.as_str(), depth + 1).await
-                }
-                Rewrite::Arrow {
-                    tupleset,
-                    computed,
-                    kind,
-                    ..
-                } => self.arrow(obj, tupleset, computed, *kind, depth).await,
-                Rewrite::Union(children) => {
-                    let mut f = Fold::new(Tri::True);
-                    for c in children {
-                        let r = self.rewrite(obj, relation, c, depth).await;
-                        if let Some(done) = f.add(r) {
-                            return done;
-                        }
+            combine_rewrite!(rw,
+                c => self.rewrite(obj, relation, c, depth).await,
+                leaf => match leaf {
+                    Rewrite::This => self.this(obj, relation, depth).await,
+                    Rewrite::Computed { relation: c, .. } => {
+                        self.node(obj.clone(), c.as_str(), depth + 1).await
                     }
-                    f.finish()
+                    Rewrite::Arrow {
+                        tupleset,
+                        computed,
+                        kind,
+                        ..
+                    } => self.arrow(obj, tupleset, computed, *kind, depth).await,
+                    _ => Res::of(Tri::False),
                 }
-                Rewrite::Intersection(children) => {
-                    let mut f = Fold::new(Tri::False);
-                    for c in children {
-                        let r = self.rewrite(obj, relation, c, depth).await;
-                        if let Some(done) = f.add(r) {
-                            return done;
-                        }
-                    }
-                    f.finish()
-                }
-                Rewrite::Exclusion(base, sub) => {
-                    let b = self.rewrite(obj, relation, base, depth).await;
-                    if matches!(b.val, Ok(Tri::False)) {
-                        return b;
-                    }
-                    let s = self.rewrite(obj, relation, sub, depth).await;
-                    let height = b.height.max(s.height);
-                    let clean = b.clean && s.clean;
-                    let val = match (b.val, s.val) {
-                        (_, Ok(Tri::True | Tri::Wild)) => Ok(Tri::False),
-                        (Err(e), _) | (_, Err(e)) => Err(e),
-                        (Ok(b), Ok(s)) => Ok(Tri::and(b, Tri::not(s))),
-                    };
-                    Res { val, height, clean }
-                }
-            }
+            )
         })
     }
 
     /// Stored relationships on `obj#relation`: a direct match, a matching wildcard, or a userset
-    /// that (recursively) contains the subject. Subjects the schema no longer allows are ignored.
+    /// that (recursively) contains the subject; each counts as its condition, and a userset
+    /// through it as the condition ∧ the membership. Subjects the schema no longer allows are
+    /// ignored.
     async fn this(&mut self, obj: &ObjectRef, relation: &'a Relation, depth: u32) -> Res {
-        if self.cond.is_some() {
-            return self.this_conditional(obj, relation, depth).await;
-        }
-        let s = self.subject;
-        let mut f = Fold::new(Tri::True);
-        for a in &relation.allowed {
-            if a.object_type != *s.object.object_type {
-                continue;
-            }
-            let probe = if a.wildcard {
-                (s.relation.is_none()).then(|| SubjectRef::wildcard(s.object.object_type.clone()))
-            } else if a.relation.as_deref() == s.relation.as_deref() && !s.is_wildcard() {
-                Some(s.clone())
-            } else {
-                None
-            };
-            if let Some(p) = probe {
-                match self.reader.exists(obj, &relation.name, &p).await {
-                    Ok(true) => {
-                        if let Some(done) = f.add(Res::of(self.matched(&p))) {
-                            return done;
-                        }
-                    }
-                    Ok(false) => {}
-                    Err(e) => {
-                        f.add(Res {
-                            val: Err(e),
-                            height: 0,
-                            clean: false,
-                        });
-                    }
-                }
-            }
-        }
-        for a in &relation.allowed {
-            let Some(sr) = a.relation.as_deref() else {
-                continue;
-            };
-            let subjects = match self
-                .reader
-                .subjects(obj, &relation.name, &a.object_type, Some(sr))
-                .await
-            {
-                Ok(v) => v,
-                Err(e) => {
-                    f.add(Res {
-                        val: Err(e),
-                        height: 0,
-                        clean: false,
-                    });
-                    continue;
-                }
-            };
-            for us in subjects {
-                if us == *s {
-                    continue;
-                }
-                // A member found backwards through plain relations is a member; the depth
-                // guard keeps the answer identical to expanding forwards within the limit.
-                match self.membership(&us.object, sr).await {
-                    Some(Some((d, t))) if depth + 1 + d <= self.max_depth => {
-                        let mut r = Res::of(t);
-                        r.height = d + 1;
-                        if let Some(done) = f.add(r) {
-                            return done;
-                        }
-                        continue;
-                    }
-                    Some(None) => continue,
-                    _ => {}
-                }
-                let r = self.node(us.object, sr, depth + 1).await;
-                if let Some(done) = f.add(r) {
-                    return done;
-                }
-            }
-        }
-        f.finish()
-    }
-
-    /// [`Checker::this`] when relationships carry caveats or expiration: each relationship
-    /// counts as its condition, and a userset through it as the condition ∧ the membership.
-    async fn this_conditional(
-        &mut self,
-        obj: &ObjectRef,
-        relation: &'a Relation,
-        depth: u32,
-    ) -> Res {
         let s = self.subject;
         let mut f = Fold::new(Tri::True);
         let mut probes: Vec<SubjectRef> = Vec::new();
@@ -507,18 +287,14 @@ impl<'a> Checker<'a> {
             let found = self.reader.find(obj, &relation.name, &p).await;
             let worth = self.matched(&p);
             let r = match found {
-                Ok(Some(rel)) if Self::fits(relation, &rel) => self
-                    .holds(&rel)
-                    .map(|t| Res::of(if t == Tri::True { worth } else { t })),
-                Ok(Some(_)) => Ok(Res::of(Tri::False)),
-                Ok(None) => Ok(Res::of(Tri::False)),
-                Err(e) => Err(e),
+                Ok(Some(rel)) if rules::fits(relation, &rel) => match self.holds(&rel) {
+                    Ok(Tri::True) => Res::of(worth),
+                    Ok(t) => Res::of(t),
+                    Err(e) => rules::failed(e),
+                },
+                Ok(_) => Res::of(Tri::False),
+                Err(e) => rules::failed(e),
             };
-            let r = r.unwrap_or_else(|e| Res {
-                val: Err(e),
-                height: 0,
-                clean: false,
-            });
             if let Some(done) = f.add(r) {
                 return done;
             }
@@ -538,7 +314,7 @@ impl<'a> Checker<'a> {
             .any(|(t, sr)| *t == &*obj.object_type && *sr == relation.name);
         let mut groups: Vec<Vec<(Relationship, &'a str)>> = Vec::new();
         for (t, sr) in kinds {
-            if !self.leads_to_subject(t, sr) {
+            if !self.reads(t, sr) {
                 continue;
             }
             let rels = match self
@@ -548,32 +324,29 @@ impl<'a> Checker<'a> {
             {
                 Ok(v) => v,
                 Err(e) => {
-                    f.add(Res {
-                        val: Err(e),
-                        height: 0,
-                        clean: false,
-                    });
+                    f.add(rules::failed(e));
                     continue;
                 }
             };
             let rels = rels
                 .into_iter()
-                .filter(|rel| rel.subject != *s && Self::fits(relation, rel))
+                .filter(|rel| rel.subject != *s && rules::fits(relation, rel))
                 .map(|rel| (rel, sr));
             match groups.last_mut() {
                 Some(g) if recursive => g.extend(rels),
                 _ => groups.push(rels.collect()),
             }
         }
+        let strict = self.cond.is_some_and(|c| c.strict);
         for group in groups {
             let rels: Vec<Relationship> = group.iter().map(|(r, _)| r.clone()).collect();
-            let held = self.group_held(&rels);
+            let held = rules::group_held(self.cond.as_ref(), &rels, &mut self.missing);
             // The subject's own side first: where it fails, that kind fails as a whole.
             let mut failed: Vec<(String, &'a str)> = Vec::new();
             let mut tried: Vec<(String, &'a str)> = Vec::new();
             for ((rel, sr), held) in group.iter().zip(&held) {
                 let k = (rel.subject.object.object_type.to_string(), *sr);
-                if matches!(held, Ok(Tri::True)) && !tried.contains(&k) {
+                if strict && matches!(held, Ok(Tri::True)) && !tried.contains(&k) {
                     let r = self.subject_side(&k.0, sr).await;
                     tried.push(k.clone());
                     if !matches!(r.val, Ok(Tri::False)) {
@@ -583,11 +356,10 @@ impl<'a> Checker<'a> {
                 }
             }
             for ((rel, sr), held) in group.iter().zip(held) {
-                let k = (rel.subject.object.object_type.to_string(), *sr);
-                if failed.contains(&k) {
+                if strict && failed.contains(&(rel.subject.object.object_type.to_string(), *sr)) {
                     continue;
                 }
-                let r = self.through(rel, held, sr, depth).await;
+                let r = self.through(rel, held, sr, depth, true).await;
                 if let Some(done) = f.add(r) {
                     return done;
                 }
@@ -623,30 +395,12 @@ impl<'a> Checker<'a> {
         for p in probes {
             let rels = match self.reader.by_subject_on(&p, t, rel).await {
                 Ok(v) => v,
-                Err(e) => {
-                    return Res {
-                        val: Err(e),
-                        height: 0,
-                        clean: false,
-                    };
-                }
+                Err(e) => return rules::failed(e),
             };
-            for r in rels.iter().filter(|r| Self::fits(relation, r)) {
+            for r in rels.iter().filter(|r| rules::fits(relation, r)) {
                 match self.holds(r) {
-                    Ok(Tri::Conditional) => {
-                        return Res {
-                            val: Ok(Tri::Conditional),
-                            height: 0,
-                            clean: false,
-                        };
-                    }
-                    Err(e) => {
-                        return Res {
-                            val: Err(e),
-                            height: 0,
-                            clean: false,
-                        };
-                    }
+                    Ok(Tri::Conditional) => return rules::unclean(Tri::Conditional),
+                    Err(e) => return rules::failed(e),
                     _ => {}
                 }
             }
@@ -654,53 +408,32 @@ impl<'a> Checker<'a> {
         Res::of(Tri::False)
     }
 
-    /// Whether each relationship of a group read together holds. With strict conditions
-    /// (OpenFGA), a relationship whose condition cannot be evaluated (a missing parameter, an
-    /// evaluation error) does not count when another relationship of its group holds, as
-    /// OpenFGA's condition-filtering iterator drops it then; otherwise it stays a failure.
-    fn group_held(&mut self, rels: &[Relationship]) -> Vec<Result<Tri>> {
-        let held: Vec<Result<Tri>> = rels.iter().map(|r| self.holds(r)).collect();
-        let strict = self.cond.is_some_and(|c| c.strict);
-        if strict && held.iter().any(|h| matches!(h, Ok(Tri::True))) {
-            return held
-                .into_iter()
-                .map(|h| match h {
-                    Ok(Tri::True) => Ok(Tri::True),
-                    _ => Ok(Tri::False),
-                })
-                .collect();
-        }
-        held
-    }
-
-    /// `condition(rel) ∧ rel.subject.object#computed`, given whether `rel` holds. With strict
-    /// conditions (OpenFGA) a relationship whose condition cannot be evaluated fails the path
-    /// whatever the membership behind it, as OpenFGA evaluates the condition first.
+    /// `condition(rel) ∧ rel.subject.object#computed`, given whether `rel` holds. A userset
+    /// step (`userset`) first asks the backward walk, which knows plain-relation memberships
+    /// without expanding them (only without conditions).
     async fn through(
         &mut self,
         rel: &Relationship,
         held: Result<Tri>,
         computed: &'a str,
         depth: u32,
+        userset: bool,
     ) -> Res {
-        let held = match held {
-            Ok(Tri::False) => return Res::of(Tri::False),
-            Ok(Tri::Conditional) if self.cond.is_some_and(|c| c.strict) => {
-                return Res {
-                    val: Ok(Tri::Conditional),
-                    height: 0,
-                    clean: false,
-                };
-            }
+        let held = match rules::through_held(self.cond.as_ref(), held) {
             Ok(t) => t,
-            Err(e) => {
-                return Res {
-                    val: Err(e),
-                    height: 0,
-                    clean: false,
-                };
-            }
+            Err(r) => return r,
         };
+        if userset {
+            // A member found backwards through plain relations is a member; the depth guard
+            // keeps the answer identical to expanding forwards within the limit.
+            match self.membership(&rel.subject.object, computed).await {
+                Some(Some((d, t))) if depth + 1 + d <= self.walk.max_depth => {
+                    return rules::found_at(Tri::and(held, t), d + 1);
+                }
+                Some(None) => return Res::of(Tri::False),
+                _ => {}
+            }
+        }
         let mut r = self
             .node(rel.subject.object.clone(), computed, depth + 1)
             .await;
@@ -710,6 +443,9 @@ impl<'a> Checker<'a> {
         r
     }
 
+    /// `tupleset->computed`: the tupleset's relationships are one group (OpenFGA reads them in
+    /// one go); an expired one is absent, one whose caveat is false still counts (as false)
+    /// for `.all()`.
     async fn arrow(
         &mut self,
         obj: &ObjectRef,
@@ -718,84 +454,20 @@ impl<'a> Checker<'a> {
         kind: ArrowKind,
         depth: u32,
     ) -> Res {
-        if self.cond.is_some() {
-            return self
-                .arrow_conditional(obj, tupleset, computed, kind, depth)
-                .await;
-        }
         let Some(ts) = self.schema.relation(&obj.object_type, tupleset) else {
             return Res::of(Tri::False);
         };
-        let mut f = Fold::new(match kind {
-            ArrowKind::Any => Tri::True,
-            ArrowKind::All => Tri::False,
-        });
-        let mut any = false;
-        for a in ts.allowed.iter().filter(|a| !a.wildcard) {
-            let subjects = match self
-                .reader
-                .subjects(obj, tupleset, &a.object_type, a.relation.as_deref())
-                .await
-            {
-                Ok(v) => v,
-                Err(e) => {
-                    f.add(Res {
-                        val: Err(e),
-                        height: 0,
-                        clean: false,
-                    });
-                    continue;
-                }
-            };
-            for target in subjects {
-                any = true;
-                let r = if self
-                    .schema
-                    .relation(&target.object.object_type, computed)
-                    .is_some()
-                {
-                    self.node(target.object, computed, depth + 1).await
-                } else {
-                    Res::of(Tri::False)
-                };
-                if let Some(done) = f.add(r) {
-                    return done;
-                }
-            }
-        }
-        if kind == ArrowKind::All && !any {
-            return Res::of(Tri::False);
-        }
-        f.finish()
-    }
-
-    /// [`Checker::arrow`] when relationships carry caveats or expiration.
-    async fn arrow_conditional(
-        &mut self,
-        obj: &ObjectRef,
-        tupleset: &'a str,
-        computed: &'a str,
-        kind: ArrowKind,
-        depth: u32,
-    ) -> Res {
-        let Some(ts) = self.schema.relation(&obj.object_type, tupleset) else {
-            return Res::of(Tri::False);
-        };
-        let mut f = Fold::new(match kind {
-            ArrowKind::Any => Tri::True,
-            ArrowKind::All => Tri::False,
-        });
+        let mut f = rules::arrow_fold(kind);
         let mut any = false;
         let mut kinds: Vec<(&str, Option<&str>)> = Vec::new();
         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
             let k = (a.object_type.as_str(), a.relation.as_deref());
             // `.all()` needs every target, reachable or not: only `.any()` skips.
-            let skip = kind == ArrowKind::Any && !self.leads_to_subject(&a.object_type, computed);
+            let skip = kind == ArrowKind::Any && !self.reads(&a.object_type, computed);
             if !kinds.contains(&k) && !skip {
                 kinds.push(k);
             }
         }
-        // The tupleset's relationships are one group (OpenFGA reads them in one go).
         let mut group: Vec<Relationship> = Vec::new();
         for (t, sr) in kinds {
             match self
@@ -803,28 +475,27 @@ impl<'a> Checker<'a> {
                 .subject_relationships(obj, tupleset, t, sr)
                 .await
             {
-                // An expired relationship is absent; one whose caveat is false still counts
-                // (as false) for `.all()`.
                 Ok(v) => group.extend(
                     v.into_iter()
-                        .filter(|rel| !self.expired(rel) && Self::fits(ts, rel)),
+                        .filter(|rel| !self.expired(rel) && rules::fits(ts, rel)),
                 ),
                 Err(e) => {
-                    f.add(Res {
-                        val: Err(e),
-                        height: 0,
-                        clean: false,
-                    });
+                    f.add(rules::failed(e));
                 }
             }
         }
-        let held = self.group_held(&group);
+        let held = rules::group_held(self.cond.as_ref(), &group, &mut self.missing);
+        let strict = self.cond.is_some_and(|c| c.strict);
         // The subject's own side first (`.any()` only): where it fails, that target type fails.
         let mut failed: Vec<String> = Vec::new();
         let mut tried: Vec<String> = Vec::new();
         for (rel, held) in group.iter().zip(&held) {
             let t = rel.subject.object.object_type.to_string();
-            if kind == ArrowKind::Any && matches!(held, Ok(Tri::True)) && !tried.contains(&t) {
+            if strict
+                && kind == ArrowKind::Any
+                && matches!(held, Ok(Tri::True))
+                && !tried.contains(&t)
+            {
                 let r = self.subject_side(&t, computed).await;
                 tried.push(t.clone());
                 if !matches!(r.val, Ok(Tri::False)) {
@@ -835,7 +506,7 @@ impl<'a> Checker<'a> {
         }
         for (rel, held) in group.iter().zip(held) {
             any = true;
-            if failed.contains(&rel.subject.object.object_type.to_string()) {
+            if strict && failed.iter().any(|t| *t == *rel.subject.object.object_type) {
                 continue;
             }
             let r = if self
@@ -843,7 +514,7 @@ impl<'a> Checker<'a> {
                 .relation(&rel.subject.object.object_type, computed)
                 .is_some()
             {
-                self.through(rel, held, computed, depth).await
+                self.through(rel, held, computed, depth, false).await
             } else {
                 Res::of(Tri::False)
             };
@@ -851,10 +522,7 @@ impl<'a> Checker<'a> {
                 return done;
             }
         }
-        if kind == ArrowKind::All && !any {
-            return Res::of(Tri::False);
-        }
-        f.finish()
+        rules::arrow_finish(f, kind, any)
     }
 }
 

@@ -1,11 +1,14 @@
 //! `expand`: the userset tree of `resource#permission`, with cycles marked instead of followed.
+//! It lists the relationships `check` counts (`rules.rs`: kinds the relation still allows, not
+//! expired) under the same depth limit, and charges every node to the request's budget.
 
 use std::future::Future;
 use std::pin::Pin;
 
 use super::Scope;
 use super::reader::Reader;
-use crate::error::{Error, Result};
+use super::rules;
+use crate::error::Result;
 use crate::relationship::{CaveatRef, ObjectRef, Relationship, SubjectRef};
 use crate::schema::{ArrowKind, Rewrite, Schema};
 
@@ -89,20 +92,15 @@ struct Expander<'a> {
 }
 
 impl<'a> Expander<'a> {
-    /// Whether a relationship has expired at `now` (an unreadable expiration counts as
-    /// expired, as in `check`).
+    /// Whether a relationship has expired at `now` (the rule `check` follows).
     fn expired(&self, r: &Relationship) -> bool {
-        r.expiration.as_deref().is_some_and(
-            |e| !matches!(chrono::DateTime::parse_from_rfc3339(e), Ok(t) if t > self.now),
-        )
+        rules::expired(r, self.now)
     }
 
     fn node(&mut self, obj: ObjectRef, rel: String, depth: u32) -> BoxFut<'_, Result<ExpandNode>> {
         Box::pin(async move {
-            if depth > self.max_depth {
-                return Err(Error::DepthExceeded {
-                    limit: self.max_depth,
-                });
+            if let Some(r) = rules::too_deep(depth, self.max_depth) {
+                return Err(r);
             }
             // A step, and a result node counted before it is built.
             self.reader.budget.step()?;
@@ -159,7 +157,11 @@ impl<'a> Expander<'a> {
                             .subject_relationships(obj, rel, &a.object_type, a.relation.as_deref())
                             .await?
                         {
-                            if r.subject.is_wildcard() != a.wildcard || self.expired(&r) {
+                            // What `check` counts: a kind the relation allows, not expired.
+                            if r.subject.is_wildcard() != a.wildcard
+                                || !relation.is_some_and(|rel| rules::fits(rel, &r))
+                                || self.expired(&r)
+                            {
                                 continue;
                             }
                             self.reader.budget.add_results(1)?;
@@ -223,7 +225,10 @@ impl<'a> Expander<'a> {
                             )
                             .await?
                         {
-                            if r.subject.is_wildcard() || self.expired(&r) {
+                            if r.subject.is_wildcard()
+                                || !ts.is_some_and(|t| rules::fits(t, &r))
+                                || self.expired(&r)
+                            {
                                 continue;
                             }
                             let child = self.node(r.subject.object, computed.clone(), depth + 1);

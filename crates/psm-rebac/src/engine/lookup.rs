@@ -16,6 +16,7 @@ use std::sync::Arc;
 use foldhash::HashSet;
 
 use super::check::Checker;
+use super::rules;
 use super::{Permissionship, Scope};
 use crate::error::Result;
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
@@ -311,12 +312,7 @@ impl Scope<'_> {
                         continue;
                     };
                     for t in reader.by_subject_object(&o, t2, ts).await? {
-                        let fits = tsr.allowed.iter().any(|a| {
-                            !a.wildcard
-                                && a.object_type == *t.subject.object.object_type
-                                && a.relation.as_deref() == t.subject.relation.as_deref()
-                        });
-                        if fits {
+                        if rules::allows_subject_of(tsr, &t) {
                             reached(&t)?;
                             push(t.resource, Arc::from(p2.as_str()), d + 1, &mut queue);
                         }
@@ -515,15 +511,10 @@ impl Scope<'_> {
                                 if leads(&o.object_type, &r) {
                                     self.require_condition(&rs)?;
                                 }
-                                let s = rs.subject;
-                                let fits = rel.allowed.iter().any(|a| {
-                                    a.object_type == *s.object.object_type
-                                        && a.wildcard == s.is_wildcard()
-                                        && a.relation.as_deref() == s.relation.as_deref()
-                                });
-                                if !fits {
+                                if !rules::allows_subject_of(rel, &rs) {
                                     continue;
                                 }
+                                let s = rs.subject;
                                 if *s.object.object_type == *subject_type
                                     && s.relation.as_deref() == subject_relation
                                 {
@@ -580,14 +571,7 @@ impl Scope<'_> {
 fn stored_and_allowed(schema: &Schema, t: &Relationship) -> bool {
     schema
         .relation(&t.resource.object_type, &t.relation)
-        .is_some_and(|rel| {
-            rel.rewrite.contains_this()
-                && rel.allowed.iter().any(|a| {
-                    a.object_type == *t.subject.object.object_type
-                        && a.wildcard == t.subject.is_wildcard()
-                        && a.relation.as_deref() == t.subject.relation.as_deref()
-                })
-        })
+        .is_some_and(|rel| rel.rewrite.contains_this() && rules::allows_subject_of(rel, t))
 }
 
 /// Every relation (as `(type, relation)`) whose relationships can lead to `resource_type#permission`:

@@ -19,6 +19,7 @@ use foldhash::HashMap;
 
 use super::reader::Reader;
 use super::reverse::ReverseIndex;
+use super::rules;
 use crate::error::Result;
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::{Rewrite, Schema};
@@ -94,13 +95,7 @@ impl Memberships {
             let Some(rel) = schema.relation(&t.resource.object_type, &t.relation) else {
                 continue;
             };
-            let s = &t.subject;
-            let fits = rel.allowed.iter().any(|a| {
-                a.object_type == *s.object.object_type
-                    && a.wildcard == s.is_wildcard()
-                    && a.relation.as_deref() == s.relation.as_deref()
-            });
-            if rel.rewrite != Rewrite::This || !fits {
+            if rel.rewrite != Rewrite::This || !rules::allows_subject_of(rel, &t) {
                 continue;
             }
             if self.len >= MAX_NODES {

@@ -10,6 +10,7 @@ mod openfga_tuples;
 mod reach;
 mod reader;
 mod reverse;
+mod rules;
 mod tri;
 
 use std::sync::Arc;
@@ -444,8 +445,8 @@ impl Scope<'_> {
     }
 
     /// What checks need to evaluate caveats and expiration, when the schema has them.
-    pub(crate) fn conditions(&self) -> Option<check::Conditions<'_>> {
-        self.engine.conditional.then(|| check::Conditions {
+    pub(crate) fn conditions(&self) -> Option<rules::Conditions<'_>> {
+        self.engine.conditional.then(|| rules::Conditions {
             caveats: &self.engine.caveats,
             context: &self.context,
             now: chrono::DateTime::<chrono::Utc>::from(std::time::SystemTime::now()),

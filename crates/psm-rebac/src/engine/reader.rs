@@ -18,20 +18,6 @@ pub(crate) struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    /// Whether `obj#rel@subject` exists.
-    pub async fn exists(&self, obj: &ObjectRef, rel: &str, subject: &SubjectRef) -> Result<bool> {
-        self.budget.step()?;
-        if self
-            .contextual
-            .iter()
-            .any(|r| r.resource == *obj && *r.relation == *rel && r.subject == *subject)
-        {
-            return Ok(true);
-        }
-        let r = Relationship::new(obj.clone(), rel, subject.clone());
-        self.store.contains(&r).await
-    }
-
     /// The relationship `obj#rel@subject` with its caveat and expiration, if it exists
     /// (a contextual one first).
     pub async fn find(
@@ -85,44 +71,6 @@ impl Reader<'_> {
             if filter.matches(r) {
                 out.retain(|x| x.subject != r.subject);
                 out.push(r.clone());
-            }
-        }
-        Ok(out)
-    }
-
-    /// Subjects of `obj#rel` with the given subject type and relation (`None`: plain objects and wildcards).
-    pub async fn subjects(
-        &self,
-        obj: &ObjectRef,
-        rel: &str,
-        subject_type: &str,
-        subject_relation: Option<&str>,
-    ) -> Result<Vec<SubjectRef>> {
-        self.budget.step()?;
-        let sf = SubjectFilter {
-            subject_type: Arc::from(subject_type),
-            subject_id: None,
-            relation: match subject_relation {
-                Some(r) => SubjectRelationFilter::Relation(Arc::from(r)),
-                None => SubjectRelationFilter::None,
-            },
-        };
-        let filter = RelationshipFilter {
-            resource_type: Some(obj.object_type.clone()),
-            resource_id: Some(obj.object_id.clone()),
-            relation: Some(Arc::from(rel)),
-            subject: Some(sf),
-        };
-        let mut out: Vec<SubjectRef> = self
-            .store
-            .read(&filter, None)
-            .await?
-            .into_iter()
-            .map(|r| r.subject)
-            .collect();
-        for r in self.contextual {
-            if filter.matches(r) && !out.contains(&r.subject) {
-                out.push(r.subject.clone());
             }
         }
         Ok(out)

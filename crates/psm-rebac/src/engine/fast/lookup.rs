@@ -9,6 +9,7 @@ use super::syms::Fresh;
 use super::{FastChecker, Syms};
 use crate::engine::budget::{Budget, Meter};
 use crate::engine::reverse::ReverseIndex;
+use crate::engine::rules;
 use crate::error::{Error, Result};
 use crate::relationship::SubjectRef;
 use crate::schema::Schema;
@@ -136,11 +137,7 @@ fn candidates<'a>(
             let ot = syms.name(o[0]);
             for &sr in store.subject_relations(&[o[0], o[1]]) {
                 let srn = (sr != NONE).then(|| syms.name(sr));
-                let fits = tsr
-                    .allowed
-                    .iter()
-                    .any(|a| !a.wildcard && a.object_type == ot && a.relation.as_deref() == srn);
-                if !fits {
+                if !rules::allows(tsr, ot, false, srn) {
                     continue;
                 }
                 for &[rt, rid, rrel] in store.resources_of(&[o[0], o[1], sr]) {
@@ -170,9 +167,5 @@ fn stored_and_allowed(schema: &Schema, syms: &Syms<'_>, t: [Sym; 3], subject: [S
     let st = syms.name(subject[0]);
     let wildcard = syms.name(subject[1]) == "*";
     let sr = (subject[2] != NONE).then(|| syms.name(subject[2]));
-    rel.rewrite.contains_this()
-        && rel
-            .allowed
-            .iter()
-            .any(|a| a.object_type == st && a.wildcard == wildcard && a.relation.as_deref() == sr)
+    rel.rewrite.contains_this() && rules::allows(rel, st, wildcard, sr)
 }

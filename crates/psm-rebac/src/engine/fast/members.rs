@@ -1,13 +1,18 @@
 //! Fast-path twin of `membership.rs`: the plain-relation usersets containing the subject, found
-//! by a breadth-first walk backwards over the store's reverse index, on symbol ids.
+//! by a breadth-first walk backwards over the store's reverse index, on symbol ids. Every
+//! userset the walk visits is a step of the request's budget (charged in batches, which also
+//! look at the deadline and cancellation), as in the rest of the engine.
 
 use std::collections::VecDeque;
 
 use foldhash::HashMap;
 
 use super::Syms;
+use crate::engine::budget::Meter;
 use crate::engine::membership::MAX_NODES;
 use crate::engine::reverse::ReverseIndex;
+use crate::engine::rules;
+use crate::error::Result;
 use crate::schema::{Rewrite, Schema};
 use crate::store::capability::{NO_RELATION as NONE, Sym};
 
@@ -19,16 +24,17 @@ pub(crate) struct Members {
 }
 
 impl Members {
-    /// Walks backwards from `subject` (and its type's wildcard) through plain relations, reading
-    /// only relations some relation accepts as a userset subject type.
+    /// Walks backwards from `subject` (and, unless it is a wildcard itself, its type's
+    /// wildcard) through plain relations, reading only relations some relation accepts as a
+    /// userset subject type. Fails when the walk goes past the request's budget.
     pub(crate) fn compute(
         schema: &Schema,
         index: &ReverseIndex,
         syms: &mut Syms<'_>,
-        subject: [Sym; 3],
-        wildcard: bool,
+        (subject, wildcard): ([Sym; 3], bool),
         max_depth: u32,
-    ) -> Self {
+        meter: &mut Meter<'_>,
+    ) -> Result<Self> {
         let mut m = Self {
             complete: true,
             dist: HashMap::with_capacity_and_hasher(16, Default::default()),
@@ -39,7 +45,7 @@ impl Members {
             .filter_map(|(t, r)| Some([syms.find(t)?, syms.find(r)?]))
             .collect();
         if targets.is_empty() {
-            return m;
+            return Ok(m);
         }
         let mut starts = vec![subject];
         if subject[2] == NONE
@@ -50,6 +56,7 @@ impl Members {
         }
         let mut queue: VecDeque<([Sym; 3], u32)> = VecDeque::new();
         for s in starts {
+            meter.step()?;
             m.visit(schema, syms, &targets, s, 1, &mut queue);
         }
         while let Some((us, d)) = queue.pop_front() {
@@ -57,9 +64,10 @@ impl Members {
                 m.complete = false;
                 continue;
             }
+            meter.step()?;
             m.visit(schema, syms, &targets, us, d + 1, &mut queue);
         }
-        m
+        Ok(m)
     }
 
     /// Records every plain-relation userset whose stored relationships hold `subject`.
@@ -84,10 +92,7 @@ impl Members {
             let Some(rel) = schema.relation(syms.name(rt), syms.name(rrel)) else {
                 continue;
             };
-            let fits = rel.allowed.iter().any(|a| {
-                a.object_type == st && a.wildcard == (sid == "*") && a.relation.as_deref() == sr
-            });
-            if rel.rewrite != Rewrite::This || !fits {
+            if rel.rewrite != Rewrite::This || !rules::allows(rel, st, sid == "*", sr) {
                 continue;
             }
             if self.dist.len() >= MAX_NODES {

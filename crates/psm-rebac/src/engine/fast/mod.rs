@@ -1,7 +1,9 @@
-//! The synchronous fast path over a [`MemoryStore`](crate::MemoryStore)'s interned indexes:
-//! `check` evaluated on symbol ids instead of strings, with exactly the semantics of `check.rs`
-//! (three-valued results, cycle cuts, the depth limit, the memo, backward memberships). It runs
-//! under one read lock, allocates no strings and builds no relationships.
+//! The synchronous fast path over a store's interned read index (what a
+//! [`MemoryStore`](crate::MemoryStore) offers): `check` evaluated on symbol ids instead of
+//! strings, driving the same rules as `check.rs` (`rules.rs`: three-valued results, cycle cuts,
+//! the depth limit, the memo) plus the backward memberships. It runs under one read lock,
+//! allocates no strings and builds no relationships; it is taken only when no relationship
+//! carries a condition, so every stored relationship holds.
 //!
 //! The engine takes it only for requests without contextual relationships, and only when the
 //! recursion it implies (depth limit × rewrite nesting) fits a fixed stack budget.
@@ -13,12 +15,11 @@ mod syms;
 pub(crate) use lookup::lookup_resources;
 pub(crate) use syms::{SchemaSyms, Syms};
 
-use foldhash::HashMap;
-
 use super::budget::{Budget, Meter};
 use super::reverse::ReverseIndex;
+use super::rules::{self, Walk, combine_rewrite};
 use super::tri::{Fold, Res, Tri};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::relationship::{ObjectRef, SubjectRef};
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
 use crate::store::capability::{NO_RELATION as NONE, Sym};
@@ -53,6 +54,16 @@ fn nesting(rw: &Rewrite) -> u64 {
     }
 }
 
+/// What the backward walk knows about a userset.
+enum Known {
+    /// The subject is a member, this many nodes down.
+    Member(u32),
+    /// The subject is certainly not a member.
+    NotMember,
+    /// The walk cannot tell.
+    Unknown,
+}
+
 /// Evaluates checks for one subject over interned ids (see `check.rs` for the semantics).
 pub(crate) struct FastChecker<'a> {
     schema: &'a Schema,
@@ -61,9 +72,7 @@ pub(crate) struct FastChecker<'a> {
     /// (type, id, relation or `NONE`).
     subject: [Sym; 3],
     subject_wildcard: bool,
-    max_depth: u32,
-    path: Vec<[Sym; 3]>,
-    memo: HashMap<[Sym; 3], (bool, u32)>,
+    walk: Walk<[Sym; 3]>,
     members: Option<Members>,
     /// Schema relations by (type, relation) symbols, resolved once per request.
     /// A short list searched linearly: a request touches few distinct relations.
@@ -95,9 +104,7 @@ impl<'a> FastChecker<'a> {
             syms,
             subject: s,
             subject_wildcard: subject.is_wildcard(),
-            max_depth,
-            path: Vec::with_capacity(16),
-            memo: HashMap::with_capacity_and_hasher(32, Default::default()),
+            walk: Walk::new(max_depth),
             members: None,
             relations: Vec::with_capacity(16),
             meter: Meter::new(budget),
@@ -125,143 +132,89 @@ impl<'a> FastChecker<'a> {
     /// Answers one root question. Reuses the memo; redoes the evaluation with an empty memo if
     /// the memoised run met a cycle cut or an error (as `Checker::check_root` does).
     pub(crate) fn check_root_syms(&mut self, obj: Obj, rel: Sym) -> Result<bool> {
-        let had_memo = !self.memo.is_empty();
+        let had_memo = self.walk.has_memo();
         let r = self.node(obj, rel, 0);
         if r.clean || !had_memo {
             return r.val.map(|t| t == Tri::True);
         }
-        let saved = std::mem::take(&mut self.memo);
+        let saved = self.walk.set_aside();
         let r = self.node(obj, rel, 0);
-        self.memo = saved;
+        self.walk.restore(saved);
         r.val.map(|t| t == Tri::True)
     }
 
-    fn membership(&mut self, obj: Obj, rel: Sym) -> Option<Option<u32>> {
+    /// What the backward walk knows about `obj#rel`: `Some(d)` a member at distance `d`,
+    /// `None` certainly not a member (closed relation, complete walk), unknown otherwise. The
+    /// walk is charged to the request's budget; going past it is the error.
+    fn membership(&mut self, obj: Obj, rel: Sym) -> Result<Known> {
         if self.members.is_none() {
             let m = Members::compute(
                 self.schema,
                 self.index,
                 &mut self.syms,
-                self.subject,
-                self.subject_wildcard,
-                self.max_depth,
-            );
+                (self.subject, self.subject_wildcard),
+                self.walk.max_depth,
+                &mut self.meter,
+            )?;
             self.members = Some(m);
         }
-        let m = self.members.as_ref()?;
-        match m.distance([obj[0], obj[1], rel]) {
-            Some(d) => Some(Some(d)),
+        let Some(m) = self.members.as_ref() else {
+            return Ok(Known::Unknown);
+        };
+        Ok(match m.distance([obj[0], obj[1], rel]) {
+            Some(d) => Known::Member(d),
             None if m.complete()
                 && self
                     .index
                     .pair(self.syms.name(obj[0]), self.syms.name(rel))
                     .is_some_and(|p| p.closed) =>
             {
-                Some(None)
+                Known::NotMember
             }
-            None => None,
-        }
+            None => Known::Unknown,
+        })
     }
 
     fn node(&mut self, obj: Obj, rel: Sym, depth: u32) -> Res {
-        if depth > self.max_depth {
-            return Res {
-                val: Err(Error::DepthExceeded {
-                    limit: self.max_depth,
-                }),
-                height: 0,
-                clean: false,
-            };
+        if let Some(r) = self.walk.too_deep(depth) {
+            return r;
         }
         if let Err(e) = self.meter.step() {
-            return Res {
-                val: Err(e),
-                height: 0,
-                clean: false,
-            };
+            return rules::failed(e);
         }
         if self.subject[2] == rel && self.subject[0] == obj[0] && self.subject[1] == obj[1] {
             return Res::of(Tri::True);
         }
         let key = [obj[0], obj[1], rel];
-        if let Some(&(v, h)) = self.memo.get(&key)
-            && depth.saturating_add(h) <= self.max_depth
-        {
-            let mut r = Res::of(if v { Tri::True } else { Tri::False });
-            r.height = h;
+        if let Some(r) = self.walk.recall(&key, depth) {
             return r;
-        }
-        if self.path.contains(&key) {
-            return Res {
-                val: Ok(Tri::Unknown),
-                height: 0,
-                clean: false,
-            };
         }
         let Some(relation) = self.relation(obj[0], rel) else {
             return Res::of(Tri::False);
         };
-        self.path.push(key);
-        let mut r = self.rewrite(obj, relation, &relation.rewrite, depth);
-        self.path.pop();
-        r.height = r.height.saturating_add(1);
-        if let (true, Ok(t @ (Tri::True | Tri::False))) = (r.clean, &r.val) {
-            self.memo.insert(key, (*t == Tri::True, r.height));
-        }
-        r
+        self.walk.enter(key);
+        let r = self.rewrite(obj, relation, &relation.rewrite, depth);
+        self.walk.leave(r)
     }
 
     fn rewrite(&mut self, obj: Obj, relation: &'a Relation, rw: &'a Rewrite, depth: u32) -> Res {
-        match rw {
-            Rewrite::Nil => Res::of(Tri::False),
-            Rewrite::This => self.this(obj, relation, depth),
-            Rewrite::Computed { relation: c, .. } => {
-                let c = self.syms.sym(c);
-                self.node(obj, c, depth + 1)
-            }
-            Rewrite::Arrow {
-                tupleset,
-                computed,
-                kind,
-                ..
-            } => self.arrow(obj, tupleset, computed, *kind, depth),
-            Rewrite::Union(children) => {
-                let mut f = Fold::new(Tri::True);
-                for c in children {
-                    let r = self.rewrite(obj, relation, c, depth);
-                    if let Some(done) = f.add(r) {
-                        return done;
-                    }
+        combine_rewrite!(rw,
+            c => self.rewrite(obj, relation, c, depth),
+            leaf => match leaf {
+                Rewrite::This => self.this(obj, relation, depth),
+                Rewrite::Computed { relation: c, .. } => {
+                    let c = self.syms.sym(c);
+                    self.node(obj, c, depth + 1)
                 }
-                f.finish()
+                Rewrite::Arrow {
+                    tupleset,
+                    computed,
+                    kind,
+                    ..
+                } => self.arrow(obj, tupleset, computed, *kind, depth),
+                _ => Res::of(Tri::False),
             }
-            Rewrite::Intersection(children) => {
-                let mut f = Fold::new(Tri::False);
-                for c in children {
-                    let r = self.rewrite(obj, relation, c, depth);
-                    if let Some(done) = f.add(r) {
-                        return done;
-                    }
-                }
-                f.finish()
-            }
-            Rewrite::Exclusion(base, sub) => {
-                let b = self.rewrite(obj, relation, base, depth);
-                if matches!(b.val, Ok(Tri::False)) {
-                    return b;
-                }
-                let s = self.rewrite(obj, relation, sub, depth);
-                let height = b.height.max(s.height);
-                let clean = b.clean && s.clean;
-                let val = match (b.val, s.val) {
-                    (_, Ok(Tri::True)) => Ok(Tri::False),
-                    (Err(e), _) | (_, Err(e)) => Err(e),
-                    (Ok(Tri::Unknown), _) | (_, Ok(Tri::Unknown)) => Ok(Tri::Unknown),
-                    (Ok(x), Ok(_)) => Ok(x),
-                };
-                Res { val, height, clean }
-            }
-        }
+        )
     }
 
     /// Stored relationships on `obj#relation`: a direct match, a matching wildcard, or a userset
@@ -307,13 +260,12 @@ impl<'a> FastChecker<'a> {
                     continue;
                 }
                 match self.membership([at, id], srs) {
-                    Some(Some(d)) if depth + 1 + d <= self.max_depth => {
-                        let mut r = Res::of(Tri::True);
-                        r.height = d + 1;
-                        return r;
+                    Ok(Known::Member(d)) if depth + 1 + d <= self.walk.max_depth => {
+                        return rules::found_at(Tri::True, d + 1);
                     }
-                    Some(None) => continue,
-                    _ => {}
+                    Ok(Known::NotMember) => continue,
+                    Ok(_) => {}
+                    Err(e) => return rules::failed(e),
                 }
                 let r = self.node([at, id], srs, depth + 1);
                 if let Some(done) = f.add(r) {
@@ -337,10 +289,7 @@ impl<'a> FastChecker<'a> {
             return Res::of(Tri::False);
         };
         let store = self.syms.store();
-        let mut f = Fold::new(match kind {
-            ArrowKind::Any => Tri::True,
-            ArrowKind::All => Tri::False,
-        });
+        let mut f = rules::arrow_fold(kind);
         let mut any = false;
         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
             let at = self.syms.sym(&a.object_type);
@@ -358,10 +307,7 @@ impl<'a> FastChecker<'a> {
                 }
             }
         }
-        if kind == ArrowKind::All && !any {
-            return Res::of(Tri::False);
-        }
-        f.finish()
+        rules::arrow_finish(f, kind, any)
     }
 
     /// The schema relation `type#relation`, by symbols.

@@ -1,0 +1,363 @@
+//! The rules of rewrite evaluation, written once and driven by every evaluator: the async
+//! checker (`check.rs`), the synchronous interned-index evaluator (`fast/`), the lookups
+//! (`lookup.rs`, `fast/lookup.rs`), the backward membership walks and expand.
+//!
+//! Semantics. A node `object#relation` evaluates to true, false, or *unknown* when the
+//! evaluation re-enters a node already on the current path (a cycle). Union, intersection and
+//! exclusion combine these with Kleene logic (true dominates a union, false an intersection);
+//! a request whose answer is unknown is answered `false`, as OpenFGA does. Errors (depth,
+//! budget) are dominated the same way, so the answer never depends on the order branches are
+//! visited. An arrow `tupleset->computed` is the union (`.any()`) or the intersection (`.all()`,
+//! false when the tupleset is empty) of `computed` on every object the tupleset names.
+//!
+//! Conditions. A stored relationship counts only when the relation still allows its subject's
+//! kind, caveat and expiration ([`fits`]); it then holds as its condition: false once expired,
+//! otherwise its caveat's outcome (true, false, or conditional on parameters nobody supplied).
+//! A relationship without caveat or expiration — every relationship when the schema has
+//! neither — holds; the unconditional evaluation is the conditional one with no conditions.
+//! A userset or arrow step through a relationship is the relationship's condition ∧ the
+//! membership behind it.
+//!
+//! OpenFGA (strict conditions) answers a cycle cut false, so an exclusion of an empty userset
+//! cycle subtracts nothing; elsewhere it stays unknown.
+//!
+//! Memo. A definite result whose evaluation met no cycle cut and no error does not depend on
+//! the path that led to it, so it is cached with the height of its subtree and reused wherever
+//! the remaining depth budget covers that height ([`Walk`]). A root evaluation that met a cut is
+//! redone with an empty memo, so a check answers exactly what a fresh single check answers.
+
+use std::collections::BTreeSet;
+use std::hash::Hash;
+
+use foldhash::HashMap;
+
+use super::tri::{Fold, Res, Tri};
+use crate::caveat::{CaveatContext, Caveats, Outcome};
+use crate::error::{Error, Result};
+use crate::relationship::Relationship;
+use crate::schema::{ArrowKind, Relation};
+
+/// Combines a union, an intersection or an exclusion of `rw` from its children's results, and
+/// hands every other rewrite to `$leaf`. `$child => $eval` evaluates one child (an expression
+/// that may `.await`); a child that decides the result returns it from the enclosing function
+/// (or async block). The one definition of the rewrite algebra, for sync and async evaluators.
+macro_rules! combine_rewrite {
+    ($rw:expr, $child:ident => $eval:expr, $leaf:ident => $leaf_eval:expr) => {
+        match $rw {
+            $crate::schema::Rewrite::Union(children) => {
+                let mut f = $crate::engine::tri::Fold::new($crate::engine::tri::Tri::True);
+                for $child in children {
+                    if let Some(done) = f.add($eval) {
+                        return done;
+                    }
+                }
+                f.finish()
+            }
+            $crate::schema::Rewrite::Intersection(children) => {
+                let mut f = $crate::engine::tri::Fold::new($crate::engine::tri::Tri::False);
+                for $child in children {
+                    if let Some(done) = f.add($eval) {
+                        return done;
+                    }
+                }
+                f.finish()
+            }
+            $crate::schema::Rewrite::Exclusion(base, sub) => {
+                let b = {
+                    let $child = &**base;
+                    $eval
+                };
+                if matches!(b.val, Ok($crate::engine::tri::Tri::False)) {
+                    return b;
+                }
+                let s = {
+                    let $child = &**sub;
+                    $eval
+                };
+                $crate::engine::rules::exclusion(b, s)
+            }
+            $leaf => $leaf_eval,
+        }
+    };
+}
+pub(crate) use combine_rewrite;
+
+/// `base − sub` from both results: excluded when `sub` holds (even through a wildcard),
+/// otherwise an error, otherwise `base ∧ ¬sub` in Kleene logic.
+pub(crate) fn exclusion(b: Res, s: Res) -> Res {
+    let height = b.height.max(s.height);
+    let clean = b.clean && s.clean;
+    let val = match (b.val, s.val) {
+        (_, Ok(Tri::True | Tri::Wild)) => Ok(Tri::False),
+        (Err(e), _) | (_, Err(e)) => Err(e),
+        (Ok(b), Ok(s)) => Ok(Tri::and(b, Tri::not(s))),
+    };
+    Res { val, height, clean }
+}
+
+/// The fold of an arrow's targets: a union for `.any()`, an intersection for `.all()`.
+pub(crate) fn arrow_fold(kind: ArrowKind) -> Fold {
+    Fold::new(match kind {
+        ArrowKind::Any => Tri::True,
+        ArrowKind::All => Tri::False,
+    })
+}
+
+/// An arrow's result once every target was folded: `.all()` over no target is false.
+pub(crate) fn arrow_finish(f: Fold, kind: ArrowKind, any_target: bool) -> Res {
+    if kind == ArrowKind::All && !any_target {
+        return Res::of(Tri::False);
+    }
+    f.finish()
+}
+
+/// A result decided by an error: not clean, so never memoised.
+pub(crate) fn failed(e: Error) -> Res {
+    Res {
+        val: Err(e),
+        height: 0,
+        clean: false,
+    }
+}
+
+/// A result that is definite but depends on the path (a cycle cut, or a condition that must
+/// not be memoised).
+pub(crate) fn unclean(t: Tri) -> Res {
+    Res {
+        val: Ok(t),
+        height: 0,
+        clean: false,
+    }
+}
+
+/// True at `height` (a member found by a backward walk `height` nodes down).
+pub(crate) fn found_at(t: Tri, height: u32) -> Res {
+    let mut r = Res::of(t);
+    r.height = height;
+    r
+}
+
+/// The depth error, when a node at `depth` is past the limit (the root is at depth 0).
+#[inline]
+pub(crate) fn too_deep(depth: u32, max_depth: u32) -> Option<Error> {
+    (depth > max_depth).then_some(Error::DepthExceeded { limit: max_depth })
+}
+
+/// The path, the memo and the depth limit of one evaluator, for any node key: what is done on
+/// entering and on leaving a node.
+#[derive(Debug)]
+pub(crate) struct Walk<K> {
+    pub(crate) max_depth: u32,
+    /// What a cycle cut answers: unknown, or false in OpenFGA mode.
+    cut: Tri,
+    path: Vec<K>,
+    memo: HashMap<K, (bool, u32)>,
+}
+
+impl<K: Eq + Hash + Clone> Walk<K> {
+    pub(crate) fn new(max_depth: u32) -> Self {
+        Self {
+            max_depth,
+            cut: Tri::Unknown,
+            path: Vec::with_capacity(16),
+            memo: HashMap::with_capacity_and_hasher(32, Default::default()),
+        }
+    }
+
+    /// The depth error, when `depth` is past the limit.
+    #[inline]
+    pub(crate) fn too_deep(&self, depth: u32) -> Option<Res> {
+        too_deep(depth, self.max_depth).map(failed)
+    }
+
+    /// What is known of `key` before evaluating it: a memoised result whose height fits the
+    /// remaining depth, or unknown when it is already on the path (a cycle cut).
+    #[inline]
+    pub(crate) fn recall(&self, key: &K, depth: u32) -> Option<Res> {
+        if let Some(&(v, h)) = self.memo.get(key)
+            && depth.saturating_add(h) <= self.max_depth
+        {
+            return Some(found_at(if v { Tri::True } else { Tri::False }, h));
+        }
+        self.path.contains(key).then(|| unclean(self.cut))
+    }
+
+    /// Makes a cycle cut answer false instead of unknown (OpenFGA, strict conditions). Not
+    /// clean either way: nothing evaluated below a cut is memoised.
+    pub(crate) fn cut_as_false(&mut self, yes: bool) {
+        self.cut = if yes { Tri::False } else { Tri::Unknown };
+    }
+
+    /// Enters `key` (it is on the path until [`leave`](Self::leave)).
+    #[inline]
+    pub(crate) fn enter(&mut self, key: K) {
+        self.path.push(key);
+    }
+
+    /// Leaves the node entered last with its rewrite's result: one level higher, memoised when
+    /// clean and definite.
+    #[inline]
+    pub(crate) fn leave(&mut self, mut r: Res) -> Res {
+        let key = self.path.pop();
+        r.height = r.height.saturating_add(1);
+        if let (true, Ok(t @ (Tri::True | Tri::False)), Some(key)) = (r.clean, &r.val, key) {
+            self.memo.insert(key, (*t == Tri::True, r.height));
+        }
+        r
+    }
+
+    /// Whether earlier roots left results in the memo.
+    pub(crate) fn has_memo(&self) -> bool {
+        !self.memo.is_empty()
+    }
+
+    /// Sets the memo aside (for a root redone from scratch), to be put back with
+    /// [`restore`](Self::restore).
+    pub(crate) fn set_aside(&mut self) -> HashMap<K, (bool, u32)> {
+        std::mem::take(&mut self.memo)
+    }
+
+    /// Puts back a memo set aside.
+    pub(crate) fn restore(&mut self, memo: HashMap<K, (bool, u32)>) {
+        self.memo = memo;
+    }
+}
+
+/// Whether `relation` allows a subject of this kind (type, wildcard or not, subject relation).
+#[inline]
+pub(crate) fn allows(
+    relation: &Relation,
+    subject_type: &str,
+    wildcard: bool,
+    subject_relation: Option<&str>,
+) -> bool {
+    relation.allowed.iter().any(|a| {
+        a.object_type == subject_type
+            && a.wildcard == wildcard
+            && a.relation.as_deref() == subject_relation
+    })
+}
+
+/// Whether `relation` allows a subject of this relationship's kind, without regard to caveats
+/// (what the reachability walks read).
+pub(crate) fn allows_subject_of(relation: &Relation, r: &Relationship) -> bool {
+    let s = &r.subject;
+    allows(
+        relation,
+        &s.object.object_type,
+        s.is_wildcard(),
+        s.relation.as_deref(),
+    )
+}
+
+/// Whether the relation still allows this relationship's subject kind, caveat and expiration
+/// (relationships written under an older schema are ignored).
+pub(crate) fn fits(relation: &Relation, r: &Relationship) -> bool {
+    let s = &r.subject;
+    let caveat = r.caveat.as_ref().map(|c| c.name.as_str());
+    relation.allowed.iter().any(|a| {
+        a.object_type == *s.object.object_type
+            && a.wildcard == s.is_wildcard()
+            && a.relation.as_deref() == s.relation.as_deref()
+            && a.caveat.as_deref() == caveat
+            && (a.expiration || r.expiration.is_none())
+    })
+}
+
+/// Whether a relationship has expired at `now` (one with an unreadable expiration counts as
+/// expired).
+pub(crate) fn expired(r: &Relationship, now: chrono::DateTime<chrono::Utc>) -> bool {
+    r.expiration
+        .as_deref()
+        .is_some_and(|e| !matches!(chrono::DateTime::parse_from_rfc3339(e), Ok(t) if t > now))
+}
+
+/// What a conditional evaluation needs: the compiled caveats, the request context, and "now".
+#[derive(Clone, Copy)]
+pub(crate) struct Conditions<'a> {
+    pub caveats: &'a Caveats,
+    pub context: &'a CaveatContext,
+    pub now: chrono::DateTime<chrono::Utc>,
+    /// Every declared parameter must be supplied (OpenFGA).
+    pub strict: bool,
+    /// The most one caveat evaluation may cost (the request's budget).
+    pub max_cost: u64,
+}
+
+/// Whether a relationship holds under `cond` (always, without conditions): false once
+/// expired, its caveat's outcome otherwise; parameters that were needed and missing are added
+/// to `missing`.
+pub(crate) fn holds(
+    cond: Option<&Conditions<'_>>,
+    r: &Relationship,
+    missing: &mut BTreeSet<String>,
+) -> Result<Tri> {
+    let Some(c) = cond else {
+        return Ok(Tri::True);
+    };
+    if expired(r, c.now) {
+        return Ok(Tri::False);
+    }
+    let Some(cv) = &r.caveat else {
+        return Ok(Tri::True);
+    };
+    if !c.caveats.defines(&cv.name) {
+        // Written under an older schema whose caveat no longer exists: not a relationship.
+        return Ok(Tri::False);
+    }
+    Ok(
+        match c.caveats.eval(
+            &cv.name,
+            cv.context.as_deref(),
+            c.context,
+            c.strict,
+            c.max_cost,
+        )? {
+            Outcome::True => Tri::True,
+            Outcome::False => Tri::False,
+            Outcome::Missing(m) => {
+                missing.extend(m);
+                Tri::Conditional
+            }
+        },
+    )
+}
+
+/// Whether each relationship of a group read together holds. With strict conditions
+/// (OpenFGA), a relationship whose condition cannot be evaluated (a missing parameter, an
+/// evaluation error) does not count when another relationship of its group holds, as
+/// OpenFGA's condition-filtering iterator drops it then; otherwise it stays a failure.
+pub(crate) fn group_held(
+    cond: Option<&Conditions<'_>>,
+    rels: &[Relationship],
+    missing: &mut BTreeSet<String>,
+) -> Vec<Result<Tri>> {
+    let held: Vec<Result<Tri>> = rels.iter().map(|r| holds(cond, r, missing)).collect();
+    let strict = cond.is_some_and(|c| c.strict);
+    if strict && held.iter().any(|h| matches!(h, Ok(Tri::True))) {
+        return held
+            .into_iter()
+            .map(|h| match h {
+                Ok(Tri::True) => Ok(Tri::True),
+                _ => Ok(Tri::False),
+            })
+            .collect();
+    }
+    held
+}
+
+/// What a step through a relationship that holds as `held` is worth before the membership
+/// behind it is evaluated: `Err(result)` when the relationship alone decides it (false; with
+/// strict conditions a relationship whose condition cannot be evaluated fails the path whatever
+/// the membership, as OpenFGA evaluates the condition first), `Ok(held)` to be ∧-ed with it.
+pub(crate) fn through_held(
+    cond: Option<&Conditions<'_>>,
+    held: Result<Tri>,
+) -> std::result::Result<Tri, Res> {
+    match held {
+        Ok(Tri::False) => Err(Res::of(Tri::False)),
+        Ok(Tri::Conditional) if cond.is_some_and(|c| c.strict) => Err(unclean(Tri::Conditional)),
+        Ok(t) => Ok(t),
+        Err(e) => Err(failed(e)),
+    }
+}
