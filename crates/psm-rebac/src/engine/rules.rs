@@ -84,6 +84,7 @@ pub(crate) use combine_rewrite;
 
 /// `base − sub` from both results: excluded when `sub` holds (even through a wildcard),
 /// otherwise an error, otherwise `base ∧ ¬sub` in Kleene logic.
+#[inline]
 pub(crate) fn exclusion(b: Res, s: Res) -> Res {
     let height = b.height.max(s.height);
     let clean = b.clean && s.clean;
@@ -96,6 +97,7 @@ pub(crate) fn exclusion(b: Res, s: Res) -> Res {
 }
 
 /// The fold of an arrow's targets: a union for `.any()`, an intersection for `.all()`.
+#[inline]
 pub(crate) fn arrow_fold(kind: ArrowKind) -> Fold {
     Fold::new(match kind {
         ArrowKind::Any => Tri::True,
@@ -104,6 +106,7 @@ pub(crate) fn arrow_fold(kind: ArrowKind) -> Fold {
 }
 
 /// An arrow's result once every target was folded: `.all()` over no target is false.
+#[inline]
 pub(crate) fn arrow_finish(f: Fold, kind: ArrowKind, any_target: bool) -> Res {
     if kind == ArrowKind::All && !any_target {
         return Res::of(Tri::False);
@@ -112,6 +115,7 @@ pub(crate) fn arrow_finish(f: Fold, kind: ArrowKind, any_target: bool) -> Res {
 }
 
 /// A result decided by an error: not clean, so never memoised.
+#[inline]
 pub(crate) fn failed(e: Error) -> Res {
     Res {
         val: Err(e),
@@ -122,6 +126,7 @@ pub(crate) fn failed(e: Error) -> Res {
 
 /// A result that is definite but depends on the path (a cycle cut, or a condition that must
 /// not be memoised).
+#[inline]
 pub(crate) fn unclean(t: Tri) -> Res {
     Res {
         val: Ok(t),
@@ -131,6 +136,7 @@ pub(crate) fn unclean(t: Tri) -> Res {
 }
 
 /// True at `height` (a member found by a backward walk `height` nodes down).
+#[inline]
 pub(crate) fn found_at(t: Tri, height: u32) -> Res {
     let mut r = Res::of(t);
     r.height = height;
@@ -240,6 +246,7 @@ pub(crate) fn allows(
 
 /// Whether `relation` allows a subject of this relationship's kind, without regard to caveats
 /// (what the reachability walks read).
+#[inline]
 pub(crate) fn allows_subject_of(relation: &Relation, r: &Relationship) -> bool {
     let s = &r.subject;
     allows(
@@ -252,6 +259,7 @@ pub(crate) fn allows_subject_of(relation: &Relation, r: &Relationship) -> bool {
 
 /// Whether the relation still allows this relationship's subject kind, caveat and expiration
 /// (relationships written under an older schema are ignored).
+#[inline]
 pub(crate) fn fits(relation: &Relation, r: &Relationship) -> bool {
     let s = &r.subject;
     let caveat = r.caveat.as_ref().map(|c| c.name.as_str());
