@@ -1,6 +1,7 @@
 //! Memory backend through the manager at 100k sessions: `check_permission` on 1 task and on 2
 //! threads, store throughput; a hand-rolled `RwLock<HashMap<String, HashSet<String>>>` check
-//! side by side.
+//! side by side (std's hasher and foldhash). Every timed loop draws its keys from all the
+//! sessions and asserts after the loop that every answer was right.
 // Bench harness code, not a library path: failing loudly on setup errors is intended.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -45,27 +46,77 @@ fn filled_manager(rt: &tokio::runtime::Runtime) -> psm::PermissionStorageManager
     })
 }
 
+/// Runs `iters` checks through the manager on one current-thread runtime, on sessions drawn
+/// from all of them, and asserts that every answer is `true` (each session holds the permission).
+fn timed_checks(
+    rt: &tokio::runtime::Runtime,
+    manager: &psm::PermissionStorageManager,
+    ids: &[String],
+    rng: &mut XorShift,
+    permission: &str,
+    iters: u64,
+) -> Duration {
+    rt.block_on(async {
+        let mut hits = 0u64;
+        let started = Instant::now();
+        for _ in 0..iters {
+            let id = &ids[rng.below(ids.len())];
+            hits += u64::from(black_box(
+                manager.check_permission(id, permission).await.unwrap(),
+            ));
+        }
+        let elapsed = started.elapsed();
+        assert_eq!(hits, iters, "every session holds {permission}");
+        elapsed
+    })
+}
+
+/// The same loop over a hand-rolled map with hasher `S`: what a user writing the naive map gets.
+fn timed_plain<S: std::hash::BuildHasher>(
+    plain: &RwLock<HashMap<String, HashSet<String, S>, S>>,
+    ids: &[String],
+    rng: &mut XorShift,
+    iters: u64,
+) -> Duration {
+    let mut hits = 0u64;
+    let started = Instant::now();
+    for _ in 0..iters {
+        let id = &ids[rng.below(ids.len())];
+        hits += u64::from(black_box(
+            plain
+                .read()
+                .get(id.as_str())
+                .is_some_and(|s| s.contains("write")),
+        ));
+    }
+    let elapsed = started.elapsed();
+    assert_eq!(hits, iters, "every session holds write");
+    elapsed
+}
+
+fn plain_map<S: std::hash::BuildHasher + Default>() -> RwLock<HashMap<String, HashSet<String, S>, S>>
+{
+    RwLock::new(
+        (0..SESSIONS)
+            .map(|i| (sid(i), PERMS.iter().map(|p| p.to_string()).collect()))
+            .collect(),
+    )
+}
+
 fn check(c: &mut Criterion) {
     let rt = runtime();
     let manager = filled_manager(&rt);
-    let ids: Vec<String> = (0..4096).map(|i| sid((i * 7919) % SESSIONS)).collect();
+    // every session is a candidate key: the working set is the whole data set
+    let ids: Vec<String> = (0..SESSIONS).map(sid).collect();
     let mut group = c.benchmark_group("memory/check_100k_sessions");
     group.throughput(Throughput::Elements(1));
     let mut rng = XorShift::new(7);
     group.bench_function("psm_manager_check/1_task", |b| {
-        b.to_async(&rt).iter(|| {
-            let id = &ids[rng.below(ids.len())];
-            let m = &manager;
-            async move { black_box(m.check_permission(id, "write").await) }
-        })
+        b.iter_custom(|iters| timed_checks(&rt, &manager, &ids, &mut rng, "write", iters))
     });
     let mut rng = XorShift::new(11);
     group.bench_function("psm_manager_check_pattern/1_task", |b| {
-        b.to_async(&rt).iter(|| {
-            let id = &ids[rng.below(ids.len())];
-            let m = &manager;
-            async move { black_box(m.check_permission(id, "admin:users").await) }
-        })
+        b.iter_custom(|iters| timed_checks(&rt, &manager, &ids, &mut rng, "admin:users", iters))
     });
 
     // 2 threads, each with its own current-thread runtime over the shared manager.
@@ -80,12 +131,7 @@ fn check(c: &mut Criterion) {
                     s.spawn(move || {
                         let rt = runtime();
                         let mut rng = XorShift::new(t + 3);
-                        rt.block_on(async {
-                            for _ in 0..per_thread {
-                                let id = &ids[rng.below(ids.len())];
-                                black_box(manager.check_permission(id, "write").await.ok());
-                            }
-                        });
+                        timed_checks(&rt, &manager, ids, &mut rng, "write", per_thread);
                     });
                 }
             });
@@ -96,23 +142,18 @@ fn check(c: &mut Criterion) {
         })
     });
 
-    // The hand-rolled baseline: no TTL, no validation, no patterns.
-    let plain: RwLock<HashMap<String, HashSet<String>>> = RwLock::new(
-        (0..SESSIONS)
-            .map(|i| (sid(i), PERMS.iter().map(|p| p.to_string()).collect()))
-            .collect(),
-    );
+    // The hand-rolled baselines: no TTL, no validation, no patterns. With std's default
+    // hasher (SipHash: what the naive map is) and with foldhash (what psm itself uses).
+    let plain = plain_map::<std::hash::RandomState>();
     let mut rng = XorShift::new(13);
     group.bench_function("hand_rolled_rwlock_hashmap/1_thread", |b| {
-        b.iter(|| {
-            let id = &ids[rng.below(ids.len())];
-            black_box(
-                plain
-                    .read()
-                    .get(id.as_str())
-                    .is_some_and(|s| s.contains("write")),
-            )
-        })
+        b.iter_custom(|iters| timed_plain(&plain, &ids, &mut rng, iters))
+    });
+    drop(plain);
+    let plain = plain_map::<foldhash::fast::RandomState>();
+    let mut rng = XorShift::new(17);
+    group.bench_function("hand_rolled_rwlock_hashmap_foldhash/1_thread", |b| {
+        b.iter_custom(|iters| timed_plain(&plain, &ids, &mut rng, iters))
     });
     group.finish();
 }
@@ -130,17 +171,23 @@ fn store(c: &mut Criterion) {
     group.measurement_time(Duration::from_secs(5));
     let mut i = 0usize;
     group.bench_function("psm_store_permissions/1_task", |b| {
-        b.to_async(&rt).iter(|| {
-            i += 1;
-            let id = sid(i % SESSIONS);
-            let m = manager.clone();
-            async move {
-                black_box(
-                    m.store_permissions(&id, "user-1", PERMS, Some(Duration::from_secs(3600)))
+        b.iter_custom(|iters| {
+            rt.block_on(async {
+                let mut stored = 0u64;
+                let started = Instant::now();
+                for _ in 0..iters {
+                    i += 1;
+                    let id = sid(i % SESSIONS);
+                    let session = manager
+                        .store_permissions(&id, "user-1", PERMS, Some(Duration::from_secs(3600)))
                         .await
-                        .is_ok(),
-                )
-            }
+                        .unwrap();
+                    stored += u64::from(black_box(session.session_id == id));
+                }
+                let elapsed = started.elapsed();
+                assert_eq!(stored, iters, "every store returns the stored session");
+                elapsed
+            })
         })
     });
     group.finish();

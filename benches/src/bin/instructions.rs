@@ -1,6 +1,8 @@
 //! `instructions CASE N`: sets up one hot path, then runs it N times and asserts the answers, for
-//! `cargo xtask bench --instructions` (which runs it under callgrind at two values of N and
-//! divides the difference in instructions by the difference in N, so set-up cancels out).
+//! `cargo xtask bench --instructions` (which runs it under callgrind at two values of N, counting
+//! only inside [`timed`], and divides the difference in instructions by the difference in N, so
+//! the loop's own set-up cancels out; set-up and tear-down, whose cost varies with the random
+//! hash seeds, are not counted at all).
 //! Keys vary over the whole data set (a fixed-seed generator picks them), and every answer is
 //! counted and checked after the loop, so a broken path cannot look cheap.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -36,6 +38,13 @@ impl Keys {
         self.0 ^= self.0 << 17;
         (self.0 % n as u64) as usize
     }
+}
+
+/// The measured part of every case: callgrind counts only inside this function
+/// (`--toggle-collect`), so set-up and tear-down do not blur the figure.
+#[inline(never)]
+fn timed(run: impl FnOnce() -> usize) -> usize {
+    run()
 }
 
 fn sid(i: usize) -> String {
@@ -79,11 +88,14 @@ fn matcher(hit: bool, n: usize) -> usize {
         .map(|i| format!("app:resource{i}:{}", if hit { "read" } else { "write" }))
         .collect();
     let mut keys = Keys(0x9E37_79B9_7F4A_7C15);
-    let mut count = 0;
-    for _ in 0..n {
-        let p = &wanted[keys.below(wanted.len())];
-        count += usize::from(black_box(set.check(black_box(p)).unwrap()));
-    }
+    let count = timed(|| {
+        let mut count = 0;
+        for _ in 0..n {
+            let p = &wanted[keys.below(wanted.len())];
+            count += usize::from(black_box(set.check(black_box(p)).unwrap()));
+        }
+        count
+    });
     assert_eq!(count, if hit { n } else { 0 }, "matcher answers");
     count
 }
@@ -91,7 +103,7 @@ fn matcher(hit: bool, n: usize) -> usize {
 /// `check_permission` through the manager on `memory://`, a hit on a random session each time.
 fn session_memory(n: usize) -> usize {
     let rt = runtime();
-    rt.block_on(async {
+    let (m, ids) = rt.block_on(async {
         let m = psm::PermissionStorageManager::connect("memory://?cleanup_interval=0")
             .await
             .unwrap();
@@ -101,22 +113,28 @@ fn session_memory(n: usize) -> usize {
                 .unwrap();
         }
         let ids: Vec<String> = (0..SESSIONS).map(sid).collect();
-        let mut keys = Keys(0x2545_F491_4F6C_DD1D);
-        let mut count = 0;
-        for _ in 0..n {
-            let id = &ids[keys.below(SESSIONS)];
-            count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
-        }
-        assert_eq!(count, n, "every session holds `write`");
-        count
-    })
+        (m, ids)
+    });
+    let mut keys = Keys(0x2545_F491_4F6C_DD1D);
+    let count = timed(|| {
+        rt.block_on(async {
+            let mut count = 0;
+            for _ in 0..n {
+                let id = &ids[keys.below(SESSIONS)];
+                count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
+            }
+            count
+        })
+    });
+    assert_eq!(count, n, "every session holds `write`");
+    count
 }
 
 /// `check_permission` on a `FileStore` (answered from its in-memory image of the directory).
 fn session_file(n: usize) -> usize {
     let rt = runtime();
     let dir = tempfile::tempdir().unwrap();
-    rt.block_on(async {
+    let (m, ids) = rt.block_on(async {
         let config = psm_file::FileConfig::new(dir.path())
             .fsync(false)
             .cleanup_interval(None);
@@ -129,15 +147,21 @@ fn session_file(n: usize) -> usize {
                 .unwrap();
         }
         let ids: Vec<String> = (0..SESSIONS).map(sid).collect();
-        let mut keys = Keys(0x2545_F491_4F6C_DD1D);
-        let mut count = 0;
-        for _ in 0..n {
-            let id = &ids[keys.below(SESSIONS)];
-            count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
-        }
-        assert_eq!(count, n, "every session holds `write`");
-        count
-    })
+        (m, ids)
+    });
+    let mut keys = Keys(0x2545_F491_4F6C_DD1D);
+    let count = timed(|| {
+        rt.block_on(async {
+            let mut count = 0;
+            for _ in 0..n {
+                let id = &ids[keys.below(SESSIONS)];
+                count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
+            }
+            count
+        })
+    });
+    assert_eq!(count, n, "every session holds `write`");
+    count
 }
 
 /// `Acl::check` over 10 roles × 100 resources × 10 permissions (10k grants).
@@ -166,11 +190,14 @@ fn acl(hit: bool, n: usize) -> usize {
             })
             .collect()
     };
-    let mut count = 0;
-    for i in 0..n {
-        let (r, s, p) = &queries[i % queries.len()];
-        count += usize::from(black_box(acl.check(r.as_str(), s.as_str(), p.as_str())));
-    }
+    let count = timed(|| {
+        let mut count = 0;
+        for i in 0..n {
+            let (r, s, p) = &queries[i % queries.len()];
+            count += usize::from(black_box(acl.check(r.as_str(), s.as_str(), p.as_str())));
+        }
+        count
+    });
     assert_eq!(count, if hit { n } else { 0 }, "acl answers");
     count
 }

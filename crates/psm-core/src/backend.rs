@@ -259,6 +259,26 @@ macro_rules! guarded {
     }};
 }
 
+/// The synchronous check: validation once, the backend's answer, the counter.
+#[inline(always)]
+fn check_now<B: SessionBackend>(
+    backend: &B,
+    session_id: &str,
+    permission: &str,
+) -> Option<Result<bool>> {
+    let id = match SessionId::parse(session_id) {
+        Ok(id) => id,
+        Err(e) => return Some(Err(e)),
+    };
+    let permission = match validate::permission(permission) {
+        Ok(p) => p,
+        Err(e) => return Some(Err(e)),
+    };
+    let allowed = SessionBackend::check_permission_now(backend, id, permission)?;
+    metrics::counter!("psm_checks_total").increment(1);
+    Some(allowed)
+}
+
 fn valid_ttl(ttl: Option<Duration>) -> Result<Option<Ttl>> {
     ttl.map(Ttl::new).transpose()
 }
@@ -307,19 +327,14 @@ impl<B: SessionBackend> SessionStore for B {
         if SessionBackend::is_closed(self) {
             return Some(Err(Error::Closed));
         }
-        let span = span!(self, "check_permission");
-        let _entered = span.enter();
-        let id = match SessionId::parse(session_id) {
-            Ok(id) => id,
-            Err(e) => return Some(Err(e)),
-        };
-        let permission = match validate::permission(permission) {
-            Ok(p) => p,
-            Err(e) => return Some(Err(e)),
-        };
-        let allowed = SessionBackend::check_permission_now(self, id, permission)?;
-        metrics::counter!("psm_checks_total").increment(1);
-        Some(allowed)
+        // without a subscriber at `debug`, no span is made at all: one load of the level filter
+        if tracing::level_enabled!(tracing::Level::DEBUG) {
+            let span = span!(self, "check_permission");
+            let _entered = span.enter();
+            check_now(self, session_id, permission)
+        } else {
+            check_now(self, session_id, permission)
+        }
     }
 
     async fn check_permissions(

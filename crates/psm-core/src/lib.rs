@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub mod bytes;
 pub mod clock;
 pub mod duration;
 mod error;

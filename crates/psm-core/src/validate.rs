@@ -28,9 +28,42 @@ impl Default for Limits {
     }
 }
 
+/// The bytes a session id may hold: `[A-Za-z0-9._~-]`.
+const SESSION_ID_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'~' | b'-');
+        b += 1;
+    }
+    table
+};
+
 /// Session ids are 1–255 bytes of `[A-Za-z0-9._~-]` (URL-safe, safe in keys and file names).
+///
+/// Every check validates its session id, so the accepting path is one table look-up per byte
+/// (every byte of a multi-byte character is outside the table's allowed set); only a refused id
+/// is scanned again, to name the offending character.
+#[inline]
 pub fn session_id(id: &str) -> Result<()> {
-    check_len(Field::SessionId, id)?;
+    if id.is_empty() || id.len() > MAX_ID_LEN {
+        return check_len(Field::SessionId, id);
+    }
+    // no early exit: valid ids are the common case, and the loop stays branch-free
+    let allowed = id
+        .bytes()
+        .fold(true, |ok, b| ok & SESSION_ID_BYTES[usize::from(b)]);
+    if allowed {
+        return Ok(());
+    }
+    session_id_refused(id)
+}
+
+/// The error for an id [`session_id`] refused: names the first forbidden character.
+#[cold]
+#[inline(never)]
+fn session_id_refused(id: &str) -> Result<()> {
     if let Some((index, ch)) = id
         .char_indices()
         .find(|&(_, c)| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '~' | '-')))

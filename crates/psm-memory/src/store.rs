@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use parking_lot::Mutex;
 use psm_core::permission::ParsedPermission;
@@ -14,7 +14,7 @@ use psm_core::{
 
 use crate::config::MemoryConfig;
 use crate::sweep::Sweeper;
-use crate::table::{NEVER, NewEntry, Table};
+use crate::table::{NewEntry, Table};
 
 const BACKEND: &str = "memory";
 
@@ -91,14 +91,27 @@ impl MemoryStore {
 
 impl Shared {
     pub(crate) fn sweep(&self) -> u64 {
-        self.table.sweep(self.config.clock.now().as_millis())
+        self.table.sweep(self.config.clock.now_system_time())
     }
 }
 
-fn ttl_ms(now: u64, ttl: Ttl) -> u64 {
-    ttl.after(Timestamp::from_millis(now))
-        .as_millis()
-        .min(NEVER - 1)
+impl MemoryStore {
+    /// The time, read once: as the table compares it, and in milliseconds for the records.
+    fn clock(&self) -> (SystemTime, u64) {
+        let now = self.shared.config.clock.now_system_time();
+        (now, Timestamp::from_system_time(now).as_millis())
+    }
+
+    /// The time as the table compares it (no conversion).
+    #[inline]
+    fn instant(&self) -> SystemTime {
+        self.shared.config.clock.now_system_time()
+    }
+}
+
+/// When a session given `ttl` at `now_ms` expires.
+fn deadline(now_ms: u64, ttl: Ttl) -> Option<SystemTime> {
+    Some(ttl.after(Timestamp::from_millis(now_ms)).to_system_time())
 }
 
 impl SessionBackend for MemoryStore {
@@ -126,11 +139,12 @@ impl SessionBackend for MemoryStore {
 
     async fn store_session(&self, session: ValidSession) -> Result<Session> {
         let session = session.into_parts();
-        let now = self.now();
+        let (instant, now_ms) = self.clock();
+        let now = Timestamp::from_millis(now_ms);
         let expires = session
             .expiry
             .resolve(now, self.shared.config.default_ttl)
-            .map_or(NEVER, |t| t.as_millis().min(NEVER - 1));
+            .map(Timestamp::to_system_time);
         let metadata =
             Some(session.metadata).filter(|m| m.as_object().is_some_and(|o| !o.is_empty()));
         let new = NewEntry {
@@ -139,17 +153,16 @@ impl SessionBackend for MemoryStore {
             expires,
             metadata: metadata.map(Box::new),
         };
-        let now_ms = now.as_millis();
         let table = &self.shared.table;
         let max = self.shared.config.max_sessions;
         let admit = |held: u64| max.is_none_or(|max| held < max);
         let id = session.session_id.as_str();
-        let refused = match table.insert(id, new, now_ms, admit) {
+        let refused = match table.insert(id, new, instant, admit) {
             Ok(()) => None,
             Err(new) => {
                 // At the cap: expired sessions never count, so sweep them and look once more.
-                table.sweep(now_ms);
-                table.insert(id, new, now_ms, admit).err()
+                table.sweep(instant);
+                table.insert(id, new, instant, admit).err()
             }
         };
         if refused.is_some() {
@@ -159,7 +172,7 @@ impl SessionBackend for MemoryStore {
             });
         }
         table
-            .read(id, now_ms, |e| e.to_session(id))
+            .read(id, instant, |e| e.to_session(id))
             .ok_or_else(|| Error::Backend {
                 backend: BACKEND,
                 message: "a session stored with a past expiry".into(),
@@ -172,13 +185,13 @@ impl SessionBackend for MemoryStore {
         true
     }
 
-    #[inline]
+    #[inline(always)]
     fn check_permission_now(
         &self,
         session_id: SessionId<'_>,
         permission: ParsedPermission<'_>,
     ) -> Option<Result<bool>> {
-        let now = self.now().as_millis();
+        let now = self.instant();
         Some(Ok(self.shared.table.check(&session_id, permission, now)))
     }
 
@@ -191,7 +204,7 @@ impl SessionBackend for MemoryStore {
         Ok(self
             .shared
             .table
-            .check(&session_id, permission, self.now().as_millis()))
+            .check(&session_id, permission, self.instant()))
     }
 
     async fn check_permissions(
@@ -199,7 +212,7 @@ impl SessionBackend for MemoryStore {
         session_id: SessionId<'_>,
         permissions: &[ParsedPermission<'_>],
     ) -> Result<Vec<bool>> {
-        let now = self.now().as_millis();
+        let now = self.instant();
         Ok(self
             .shared
             .table
@@ -213,20 +226,19 @@ impl SessionBackend for MemoryStore {
     }
 
     async fn get_session(&self, session_id: SessionId<'_>) -> Result<Option<Session>> {
-        let now = self.now().as_millis();
         Ok(self
             .shared
             .table
-            .read(&session_id, now, |e| e.to_session(&session_id)))
+            .read(&session_id, self.instant(), |e| e.to_session(&session_id)))
     }
 
     async fn get_session_info(&self, session_id: SessionId<'_>) -> Result<Option<SessionInfo>> {
-        let now = self.now();
+        let (instant, now_ms) = self.clock();
         Ok(self
             .shared
             .table
-            .read(&session_id, now.as_millis(), |e| e.to_session(&session_id))
-            .map(|s| s.info_at(now)))
+            .read(&session_id, instant, |e| e.to_session(&session_id))
+            .map(|s| s.info_at(Timestamp::from_millis(now_ms))))
     }
 
     async fn update_permissions(
@@ -235,32 +247,29 @@ impl SessionBackend for MemoryStore {
         grants: PermissionSet,
         ttl: Option<Ttl>,
     ) -> Result<bool> {
-        let now = self.now().as_millis();
-        Ok(self.shared.table.modify(&session_id, now, |e| {
+        let (instant, now_ms) = self.clock();
+        Ok(self.shared.table.modify(&session_id, instant, |e| {
             e.grants = grants;
-            e.updated = now;
+            e.updated = now_ms;
             if let Some(ttl) = ttl {
-                e.expires = ttl_ms(now, ttl);
+                e.expires = deadline(now_ms, ttl);
             }
         }))
     }
 
     async fn extend_session_ttl(&self, session_id: SessionId<'_>, ttl: Ttl) -> Result<bool> {
-        let now = self.now().as_millis();
-        Ok(self.shared.table.modify(&session_id, now, |e| {
-            e.expires = ttl_ms(now, ttl);
+        let (instant, now_ms) = self.clock();
+        Ok(self.shared.table.modify(&session_id, instant, |e| {
+            e.expires = deadline(now_ms, ttl);
         }))
     }
 
     async fn list_sessions(&self, user_id: UserId<'_>) -> Result<Vec<String>> {
-        Ok(self.shared.table.list(&user_id, self.now().as_millis()))
+        Ok(self.shared.table.list(&user_id, self.instant()))
     }
 
     async fn invalidate_session(&self, session_id: SessionId<'_>) -> Result<bool> {
-        Ok(self
-            .shared
-            .table
-            .remove(&session_id, self.now().as_millis()))
+        Ok(self.shared.table.remove(&session_id, self.instant()))
     }
 
     async fn cleanup_expired_sessions(&self) -> Result<u64> {
@@ -268,11 +277,11 @@ impl SessionBackend for MemoryStore {
     }
 
     async fn count_sessions(&self) -> Result<u64> {
-        Ok(self.shared.table.census(self.now().as_millis()).0)
+        Ok(self.shared.table.census(self.instant()).0)
     }
 
     async fn stats(&self) -> Result<StoreStats> {
-        let (live, expired, users) = self.shared.table.census(self.now().as_millis());
+        let (live, expired, users) = self.shared.table.census(self.instant());
         let mut stats = StoreStats::new(BACKEND);
         stats.live_sessions = live;
         stats.expired_pending = expired;

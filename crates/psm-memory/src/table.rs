@@ -3,20 +3,24 @@
 //! Lock order is always session shard, then user shard; nothing takes them the other way round.
 //! The user index is changed while the session shard's write lock is held, so a session and its
 //! index entry change together.
+//!
+//! A check hashes its id once: the hash picks the shard (high bits) and probes the shard's table
+//! (`hashbrown::HashTable`, low bits); keys are compared in line (`same_bytes`), and expiry is a
+//! `SystemTime` compared with the clock's reading as it is, so a check converts nothing.
 
 use std::collections::HashMap;
 use std::hash::BuildHasher;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
 
+use hashbrown::HashTable;
 use parking_lot::RwLock;
+use psm_core::bytes::same_bytes;
 use psm_core::permission::{ParsedPermission, PermissionSet};
 use psm_core::{Session, Timestamp};
 
 type Hasher = foldhash::fast::RandomState;
-
-/// Expiry instant meaning "never".
-pub(crate) const NEVER: u64 = u64::MAX;
 
 /// One stored session. Kept small: the id is the map key, the user is shared with the index.
 #[derive(Debug)]
@@ -25,14 +29,15 @@ pub(crate) struct Entry {
     pub(crate) grants: PermissionSet,
     pub(crate) created: u64,
     pub(crate) updated: u64,
-    pub(crate) expires: u64,
+    /// When it expires (`None`: never).
+    pub(crate) expires: Option<SystemTime>,
     pub(crate) metadata: Option<Box<serde_json::Value>>,
 }
 
 impl Entry {
     #[inline]
-    pub(crate) fn live(&self, now: u64) -> bool {
-        self.expires > now
+    pub(crate) fn live(&self, now: SystemTime) -> bool {
+        self.expires.is_none_or(|t| now < t)
     }
 
     pub(crate) fn to_session(&self, id: &str) -> Session {
@@ -42,7 +47,7 @@ impl Entry {
             permissions: self.grants.to_vec(),
             created_at: Timestamp::from_millis(self.created),
             updated_at: Timestamp::from_millis(self.updated),
-            expires_at: (self.expires != NEVER).then(|| Timestamp::from_millis(self.expires)),
+            expires_at: self.expires.map(Timestamp::from_system_time),
             metadata: self
                 .metadata
                 .as_deref()
@@ -52,7 +57,8 @@ impl Entry {
     }
 }
 
-type Sessions = HashMap<Arc<str>, Entry, Hasher>;
+/// One shard of sessions, keyed by id; the hash of an id is the table's [`Hasher`]'s.
+type Sessions = HashTable<(Arc<str>, Entry)>;
 type Users = HashMap<Arc<str>, Vec<Arc<str>>, Hasher>;
 
 /// Sessions and the user index, each split into lock shards.
@@ -71,7 +77,7 @@ pub(crate) struct Table {
 pub(crate) struct NewEntry {
     pub(crate) user: String,
     pub(crate) grants: PermissionSet,
-    pub(crate) expires: u64,
+    pub(crate) expires: Option<SystemTime>,
     pub(crate) metadata: Option<Box<serde_json::Value>>,
 }
 
@@ -81,26 +87,34 @@ impl Table {
         Table {
             hasher: Hasher::default(),
             mask: n - 1,
-            sessions: (0..n).map(|_| RwLock::new(Sessions::default())).collect(),
+            sessions: (0..n).map(|_| RwLock::new(Sessions::new())).collect(),
             users: (0..n).map(|_| RwLock::new(Users::default())).collect(),
             held: AtomicU64::new(0),
         }
     }
 
     #[inline]
-    fn shard_of(&self, key: &str) -> usize {
-        // high bits: the map inside the shard uses the low ones
-        (self.hasher.hash_one(key) >> 40) as usize & self.mask
+    fn hash(&self, key: &str) -> u64 {
+        self.hasher.hash_one(key)
     }
 
+    /// The shard of a hash: its high bits (the table inside the shard uses the low ones and the
+    /// top seven).
     #[inline]
-    fn session_shard(&self, id: &str) -> &RwLock<Sessions> {
-        &self.sessions[self.shard_of(id)]
+    fn shard_of(&self, hash: u64) -> usize {
+        (hash >> 40) as usize & self.mask
+    }
+
+    /// The shard of `id` and the hash that finds it there.
+    #[inline]
+    fn session_shard(&self, id: &str) -> (&RwLock<Sessions>, u64) {
+        let hash = self.hash(id);
+        (&self.sessions[self.shard_of(hash)], hash)
     }
 
     #[inline]
     fn user_shard(&self, user: &str) -> &RwLock<Users> {
-        &self.users[self.shard_of(user)]
+        &self.users[self.shard_of(self.hash(user))]
     }
 
     pub(crate) fn held(&self) -> u64 {
@@ -108,25 +122,36 @@ impl Table {
     }
 
     /// Checks a permission of a live session; `false` when there is none.
-    #[inline]
-    pub(crate) fn check(&self, id: &str, permission: ParsedPermission<'_>, now: u64) -> bool {
-        let shard = self.session_shard(id).read();
-        shard
-            .get(id)
-            .is_some_and(|e| e.live(now) && e.grants.check_parsed(permission))
+    #[inline(always)]
+    pub(crate) fn check(
+        &self,
+        id: &str,
+        permission: ParsedPermission<'_>,
+        now: SystemTime,
+    ) -> bool {
+        let (lock, hash) = self.session_shard(id);
+        let shard = lock.read();
+        find(&shard, hash, id).is_some_and(|e| e.live(now) && e.grants.check_parsed(permission))
     }
 
     /// Runs `f` on a live entry under the read lock.
-    pub(crate) fn read<T>(&self, id: &str, now: u64, f: impl FnOnce(&Entry) -> T) -> Option<T> {
-        let shard = self.session_shard(id).read();
-        shard.get(id).filter(|e| e.live(now)).map(f)
+    pub(crate) fn read<T>(
+        &self,
+        id: &str,
+        now: SystemTime,
+        f: impl FnOnce(&Entry) -> T,
+    ) -> Option<T> {
+        let (lock, hash) = self.session_shard(id);
+        let shard = lock.read();
+        find(&shard, hash, id).filter(|e| e.live(now)).map(f)
     }
 
     /// Runs `f` on a live entry under the write lock.
-    pub(crate) fn modify(&self, id: &str, now: u64, f: impl FnOnce(&mut Entry)) -> bool {
-        let mut shard = self.session_shard(id).write();
-        match shard.get_mut(id) {
-            Some(e) if e.live(now) => {
+    pub(crate) fn modify(&self, id: &str, now: SystemTime, f: impl FnOnce(&mut Entry)) -> bool {
+        let (lock, hash) = self.session_shard(id);
+        let mut shard = lock.write();
+        match shard.find_mut(hash, |(k, _)| same_bytes(k.as_bytes(), id.as_bytes())) {
+            Some((_, e)) if e.live(now) => {
                 f(e);
                 true
             }
@@ -140,11 +165,12 @@ impl Table {
         &self,
         id: &str,
         new: NewEntry,
-        now: u64,
+        now: SystemTime,
         admit: impl FnOnce(u64) -> bool,
     ) -> Result<(), NewEntry> {
-        let mut shard = self.session_shard(id).write();
-        let (key, old) = match shard.remove_entry(id) {
+        let (lock, hash) = self.session_shard(id);
+        let mut shard = lock.write();
+        let (key, old) = match take(&mut shard, hash, id) {
             Some((key, old)) => (key, Some(old)),
             None => {
                 if !admit(self.held()) {
@@ -155,7 +181,7 @@ impl Table {
             }
         };
         // Storing always starts a new session (created now), replacing any old one.
-        let created = now;
+        let now = Timestamp::from_system_time(now).as_millis();
         let user = match &old {
             Some(o) if *o.user == *new.user => o.user.clone(),
             Some(o) => {
@@ -164,24 +190,24 @@ impl Table {
             }
             None => self.index(&new.user, &key),
         };
-        shard.insert(
-            key,
-            Entry {
-                user,
-                grants: new.grants,
-                created,
-                updated: now,
-                expires: new.expires,
-                metadata: new.metadata,
-            },
-        );
+        let entry = Entry {
+            user,
+            grants: new.grants,
+            created: now,
+            updated: now,
+            expires: new.expires,
+            metadata: new.metadata,
+        };
+        let hasher = &self.hasher;
+        shard.insert_unique(hash, (key, entry), |(k, _)| hasher.hash_one(&**k));
         Ok(())
     }
 
     /// Removes a session; true when it was live.
-    pub(crate) fn remove(&self, id: &str, now: u64) -> bool {
-        let mut shard = self.session_shard(id).write();
-        match shard.remove_entry(id) {
+    pub(crate) fn remove(&self, id: &str, now: SystemTime) -> bool {
+        let (lock, hash) = self.session_shard(id);
+        let mut shard = lock.write();
+        match take(&mut shard, hash, id) {
             Some((key, old)) => {
                 self.held.fetch_sub(1, Ordering::Relaxed);
                 self.unindex(&old.user, &key);
@@ -221,7 +247,7 @@ impl Table {
     }
 
     /// Live session ids of `user`, sorted. Each indexed id is verified against the table.
-    pub(crate) fn list(&self, user: &str, now: u64) -> Vec<String> {
+    pub(crate) fn list(&self, user: &str, now: SystemTime) -> Vec<String> {
         let ids: Vec<Arc<str>> = self
             .user_shard(user)
             .read()
@@ -238,32 +264,33 @@ impl Table {
     }
 
     /// Removes every expired session; returns how many.
-    pub(crate) fn sweep(&self, now: u64) -> u64 {
+    pub(crate) fn sweep(&self, now: SystemTime) -> u64 {
         let mut removed = 0u64;
         for lock in self.sessions.iter() {
             let mut shard = lock.write();
-            let expired: Vec<Arc<str>> = shard
-                .iter()
-                .filter(|(_, e)| !e.live(now))
-                .map(|(k, _)| k.clone())
-                .collect();
-            for key in expired {
-                if let Some(old) = shard.remove(&key) {
-                    self.unindex(&old.user, &key);
-                    self.held.fetch_sub(1, Ordering::Relaxed);
-                    removed += 1;
+            let mut expired: Vec<(Arc<str>, Arc<str>)> = Vec::new();
+            shard.retain(|(key, e)| {
+                let live = e.live(now);
+                if !live {
+                    expired.push((key.clone(), e.user.clone()));
                 }
+                live
+            });
+            for (key, user) in expired {
+                self.unindex(&user, &key);
+                self.held.fetch_sub(1, Ordering::Relaxed);
+                removed += 1;
             }
         }
         removed
     }
 
     /// (live sessions, expired entries still held, users with any entry).
-    pub(crate) fn census(&self, now: u64) -> (u64, u64, u64) {
+    pub(crate) fn census(&self, now: SystemTime) -> (u64, u64, u64) {
         let mut live = 0u64;
         let mut expired = 0u64;
         for lock in self.sessions.iter() {
-            for e in lock.read().values() {
+            for (_, e) in lock.read().iter() {
                 if e.live(now) {
                     live += 1;
                 } else {
@@ -294,4 +321,20 @@ impl Table {
         }
         bytes as u64
     }
+}
+
+/// The entry of `id` in `shard`, found with `hash` (from [`Table::hash`]).
+#[inline]
+fn find<'a>(shard: &'a Sessions, hash: u64, id: &str) -> Option<&'a Entry> {
+    shard
+        .find(hash, |(k, _)| same_bytes(k.as_bytes(), id.as_bytes()))
+        .map(|(_, e)| e)
+}
+
+/// Removes the entry of `id` from `shard` and returns it with its key.
+fn take(shard: &mut Sessions, hash: u64, id: &str) -> Option<(Arc<str>, Entry)> {
+    shard
+        .find_entry(hash, |(k, _)| same_bytes(k.as_bytes(), id.as_bytes()))
+        .ok()
+        .map(|occupied| occupied.remove().0)
 }

@@ -4,6 +4,7 @@
 //! separated by `:` or `.`. A segment that is exactly `*` matches one segment (or, when last,
 //! one or more); a trailing `>` on the last segment matches that segment and everything below.
 
+use crate::bytes::same_bytes;
 use crate::error::{PermissionError, PermissionRule};
 
 /// Longest permission, in bytes.
@@ -26,7 +27,61 @@ pub enum Shape {
 /// assert_eq!(validate_permission("admin:*").unwrap(), Shape::Pattern);
 /// assert!(validate_permission("foo*").is_err());
 /// ```
+#[inline]
 pub fn validate_permission(permission: &str) -> Result<Shape, PermissionError> {
+    if plain_concrete(permission.as_bytes()) {
+        return Ok(Shape::Concrete);
+    }
+    validate_in_full(permission)
+}
+
+/// Class of a byte in [`BYTE_CLASS`]: printable ASCII that is neither a separator nor special.
+const PLAIN: u8 = 0;
+/// `:` or `.`.
+const SEPARATOR: u8 = 1;
+/// Anything else: `*`, `>`, space, control characters and every byte of a multi-byte character.
+const OTHER: u8 = 2;
+
+/// The class of every byte, for the one-pass scan of [`plain_concrete`].
+const BYTE_CLASS: [u8; 256] = {
+    let mut table = [OTHER; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c == b':' || c == b'.' {
+            table[b] = SEPARATOR;
+        } else if c.is_ascii_graphic() && c != b'*' && c != b'>' {
+            table[b] = PLAIN;
+        }
+        b += 1;
+    }
+    table
+};
+
+/// The common case in one pass, one table load per byte: 1–255 bytes of printable ASCII
+/// without wildcards, in non-empty segments. True means valid and concrete; false means
+/// "ask [`validate_in_full`]" (which gives the answer for patterns, non-ASCII text and errors).
+#[inline]
+fn plain_concrete(bytes: &[u8]) -> bool {
+    if bytes.is_empty() || bytes.len() > MAX_PERMISSION_LEN {
+        return false;
+    }
+    // `after_sep` starts true: a separator in front is an empty first segment
+    let mut after_sep = true;
+    for &b in bytes {
+        match BYTE_CLASS[usize::from(b)] {
+            PLAIN => after_sep = false,
+            SEPARATOR if !after_sep => after_sep = true,
+            _ => return false,
+        }
+    }
+    !after_sep
+}
+
+/// The whole grammar, naming the rule a refused permission breaks.
+#[cold]
+#[inline(never)]
+fn validate_in_full(permission: &str) -> Result<Shape, PermissionError> {
     let bytes = permission.as_bytes();
     if bytes.is_empty() {
         return Err(PermissionError::new(permission, PermissionRule::Empty));
@@ -101,6 +156,7 @@ pub struct ParsedPermission<'a> {
 
 impl<'a> ParsedPermission<'a> {
     /// Validates `permission`.
+    #[inline]
     pub fn parse(permission: &'a str) -> Result<Self, PermissionError> {
         let shape = validate_permission(permission)?;
         Ok(ParsedPermission {
@@ -110,11 +166,13 @@ impl<'a> ParsedPermission<'a> {
     }
 
     /// The permission text.
+    #[inline]
     pub fn as_str(&self) -> &'a str {
         self.text
     }
 
     /// Concrete or pattern.
+    #[inline]
     pub fn shape(&self) -> Shape {
         self.shape
     }
@@ -192,29 +250,53 @@ pub(crate) fn segments(valid: &str) -> impl Iterator<Item = (u8, &str)> {
 }
 
 /// Does `grant` (valid, pattern or not) match the *concrete* valid permission `permission`?
+#[inline]
 pub(crate) fn grant_matches(grant: &str, permission: &str) -> bool {
-    if !is_pattern(grant) {
-        return grant == permission;
-    }
-    let (body, deep) = match grant.strip_suffix('>') {
-        Some(body) => (body, true),
-        None => (grant, false),
+    grant_matches_bytes(grant.as_bytes(), permission.as_bytes())
+}
+
+/// [`grant_matches`] on the bytes of both (separators are ASCII, so segments split the same
+/// way): a compiled set's packed grants are matched without turning them back into `str`.
+pub(crate) fn grant_matches_bytes(grant: &[u8], permission: &[u8]) -> bool {
+    let (body, deep) = match grant.split_last() {
+        Some((b'>', body)) => (body, true),
+        _ => (grant, false),
     };
-    let mut perm = segments(permission);
-    let mut last_star = false;
-    for (gsep, gseg) in segments(body) {
-        let Some((psep, pseg)) = perm.next() else {
+    if !deep && !grant.contains(&b'*') {
+        return same_bytes(grant, permission);
+    }
+    // walk both segment by segment: `g` and `p` are where the current segments start
+    let (mut g, mut p) = (0usize, 0usize);
+    loop {
+        let g_end = segment_end(body, g);
+        let p_end = segment_end(permission, p);
+        let (Some(g_seg), Some(p_seg)) = (body.get(g..g_end), permission.get(p..p_end)) else {
             return false;
         };
-        if gsep != psep {
+        let star = g_seg == b"*";
+        if !star && !same_bytes(g_seg, p_seg) {
             return false;
         }
-        last_star = gseg == "*";
-        if !last_star && gseg != pseg {
-            return false;
+        match (body.get(g_end), permission.get(p_end)) {
+            // the grant ends here: a trailing `*` or `>` takes any rest, else none may follow
+            (None, next) => return deep || star || next.is_none(),
+            // both go on, after the same separator
+            (Some(gs), Some(ps)) if gs == ps => {
+                g = g_end + 1;
+                p = p_end + 1;
+            }
+            // the permission is shorter, or the separators differ
+            _ => return false,
         }
     }
-    deep || last_star || perm.next().is_none()
+}
+
+/// Where the segment starting at `from` ends: the next separator, or the end.
+#[inline]
+fn segment_end(s: &[u8], from: usize) -> usize {
+    s.get(from..)
+        .and_then(|rest| rest.iter().position(|&b| b == b':' || b == b'.'))
+        .map_or(s.len(), |i| from + i)
 }
 
 #[cfg(test)]
@@ -227,6 +309,41 @@ mod tests {
         assert_eq!(got, vec![(0, "a"), (b':', "b"), (b'.', "c")]);
         let got: Vec<_> = segments("single").collect();
         assert_eq!(got, vec![(0, "single")]);
+    }
+
+    /// Every string of up to 5 symbols from an alphabet holding each byte class: the one-pass
+    /// scan accepts exactly the valid concrete ones, and the public answer is the full one.
+    #[test]
+    fn the_fast_scan_agrees_with_the_full_grammar() {
+        let alphabet = [
+            "a", "Z", "9", ":", ".", "*", ">", " ", "\t", "é", "\u{200B}", "-",
+        ];
+        let mut words = vec![String::new()];
+        let mut checked = 0;
+        for _ in 0..5 {
+            let mut longer = Vec::new();
+            for w in &words {
+                for a in alphabet {
+                    let word = format!("{w}{a}");
+                    let full = validate_in_full(&word);
+                    assert_eq!(
+                        plain_concrete(word.as_bytes()),
+                        full == Ok(Shape::Concrete) && word.is_ascii(),
+                        "{word:?}"
+                    );
+                    assert_eq!(validate_permission(&word), full, "{word:?}");
+                    checked += 1;
+                    longer.push(word);
+                }
+            }
+            words = longer;
+        }
+        assert_eq!(checked, (1..=5).map(|k| 12usize.pow(k)).sum::<usize>());
+        for len in [254, 255, 256] {
+            let word = "a".repeat(len);
+            assert_eq!(validate_permission(&word), validate_in_full(&word), "{len}");
+            assert_eq!(plain_concrete(word.as_bytes()), len <= MAX_PERMISSION_LEN);
+        }
     }
 
     #[test]

@@ -8,7 +8,10 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use super::coverage::covers;
-use super::grammar::{ParsedPermission, Shape, is_pattern, segments, validate_permission};
+use super::grammar::{
+    ParsedPermission, Shape, grant_matches_bytes, is_pattern, segments, validate_permission,
+};
+use crate::bytes::same_bytes;
 use crate::error::{Error, Field, PermissionError, Rule};
 
 /// Sets of at most this many grants are matched by a scan of one packed buffer.
@@ -185,7 +188,7 @@ impl PermissionSet {
     }
 
     /// [`check`](Self::check) for a permission validated once by [`ParsedPermission::parse`].
-    #[inline]
+    #[inline(always)]
     pub fn check_parsed(&self, permission: ParsedPermission<'_>) -> bool {
         match permission.shape() {
             Shape::Concrete => self.check_concrete(permission.as_str()),
@@ -194,41 +197,42 @@ impl PermissionSet {
     }
 
     /// [`check`](Self::check) for a permission already known to be valid and concrete.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn check_concrete(&self, permission: &str) -> bool {
         if self.flags & HAS_ALL != 0 {
             return true;
         }
         match &self.index {
             Some(index) => index.check(permission),
-            None => {
-                let bits = self.pattern_bits;
-                let wanted = permission.as_bytes();
-                let packed = &self.packed[..];
-                let mut pos = 0usize;
-                let mut i = 0u32;
-                while let Some(&len) = packed.get(pos) {
-                    let end = pos + 1 + usize::from(len);
-                    let Some(grant) = packed.get(pos + 1..end) else {
-                        break;
-                    };
-                    let hit = if bits & (1 << i) == 0 {
-                        grant == wanted
-                    } else {
-                        std::str::from_utf8(grant)
-                            .is_ok_and(|g| super::grammar::grant_matches(g, permission))
-                    };
-                    if hit {
-                        return true;
-                    }
-                    pos = end;
-                    i += 1;
-                }
-                false
-            }
+            None => self.scan(permission.as_bytes()),
         }
     }
 
+    /// The check of a small set: one pass over the packed grants, exact ones compared in line
+    /// (their length first), patterns matched segment by segment.
+    #[inline(always)]
+    fn scan(&self, wanted: &[u8]) -> bool {
+        let mut patterns = self.pattern_bits;
+        let mut rest = &self.packed[..];
+        while let Some((&len, tail)) = rest.split_first() {
+            let Some((grant, next)) = tail.split_at_checked(usize::from(len)) else {
+                return false;
+            };
+            let hit = if patterns & 1 == 0 {
+                same_bytes(grant, wanted)
+            } else {
+                grant_matches_bytes(grant, wanted)
+            };
+            if hit {
+                return true;
+            }
+            patterns >>= 1;
+            rest = next;
+        }
+        false
+    }
+
+    #[inline(never)]
     fn check_pattern(&self, pattern: &str) -> bool {
         if self.flags & HAS_ALL != 0 {
             return true;
@@ -396,6 +400,7 @@ impl Index {
         u32::try_from(self.trie.len() - 1).unwrap_or(0)
     }
 
+    #[inline(never)]
     fn check(&self, permission: &str) -> bool {
         if self.exact.contains(permission) {
             return true;
