@@ -146,7 +146,12 @@ pub(crate) fn found_at(t: Tri, height: u32) -> Res {
 /// The depth error, when a node at `depth` is past the limit (the root is at depth 0).
 #[inline]
 pub(crate) fn too_deep(depth: u32, max_depth: u32) -> Option<Error> {
-    (depth > max_depth).then_some(Error::DepthExceeded { limit: max_depth })
+    // Not `then_some`: that builds (and drops) the error on every node.
+    if depth > max_depth {
+        Some(Error::DepthExceeded { limit: max_depth })
+    } else {
+        None
+    }
 }
 
 /// The path, the memo and the depth limit of one evaluator, for any node key: what is done on
@@ -161,6 +166,7 @@ pub(crate) struct Walk<K> {
 }
 
 impl<K: Eq + Hash + Clone> Walk<K> {
+    #[inline]
     pub(crate) fn new(max_depth: u32) -> Self {
         Self {
             max_depth,
