@@ -2,6 +2,8 @@
 //! permissions from an in-memory map provider (fetched and compiled every request) and from a
 //! `CachedProvider` (compiled once, cached in moka). The principal is in the request
 //! extensions, as the application's authentication would leave it; 1,000 users, random picks.
+//! Odd users lack `read:posts`, so half the requests are refused (403) by the protected routes;
+//! every status is counted and asserted after the loop.
 // Bench harness code, not a library path: failing loudly on setup errors is intended.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
@@ -16,7 +18,7 @@ use axum::routing::get;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use http::{Request, StatusCode};
 use psm_axum::{PermissionsLayer, require_permissions};
-use psm_benches::XorShift;
+use psm_benches::{Tally, XorShift};
 use psm_cache::{CacheConfig, CachedProvider};
 use psm_core::{PermissionsProvider, Principal};
 use tower::ServiceExt;
@@ -36,16 +38,23 @@ impl PermissionsProvider for MapProvider {
 
 fn provider() -> Arc<MapProvider> {
     let perms = ["read:posts", "write:posts", "comments:*", "profile.self>"];
+    let odd = ["read:drafts", "write:posts", "comments:*", "profile.self>"];
     Arc::new(MapProvider(
         (0..USERS)
             .map(|i| {
+                let granted = if allowed(i) { perms } else { odd };
                 (
                     format!("user-{i}"),
-                    perms.iter().map(|p| p.to_string()).collect(),
+                    granted.iter().map(|p| p.to_string()).collect(),
                 )
             })
             .collect(),
     ))
+}
+
+/// Whether user `i` may read posts (the protected routes answer 200, else 403).
+fn allowed(i: usize) -> bool {
+    i.is_multiple_of(2)
 }
 
 async fn ok() -> &'static str {
@@ -98,21 +107,33 @@ fn layer_overhead(c: &mut Criterion) {
     group.throughput(Throughput::Elements(1));
     for (name, router) in routers {
         let mut rng = XorShift::new(17);
+        let tally = std::sync::Mutex::new(Tally::new());
+        let bare = name == "bare_route";
         group.bench_function(name, |b| {
             b.to_async(&rt).iter(|| {
                 let mut req = Request::get("/posts")
                     .body(Body::empty())
                     .unwrap_or_else(|e| panic!("{e}"));
-                req.extensions_mut()
-                    .insert(principals[rng.below(USERS)].clone());
+                let user = rng.below(USERS);
+                req.extensions_mut().insert(principals[user].clone());
                 let router = router.clone();
+                let tally = &tally;
                 async move {
                     let response = router.oneshot(req).await.unwrap_or_else(|e| match e {});
-                    assert_eq!(response.status(), StatusCode::OK);
+                    let got = match response.status() {
+                        StatusCode::OK => true,
+                        StatusCode::FORBIDDEN => false,
+                        other => panic!("{name}: unexpected status {other}"),
+                    };
+                    tally.lock().unwrap().record(got, bare || allowed(user));
                     black_box(response)
                 }
             })
         });
+        tally
+            .lock()
+            .unwrap()
+            .assert_right(&format!("axum {name}"), !bare);
     }
     group.finish();
 }

@@ -3,6 +3,8 @@
 //! `is_authorized` on the equivalent entity hierarchy. The `rebac_generic` group runs the same
 //! requests through the engine's store-agnostic async path (the memory store behind a wrapper
 //! that hides it), which is what every non-memory store gets and what the fast path replaced.
+//! Each row cycles through 1,024 (document, user) probes drawn over every tree of the graph, and
+//! every answer is counted and asserted against the generator's model after the loop.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::{HashMap, HashSet};
@@ -16,6 +18,7 @@ use cedar_policy::{
     PolicySet, Request, RestrictedExpression,
 };
 use criterion::{Criterion, criterion_group, criterion_main};
+use psm_benches::Tally;
 use psm_rebac::{
     Engine, MemoryStore, ObjectRef, Precondition, Relationship, RelationshipFilter,
     RelationshipUpdate, Revision, Schema, SubjectRef, TupleStore,
@@ -279,123 +282,164 @@ fn bench(c: &mut Criterion) {
     );
     let engine = Engine::new(Schema::parse_spicedb(SCHEMA).unwrap(), store);
 
-    // A document at the deepest folder level of tree 7, reached via 4 nested groups.
-    let tree = 7;
-    let deep_folder = graph.trees[tree][4][0].clone();
-    let doc_id = graph
-        .docs
-        .iter()
-        .find(|d| d.1 == tree && d.2 == deep_folder)
-        .map(|d| d.0.clone())
-        .unwrap_or_else(|| format!("t{tree}d0"));
-    let doc: ObjectRef = format!("document:{doc_id}").parse().unwrap();
-    let alice: SubjectRef = format!("user:u{}", user_for_tree(tree)).parse().unwrap();
-    let stranger: SubjectRef = format!("user:u{}", user_for_tree(tree + 1))
-        .parse()
-        .unwrap();
-    assert!(rt.block_on(engine.check(&doc, "view", &alice)).unwrap());
-    assert!(!rt.block_on(engine.check(&doc, "view", &stranger)).unwrap());
+    // Probes over the whole graph: documents at the deepest folder level (4) of every tree,
+    // each asked for a user whose 4 nested groups reach its tree's root (allowed) and for one
+    // whose groups reach another tree (denied unless the generator made them a direct viewer).
+    // Expected answers come from the generator's model, not from the engine.
+    let mut rng = Rng(7);
+    let deep: Vec<usize> = (0..graph.docs.len())
+        .filter(|&d| graph.docs[d].2.matches('_').count() == 4)
+        .collect();
+    let probes: Vec<Probe> = (0..1024)
+        .map(|_| {
+            let d = deep[rng.below(deep.len())];
+            let (id, t, _, viewers) = &graph.docs[d];
+            let (alice, stranger) = (user_for_tree(*t), user_for_tree(t + 1));
+            Probe {
+                doc: format!("document:{id}").parse().unwrap(),
+                doc_id: id.clone(),
+                alice: format!("user:u{alice}").parse().unwrap(),
+                stranger: format!("user:u{stranger}").parse().unwrap(),
+                stranger_allowed: viewers.contains(&stranger) || top_group(stranger) == t % L3,
+            }
+        })
+        .collect();
+    assert!(
+        probes.iter().any(|p| !p.stranger_allowed),
+        "no denied probe"
+    );
+    for p in probes.iter().take(64) {
+        for e in [&engine, &generic] {
+            assert!(rt.block_on(e.check(&p.doc, "view", &p.alice)).unwrap());
+            let denied = rt.block_on(e.check(&p.doc, "view", &p.stranger)).unwrap();
+            assert_eq!(denied, p.stranger_allowed);
+        }
+    }
+    // lookups for one user of each of the L3 top groups, their expected counts from the model
+    let lookups: Vec<(SubjectRef, usize)> = (0..L3)
+        .map(|t| {
+            let u = user_for_tree(t);
+            let count = graph
+                .docs
+                .iter()
+                .filter(|(_, tree, _, viewers)| tree % L3 == t || viewers.contains(&u))
+                .count();
+            (format!("user:u{u}").parse().unwrap(), count)
+        })
+        .collect();
     let found = rt
-        .block_on(engine.lookup_resources("document", "view", &alice))
+        .block_on(engine.lookup_resources("document", "view", &lookups[7].0))
         .unwrap();
     eprintln!("rebac: lookup_resources returns {} documents", found.len());
-    assert!(rt.block_on(generic.check(&doc, "view", &alice)).unwrap());
-    assert!(!rt.block_on(generic.check(&doc, "view", &stranger)).unwrap());
     let found_generic = rt
-        .block_on(generic.lookup_resources("document", "view", &alice))
+        .block_on(generic.lookup_resources("document", "view", &lookups[7].0))
         .unwrap();
     assert_eq!(found, found_generic, "fast and generic paths disagree");
 
-    let mut g = c.benchmark_group("rebac");
-    g.bench_function("check_allowed_4_nested_groups_5_deep_folders", |b| {
-        b.iter(|| {
-            rt.block_on(engine.check(black_box(&doc), "view", black_box(&alice)))
-                .unwrap()
-        })
-    });
-    g.bench_function("check_denied_same_path", |b| {
-        b.iter(|| {
-            rt.block_on(engine.check(black_box(&doc), "view", black_box(&stranger)))
-                .unwrap()
-        })
-    });
-    g.sample_size(20);
-    g.bench_function("lookup_resources_10k", |b| {
-        b.iter(|| {
-            rt.block_on(engine.lookup_resources("document", "view", black_box(&alice)))
-                .unwrap()
-                .len()
-        })
-    });
-    g.finish();
-
-    let mut g = c.benchmark_group("rebac_generic");
-    g.bench_function("check_allowed_4_nested_groups_5_deep_folders", |b| {
-        b.iter(|| {
-            rt.block_on(generic.check(black_box(&doc), "view", black_box(&alice)))
-                .unwrap()
-        })
-    });
-    g.bench_function("check_denied_same_path", |b| {
-        b.iter(|| {
-            rt.block_on(generic.check(black_box(&doc), "view", black_box(&stranger)))
-                .unwrap()
-        })
-    });
-    g.sample_size(10);
-    g.bench_function("lookup_resources_10k", |b| {
-        b.iter(|| {
-            rt.block_on(generic.lookup_resources("document", "view", black_box(&alice)))
-                .unwrap()
-                .len()
-        })
-    });
-    g.finish();
+    for (group, e, lookup_samples) in [("rebac", &engine, 20), ("rebac_generic", &generic, 10)] {
+        let mut g = c.benchmark_group(group);
+        let (mut i, mut tally) = (0usize, Tally::new());
+        g.bench_function("check_allowed_4_nested_groups_5_deep_folders", |b| {
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                let p = &probes[i];
+                let got = rt.block_on(e.check(black_box(&p.doc), "view", black_box(&p.alice)));
+                tally.record(got.unwrap(), true)
+            })
+        });
+        tally.assert_right(&format!("{group} check allowed"), false);
+        let (mut i, mut tally) = (0usize, Tally::new());
+        g.bench_function("check_denied_same_path", |b| {
+            b.iter(|| {
+                i = (i + 1) % probes.len();
+                let p = &probes[i];
+                let got = rt.block_on(e.check(black_box(&p.doc), "view", black_box(&p.stranger)));
+                tally.record(got.unwrap(), p.stranger_allowed)
+            })
+        });
+        tally.assert_right(&format!("{group} check denied"), false);
+        g.sample_size(lookup_samples);
+        let (mut i, mut tally) = (0usize, Tally::new());
+        g.bench_function("lookup_resources_10k", |b| {
+            b.iter(|| {
+                i = (i + 1) % lookups.len();
+                let (who, count) = &lookups[i];
+                let found = rt.block_on(e.lookup_resources("document", "view", black_box(who)));
+                tally.record(found.unwrap().len() == *count, true)
+            })
+        });
+        tally.assert_right(&format!("{group} lookup_resources"), false);
+        g.finish();
+    }
 
     let t2 = Instant::now();
     let (policies, entities) = cedar_setup(&graph);
     eprintln!("cedar: built policies and entities in {:?}", t2.elapsed());
     let authorizer = Authorizer::new();
     let action = cedar_uid("Action", "view");
-    let request = |who: &SubjectRef| {
+    let request = |who: &SubjectRef, doc_id: &str| {
         Request::new(
             cedar_uid("User", &who.object.object_id),
             action.clone(),
-            cedar_uid("Document", &doc_id),
+            cedar_uid("Document", doc_id),
             Context::empty(),
             None,
         )
         .unwrap()
     };
-    let (allow, deny) = (request(&alice), request(&stranger));
-    assert_eq!(
-        authorizer
-            .is_authorized(&allow, &policies, &entities)
-            .decision(),
-        Decision::Allow
-    );
-    assert_eq!(
-        authorizer
-            .is_authorized(&deny, &policies, &entities)
-            .decision(),
-        Decision::Deny
-    );
+    let requests: Vec<(Request, Request, bool)> = probes
+        .iter()
+        .map(|p| {
+            (
+                request(&p.alice, &p.doc_id),
+                request(&p.stranger, &p.doc_id),
+                p.stranger_allowed,
+            )
+        })
+        .collect();
     let mut g = c.benchmark_group("cedar");
+    let (mut i, mut tally) = (0usize, Tally::new());
     g.bench_function("is_authorized_allowed_same_hierarchy", |b| {
         b.iter(|| {
-            authorizer
-                .is_authorized(black_box(&allow), &policies, &entities)
-                .decision()
+            i = (i + 1) % requests.len();
+            let decision = authorizer
+                .is_authorized(black_box(&requests[i].0), &policies, &entities)
+                .decision();
+            tally.record(decision == Decision::Allow, true)
         })
     });
+    tally.assert_right("cedar allowed", false);
+    let (mut i, mut tally) = (0usize, Tally::new());
     g.bench_function("is_authorized_denied_same_hierarchy", |b| {
         b.iter(|| {
-            authorizer
-                .is_authorized(black_box(&deny), &policies, &entities)
-                .decision()
+            i = (i + 1) % requests.len();
+            let (_, deny, allowed) = &requests[i];
+            let decision = authorizer
+                .is_authorized(black_box(deny), &policies, &entities)
+                .decision();
+            tally.record(decision == Decision::Allow, *allowed)
         })
     });
+    tally.assert_right("cedar denied", false);
     g.finish();
+}
+
+/// One check probe: a deep document, an allowed user and a (normally) denied one.
+struct Probe {
+    doc: ObjectRef,
+    doc_id: String,
+    alice: SubjectRef,
+    stranger: SubjectRef,
+    /// True when the "stranger" is allowed after all (a direct viewer, from the generator).
+    stranger_allowed: bool,
+}
+
+/// The top (L3) group user `u` reaches through its chain of nested groups.
+fn top_group(u: usize) -> usize {
+    let l0 = u % L0;
+    let l1 = l0 * L1 / L0;
+    let l2 = l1 * L2 / L1;
+    l2 * L3 / L2
 }
 
 criterion_group!(benches, bench);

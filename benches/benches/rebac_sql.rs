@@ -10,17 +10,19 @@
 //! The data (1,000,000 relationships: 100k document parents, 778k direct document viewers,
 //! 100k group members, 2k nested groups, 10k folder parents, 10k folder viewers) is loaded once
 //! with `bulk_load` (multi-row INSERTs, 10k rows a transaction) into tables prefixed
-//! `bench_rebac_` and reused by later runs; it never runs in tests. PostgreSQL at
+//! `bench_rebac_` and reused by later runs. Checks cycle through 512 documents drawn over the
+//! whole document range (allowed ones at depth 4, denied ones after the whole upward walk), and
+//! every answer is counted and asserted against the generator's model after the loop; it never runs in tests. PostgreSQL at
 //! `PSM_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`); SQLite in
 //! `target/bench-rebac-sql/rebac.db`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::hint::black_box;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use psm_benches::XorShift;
+use psm_benches::{Tally, XorShift};
 use psm_rebac::{Engine, ObjectRef, Relationship, Schema, SubjectRef};
 use psm_sql::SqlPool;
 use psm_sql::rebac::SqlTupleStore;
@@ -86,6 +88,17 @@ fn relationships() -> impl Iterator<Item = Relationship> {
         .chain(parents)
         .chain(viewers)
         .map(parse)
+}
+
+/// Whether alice views document `d`, by the model: its leaf folder `f(1000 + d % 9000)` is under
+/// `f1` (folders 1000..=1999), whose viewer group holds her; she is nothing else's viewer.
+fn alice_views(d: usize) -> bool {
+    d % 9000 < 1000
+}
+
+/// The app rows alice may view, by the model (one app row per document).
+fn alice_rows() -> usize {
+    (0..DOCS).filter(|&d| alice_views(d)).count()
 }
 
 fn runtime() -> tokio::runtime::Runtime {
@@ -244,44 +257,92 @@ fn bench(c: &mut Criterion) {
         assert!(!a && !b, "{name}: alice must not view {other}");
         println!("rebac_sql[{name}]: filter joined to {APP}: {rows} rows");
 
+        assert_eq!(rows, alice_rows(), "{name}: alice's rows, by the model");
+        // probes over the whole document range: allowed ones (a leaf folder under f1, depth 4)
+        // and denied ones (the whole upward walk), expected answers from the model
+        let mut rng = XorShift::new(11);
+        let probes: Vec<(ObjectRef, bool)> = (0..512usize)
+            .map(|i| {
+                let d = if i.is_multiple_of(2) {
+                    9000 * rng.below(DOCS / 9000) + rng.below(1000)
+                } else {
+                    9000 * rng.below(DOCS / 9000) + 1000 + rng.below(8000)
+                };
+                let d = d % DOCS;
+                (format!("document:d{d}").parse().unwrap(), alice_views(d))
+            })
+            .collect();
+        let allowed: Vec<ObjectRef> = probes.iter().filter(|p| p.1).map(|p| p.0.clone()).collect();
+        let denied: Vec<ObjectRef> = probes
+            .iter()
+            .filter(|p| !p.1)
+            .map(|p| p.0.clone())
+            .collect();
+
         let mut g = c.benchmark_group(format!("rebac_sql_check_{name}"));
         g.sample_size(30).measurement_time(Duration::from_secs(5));
-        g.bench_function("check_sql_depth4_allowed", |bch| {
-            bch.to_async(&rt).iter(|| async {
-                black_box(
-                    store
-                        .check_sql(&schema, &deep, "view", &alice)
+        for (row, docs, expected) in [
+            ("check_sql_depth4_allowed", &allowed, true),
+            ("check_sql_denied", &denied, false),
+        ] {
+            let tally = Mutex::new((0usize, Tally::new()));
+            g.bench_function(row, |bch| {
+                bch.to_async(&rt).iter(|| async {
+                    let i = {
+                        let mut t = tally.lock().unwrap();
+                        t.0 = (t.0 + 1) % docs.len();
+                        t.0
+                    };
+                    let got = store
+                        .check_sql(&schema, &docs[i], "view", &alice)
                         .await
-                        .unwrap(),
-                )
-            })
-        });
-        g.bench_function("check_sql_denied", |bch| {
-            bch.to_async(&rt).iter(|| async {
-                black_box(
-                    store
-                        .check_sql(&schema, &other, "view", &alice)
-                        .await
-                        .unwrap(),
-                )
-            })
-        });
+                        .unwrap();
+                    black_box(tally.lock().unwrap().1.record(got, expected))
+                })
+            });
+            tally
+                .lock()
+                .unwrap()
+                .1
+                .assert_right(&format!("{name} {row}"), false);
+        }
+        let tally = Mutex::new((0usize, Tally::new()));
         g.bench_function("engine_check_depth4_allowed", |bch| {
-            bch.to_async(&rt)
-                .iter(|| async { black_box(engine.check(&deep, "view", &alice).await.unwrap()) })
+            bch.to_async(&rt).iter(|| async {
+                let i = {
+                    let mut t = tally.lock().unwrap();
+                    t.0 = (t.0 + 1) % allowed.len();
+                    t.0
+                };
+                let got = engine.check(&allowed[i], "view", &alice).await.unwrap();
+                black_box(tally.lock().unwrap().1.record(got, true))
+            })
         });
+        tally
+            .lock()
+            .unwrap()
+            .1
+            .assert_right(&format!("{name} engine check"), false);
         g.finish();
 
         let mut g = c.benchmark_group(format!("rebac_sql_lookup_{name}"));
         g.sample_size(10).measurement_time(Duration::from_secs(8));
-        g.bench_function("filter_joined_to_100k_rows", |bch| {
-            bch.to_async(&rt)
-                .iter(|| async { black_box(app_rows(&store, &schema, &alice).await) })
-        });
-        g.bench_function("filter_joined_to_100k_rows_3_results", |bch| {
-            bch.to_async(&rt)
-                .iter(|| async { black_box(app_rows(&store, &schema, &solo).await) })
-        });
+        for (row, who, expected) in [
+            ("filter_joined_to_100k_rows", &alice, alice_rows()),
+            ("filter_joined_to_100k_rows_3_results", &solo, 3),
+        ] {
+            let tally = Mutex::new(Tally::new());
+            g.bench_function(row, |bch| {
+                bch.to_async(&rt).iter(|| async {
+                    let rows = app_rows(&store, &schema, who).await;
+                    black_box(tally.lock().unwrap().record(rows == expected, true))
+                })
+            });
+            tally
+                .lock()
+                .unwrap()
+                .assert_right(&format!("{name} {row}"), false);
+        }
         g.finish();
         rt.block_on(store.close());
     }

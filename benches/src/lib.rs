@@ -33,3 +33,10 @@ impl XorShift {
         (x % bound.max(1) as u64) as usize
     }
 }
+
+mod python;
+mod tally;
+pub mod tasks;
+
+pub use python::{PythonFigure, print_beside_python, python_figures};
+pub use tally::Tally;
