@@ -211,9 +211,13 @@ impl Link {
         self.ensure_open()?;
         let deadline = Instant::now() + self.timeout;
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
-        let (generation, conn) = timeout_at(deadline, self.slot_conn(index))
-            .await
-            .map_err(|_| timed_out(op, self.timeout))??;
+        // the common case, a live connection, needs no timer
+        let (generation, conn) = match self.live_conn(index) {
+            Some(live) => live,
+            None => timeout_at(deadline, self.slot_conn(index))
+                .await
+                .map_err(|_| timed_out(op, self.timeout))??,
+        };
         match timeout_at(deadline, f(conn)).await {
             Ok(Ok(value)) => Ok(value),
             Ok(Err(err)) => {
@@ -273,6 +277,15 @@ impl Link {
         }
     }
 
+    /// The connection of slot `index` when it is open.
+    fn live_conn(&self, index: usize) -> Option<(u64, Conn)> {
+        let slot = self.slots.get(index)?;
+        let guard = slot.conn.lock();
+        guard
+            .as_ref()
+            .map(|(generation, conn)| (*generation, conn.clone()))
+    }
+
     async fn slot_conn(&self, index: usize) -> Result<(u64, Conn)> {
         let slot = self.slots.get(index).ok_or(Error::Closed)?;
         if let Some((generation, conn)) = &*slot.conn.lock() {
@@ -293,9 +306,12 @@ impl Link {
     async fn connect(&self) -> Result<Conn> {
         let result = match &self.target {
             Target::Single(client) => {
+                // no response timeout in the driver: `run` bounds every call with its own
+                // deadline (and replaces the connection when it passes), so a second timer per
+                // request would only cost
                 let config = AsyncConnectionConfig::new()
                     .set_connection_timeout(Some(self.connect_timeout))
-                    .set_response_timeout(Some(self.timeout));
+                    .set_response_timeout(None);
                 client
                     .get_multiplexed_async_connection_with_config(&config)
                     .await

@@ -11,6 +11,7 @@
 //! Grants never contain spaces (the grammar forbids them), so `p` splits unambiguously. A check
 //! reads `p` alone (one `HGET`) and matches it in Rust, expiry included.
 
+use psm_core::permission::{ParsedPermission, Shape, matches};
 use psm_core::{Error, PermissionSet, Result, Session, Timestamp};
 
 /// Fields read by `get_session`, in this order (`HMGET key u p c t m`).
@@ -60,6 +61,22 @@ impl<'a> CheckField<'a> {
     /// True when the session is live at `now` (the server's TTL agrees; this guards clock skew).
     pub(crate) fn is_live(&self, now: Timestamp) -> bool {
         !psm_core::is_expired(self.expires_at, now)
+    }
+
+    /// Whether the grants grant `permission`. A concrete permission is granted when any grant
+    /// matches it, which a scan answers without compiling (no allocation); every grant is still
+    /// validated, so a corrupt one fails closed wherever it sits. A pattern asks the compiled set
+    /// (covering it may take several grants together).
+    pub(crate) fn check(&self, permission: ParsedPermission<'_>, key: &str) -> Result<bool> {
+        if permission.shape() == Shape::Pattern {
+            return Ok(self.compile(key)?.check_parsed(permission));
+        }
+        let mut granted = false;
+        for grant in self.grants.split(' ').filter(|g| !g.is_empty()) {
+            granted |= matches(grant, permission.as_str())
+                .map_err(|e| corrupt(key, &format!("stored grant is invalid: {e}")))?;
+        }
+        Ok(granted)
     }
 
     /// Compiles the grants; a grant outside the grammar is corruption (fail closed).
@@ -134,6 +151,58 @@ mod tests {
         let parsed = CheckField::parse(&empty, "k").unwrap();
         assert!(parsed.compile("k").unwrap().is_empty());
         assert!(parsed.is_live(Timestamp::from_millis(u64::MAX)));
+    }
+
+    #[test]
+    fn the_scan_agrees_with_the_compiled_set() {
+        let grant_lists = [
+            "",
+            "read",
+            "read:posts write:posts",
+            "admin:* posts:*:read test>",
+            "*",
+            "a.b a:b a>",
+        ];
+        let asked = [
+            "read",
+            "read:posts",
+            "admin",
+            "admin:x",
+            "admin:x:y",
+            "posts:1:read",
+            "posts:read",
+            "test",
+            "test.sub",
+            "tests",
+            "a.b",
+            "a:b",
+            "a",
+            "a.c",
+            "admin:*",
+            "a>",
+            "posts:*:read",
+            "zzz",
+        ];
+        for grants in grant_lists {
+            let raw = format!("- {grants}");
+            let field = CheckField::parse(&raw, "k").unwrap();
+            let set = field.compile("k").unwrap();
+            for permission in asked {
+                let parsed = ParsedPermission::parse(permission).unwrap();
+                assert_eq!(
+                    field.check(parsed, "k").unwrap(),
+                    set.check_parsed(parsed),
+                    "grants {grants:?}, permission {permission}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_corrupt_grant_fails_the_scan_even_after_a_match() {
+        let field = CheckField::parse("- read a::b", "k").unwrap();
+        let read = ParsedPermission::parse("read").unwrap();
+        assert!(matches!(field.check(read, "k"), Err(Error::Corrupt { .. })));
     }
 
     #[test]

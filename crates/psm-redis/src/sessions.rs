@@ -46,6 +46,23 @@ pub(crate) fn evaluate(
         .collect())
 }
 
+/// [`evaluate`] for one permission, without compiling the grants for a concrete one.
+pub(crate) fn evaluate_one(
+    raw: Option<&str>,
+    key: &str,
+    now: Timestamp,
+    permission: ParsedPermission<'_>,
+) -> Result<bool> {
+    let Some(raw) = raw else {
+        return Ok(false);
+    };
+    let field = CheckField::parse(raw, key)?;
+    if !field.is_live(now) {
+        return Ok(false);
+    }
+    field.check(permission, key)
+}
+
 /// The live session at `key`, one `HMGET`.
 pub(crate) async fn get(
     link: &Link,

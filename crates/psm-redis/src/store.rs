@@ -16,7 +16,7 @@ use crate::conn::{BACKEND, Link, Pool, Target};
 use crate::keys::Keys;
 use crate::record::{encode_check_field, encode_grants_tail};
 use crate::scan;
-use crate::scripts::LIST_SCRIPT;
+use crate::scripts::{LIST_SCRIPT, STORE_SCRIPT};
 use crate::sessions::{self, Outcome, Write, removed_and_ids};
 use crate::tls;
 
@@ -61,6 +61,14 @@ impl RedisStore {
     /// The key prefix of this store.
     pub fn key_prefix(&self) -> &str {
         self.inner.keys.prefix()
+    }
+
+    /// SHA1 of the Lua script `store_session` runs with `EVALSHA` on a single server (KEYS:
+    /// session key, index key; ARGV: prefix, session id, user id, `p` field, now in ms,
+    /// metadata JSON, expiry score, `PEXPIREAT` argument, `1`), loaded by the first store. For
+    /// benches that send the same command raw (`redis-benchmark`) to compare with.
+    pub fn store_script_sha1() -> &'static str {
+        STORE_SCRIPT.get_hash()
     }
 
     /// A roles provider sharing this store's connections, with its own key prefix.
@@ -267,8 +275,7 @@ impl SessionBackend for RedisStore {
     ) -> Result<bool> {
         let key = self.inner.keys.session(&session_id);
         let raw = sessions::fetch_check_field(&self.inner.link, "check_permission", &key).await?;
-        let answers = sessions::evaluate(raw.as_deref(), &key, Timestamp::now(), &[permission])?;
-        Ok(answers.first().copied().unwrap_or(false))
+        sessions::evaluate_one(raw.as_deref(), &key, Timestamp::now(), permission)
     }
 
     async fn check_permissions(
