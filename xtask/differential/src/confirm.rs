@@ -1,6 +1,7 @@
-//! Second looks at OpenFGA disagreements that only fresh evidence can excuse: each candidate is
-//! asked again, on a round built for it, of both the real engine and psm. Two quirks of OpenFGA
-//! 1.22 are confirmed this way (their reasons are in the allowlist):
+//! Second looks at disagreements that only fresh evidence can excuse: each candidate is asked
+//! again, on a round built for it, of both the real engine and psm. These quirks of OpenFGA 1.22
+//! are confirmed this way (their reasons are in the allowlist), and the first for SpiceDB's
+//! LookupResources too:
 //! - a ListObjects / ListUsers answer that OpenFGA's own Check contradicts, item by item, where
 //!   psm's list agrees with that Check;
 //! - an answer that depends on relationships whose condition cannot be evaluated under the
@@ -8,7 +9,8 @@
 //!   that changes with its evaluation strategy, and from run to run on identical input. Excused
 //!   only when both engines agree once those relationships are removed, and psm's own answer is
 //!   either the missing-context error or that agreed answer (an answer that holds whatever the
-//!   conditions evaluate to).
+//!   conditions evaluate to);
+//! - the same with relationships whose condition is certainly false.
 
 use std::collections::BTreeMap;
 use std::time::Instant;
@@ -23,6 +25,8 @@ use crate::round::{Obj, Query, Round, Subject, Tuple};
 
 /// The quirk confirmed when a list contradicts OpenFGA's own Check.
 pub const LIST_VS_CHECK: &str = "openfga-list-contradicts-its-check";
+/// The quirk confirmed when SpiceDB's LookupResources contradicts its own CheckPermission.
+pub const SPICEDB_LIST_VS_CHECK: &str = "spicedb-lookup-resources-contradicts-its-check";
 /// The quirk confirmed when an unevaluable condition is the whole difference.
 pub const UNEVALUABLE: &str = "openfga-unevaluable-condition-order";
 /// The quirk confirmed when relationships whose condition is false are the whole difference.
@@ -56,6 +60,10 @@ pub async fn recheck(
         let plan = plan(&d);
         pending.push((key, d, plan));
     }
+    // One call holds one engine's disagreements.
+    let flavor = pending
+        .first()
+        .map_or(crate::Flavor::OpenFga, |(_, d, _)| d.flavor);
     let mut todo: Vec<usize> = (0..pending.len())
         .filter(|&i| !matches!(pending[i].2, Plan::Repeat | Plan::None))
         .collect();
@@ -65,9 +73,7 @@ pub async fn recheck(
             .iter()
             .filter_map(|&i| pending[i].2.round().cloned())
             .collect();
-        let (theirs, ours) = setup
-            .run(crate::Flavor::OpenFga, &rounds, "confirm")
-            .await?;
+        let (theirs, ours) = setup.run(flavor, &rounds, "confirm").await?;
         for (n, &i) in batch.iter().enumerate() {
             let (key, d, plan) = &pending[i];
             let store = setup.stores.iter().position(|s| s.name() == d.store);
@@ -134,7 +140,8 @@ fn plan(d: &Disagreement) -> Plan {
             .iter()
             .chain(single.tests.iter().flat_map(|t| &t.contextual))
     };
-    if all().any(removable) {
+    // SpiceDB's answers are only checked against its own CheckPermission.
+    if d.flavor == crate::Flavor::OpenFga && all().any(removable) {
         let unevaluable = all().any(unevaluable);
         let mut round = single;
         round.tuples.retain(|t| !removable(t));
@@ -146,12 +153,30 @@ fn plan(d: &Disagreement) -> Plan {
     let (Some(engine), Some(psm)) = (d.engine.words(), d.psm.words()) else {
         return Plan::None;
     };
-    let items: Vec<String> = engine
+    let mut items: Vec<String> = engine
         .iter()
         .filter(|w| !psm.contains(w))
         .chain(psm.iter().filter(|w| !engine.contains(w)))
         .cloned()
         .collect();
+    if d.flavor == crate::Flavor::SpiceDb {
+        // `id:permissionship` words of LookupResources; subject lookups (wildcards with
+        // exclusions) are not confirmed this way.
+        if !matches!(query, Query::Objects { .. }) {
+            return Plan::None;
+        }
+        let id = |w: &String| {
+            w.rsplit_once(':')
+                .map_or(w.clone(), |(id, _)| id.to_owned())
+        };
+        let mut ids: Vec<String> = items.iter().map(id).collect();
+        ids.sort();
+        ids.dedup();
+        let Query::Objects { ty, .. } = &query else {
+            return Plan::None;
+        };
+        items = ids.iter().map(|i| format!("{ty}:{i}")).collect();
+    }
     let checks: Option<Vec<Query>> = items.iter().map(|i| item_check(&query, i)).collect();
     match checks {
         Some(checks) if !checks.is_empty() => {
@@ -280,13 +305,32 @@ fn judge(
         Plan::Checks { items, .. } => {
             let psm = d.psm.words()?;
             let checks = engine.get(1..)?;
+            // What psm's list says of the item, as its check would answer it.
+            let expected = |item: &String| -> String {
+                if d.flavor == crate::Flavor::OpenFga {
+                    let word = if psm.contains(item) { "true" } else { "false" };
+                    return word.to_owned();
+                }
+                let id = item.split_once(':').map_or(item.as_str(), |(_, id)| id);
+                psm.iter()
+                    .find_map(|w| {
+                        w.rsplit_once(':')
+                            .filter(|(i, _)| *i == id)
+                            .map(|(_, p)| p.to_owned())
+                    })
+                    .unwrap_or_else(|| "no".to_owned())
+            };
             let consistent = items.len() == checks.len()
-                && items.iter().zip(checks).all(|(item, check)| {
-                    let listed_by_psm = psm.contains(item);
-                    let word = if listed_by_psm { "true" } else { "false" };
-                    check.agrees(&Answer::word(word))
-                });
-            consistent.then_some(LIST_VS_CHECK)
+                && items
+                    .iter()
+                    .zip(checks)
+                    .all(|(item, check)| check.agrees(&Answer::word(&expected(item))));
+            let quirk = if d.flavor == crate::Flavor::OpenFga {
+                LIST_VS_CHECK
+            } else {
+                SPICEDB_LIST_VS_CHECK
+            };
+            consistent.then_some(quirk)
         }
         Plan::Without { unevaluable, .. } => {
             let (engine, mine) = (engine.first()?, mine.first()?);
@@ -470,6 +514,41 @@ mod tests {
             ..d.clone()
         };
         assert_eq!(judge(&d2, &p, &t(), &t()), None);
+    }
+
+    #[test]
+    fn spicedb_lookup_resources_are_excused_only_when_its_check_gives_psms_permissionship() {
+        let q = Query::Objects {
+            ty: "team".into(),
+            relation: "perm2".into(),
+            subject: Subject {
+                ty: "user".into(),
+                id: "u6".into(),
+                relation: None,
+            },
+            context: Map::new(),
+        };
+        let d = Disagreement {
+            flavor: Flavor::SpiceDb,
+            ..disagreement(
+                q,
+                vec![tuple(None)],
+                Answer::value(vec![]),
+                Answer::value(vec!["t2:cond".into()]),
+            )
+        };
+        let p = plan(&d);
+        let Plan::Checks { items, .. } = &p else {
+            panic!("{p:?}");
+        };
+        assert_eq!(items, &["team:t2"]);
+        let engine = |check: &str| vec![Answer::value(vec![]), Answer::word(check)];
+        assert_eq!(
+            judge(&d, &p, &engine("cond"), &[]),
+            Some(super::SPICEDB_LIST_VS_CHECK)
+        );
+        assert_eq!(judge(&d, &p, &engine("no"), &[]), None);
+        assert_eq!(judge(&d, &p, &engine("has"), &[]), None);
     }
 
     #[test]

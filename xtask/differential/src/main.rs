@@ -186,12 +186,12 @@ async fn run(args: Args) -> Result<bool, Error> {
             + t.by_kind.get("lookup_subjects").copied().unwrap_or(0)
     };
     let checks = |t: &Tally| t.by_kind.get("check").copied().unwrap_or(0);
-    let spicedb = phase(&setup, seed, Flavor::SpiceDb, started, spicedb_until, |t| {
+    let mut spicedb = phase(&setup, seed, Flavor::SpiceDb, started, spicedb_until, |t| {
         checks(t) >= args.spicedb_checks && lookups(t) >= args.spicedb_lookups
     })
     .await?;
 
-    // OpenFGA's quirks that need a second look at the engines, before the time of shrinking.
+    // Quirks that need a second look at the engines, before the time of shrinking.
     let confirm_until = started + Duration::from_secs_f64(secs * 0.9);
     let (still, confirmed) = confirm::recheck(
         &setup,
@@ -202,6 +202,16 @@ async fn run(args: Args) -> Result<bool, Error> {
     openfga.unexplained = still;
     for (quirk, n) in confirmed {
         *openfga.excused.entry(quirk).or_default() += n;
+    }
+    let (still, confirmed) = confirm::recheck(
+        &setup,
+        std::mem::take(&mut spicedb.unexplained),
+        confirm_until,
+    )
+    .await?;
+    spicedb.unexplained = still;
+    for (quirk, n) in confirmed {
+        *spicedb.excused.entry(quirk).or_default() += n;
     }
 
     let unexplained: Vec<Disagreement> = openfga
