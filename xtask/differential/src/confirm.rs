@@ -131,28 +131,12 @@ fn plan(d: &Disagreement) -> Plan {
     else {
         return Plan::None;
     };
-    let context = query.context();
-    let unevaluable = |t: &Tuple| !missing(t, context).is_empty();
-    let removable = |t: &Tuple| unevaluable(t) || condition_false(t, context);
-    let all = || {
-        single
-            .tuples
-            .iter()
-            .chain(single.tests.iter().flat_map(|t| &t.contextual))
-    };
-    // SpiceDB's answers are only checked against its own CheckPermission.
-    if d.flavor == crate::Flavor::OpenFga && all().any(removable) {
-        let unevaluable = all().any(unevaluable);
-        let mut round = single;
-        round.tuples.retain(|t| !removable(t));
-        for t in &mut round.tests {
-            t.contextual.retain(|t| !removable(t));
-        }
-        return Plan::Without { round, unevaluable };
-    }
     let (Some(engine), Some(psm)) = (d.engine.words(), d.psm.words()) else {
-        return Plan::None;
+        return plan_without(d, single, &query);
     };
+    if matches!(query, Query::Check { .. }) {
+        return plan_without(d, single, &query);
+    }
     let mut items: Vec<String> = engine
         .iter()
         .filter(|w| !psm.contains(w))
@@ -188,6 +172,30 @@ fn plan(d: &Disagreement) -> Plan {
         }
         _ => Plan::None,
     }
+}
+
+/// The query without the relationships whose condition is unevaluable or false (OpenFGA only:
+/// SpiceDB's answers are only checked against its own CheckPermission).
+fn plan_without(d: &Disagreement, single: Round, query: &Query) -> Plan {
+    let context = query.context();
+    let unevaluable = |t: &Tuple| !missing(t, context).is_empty();
+    let removable = |t: &Tuple| unevaluable(t) || condition_false(t, context);
+    let all = || {
+        single
+            .tuples
+            .iter()
+            .chain(single.tests.iter().flat_map(|t| &t.contextual))
+    };
+    if d.flavor != crate::Flavor::OpenFga || !all().any(removable) {
+        return Plan::None;
+    }
+    let unevaluable = all().any(unevaluable);
+    let mut round = single;
+    round.tuples.retain(|t| !removable(t));
+    for t in &mut round.tests {
+        t.contextual.retain(|t| !removable(t));
+    }
+    Plan::Without { round, unevaluable }
 }
 
 /// The parameters `t`'s condition needs that neither its stored context nor the request's
@@ -320,11 +328,25 @@ fn judge(
                     })
                     .unwrap_or_else(|| "no".to_owned())
             };
+            let ours = mine.get(1..)?;
+            // A concrete subject psm leaves to a wildcard it lists: its check decides.
+            let wildcard_covers = |item: &String| {
+                d.flavor == crate::Flavor::OpenFga
+                    && !item.contains('#')
+                    && item
+                        .split_once(':')
+                        .is_some_and(|(ty, _)| psm.contains(&format!("{ty}:*")))
+            };
             let consistent = items.len() == checks.len()
+                && items.len() == ours.len()
                 && items
                     .iter()
                     .zip(checks)
-                    .all(|(item, check)| check.agrees(&Answer::word(&expected(item))));
+                    .zip(ours)
+                    .all(|((item, check), mine)| {
+                        let listed = Answer::word(&expected(item));
+                        check.agrees(mine) && (mine.agrees(&listed) || wildcard_covers(item))
+                    });
             let quirk = if d.flavor == crate::Flavor::OpenFga {
                 LIST_VS_CHECK
             } else {
@@ -543,12 +565,15 @@ mod tests {
         };
         assert_eq!(items, &["team:t2"]);
         let engine = |check: &str| vec![Answer::value(vec![]), Answer::word(check)];
+        let ours = |check: &str| vec![Answer::value(vec!["t2:cond".into()]), Answer::word(check)];
         assert_eq!(
-            judge(&d, &p, &engine("cond"), &[]),
+            judge(&d, &p, &engine("cond"), &ours("cond")),
             Some(super::SPICEDB_LIST_VS_CHECK)
         );
-        assert_eq!(judge(&d, &p, &engine("no"), &[]), None);
-        assert_eq!(judge(&d, &p, &engine("has"), &[]), None);
+        assert_eq!(judge(&d, &p, &engine("no"), &ours("cond")), None);
+        assert_eq!(judge(&d, &p, &engine("has"), &ours("cond")), None);
+        // psm's own check disagreeing with its list: psm's inconsistency, not excused.
+        assert_eq!(judge(&d, &p, &engine("has"), &ours("has")), None);
     }
 
     #[test]
@@ -577,11 +602,33 @@ mod tests {
         assert_eq!(round.tests[0].queries.len(), 2);
         let listed = Answer::value(vec!["user:u2".into(), "user:u3".into()]);
         let engine = |check: &str| vec![listed.clone(), Answer::word(check)];
-        assert_eq!(judge(&d, &p, &engine("false"), &[]), Some(LIST_VS_CHECK));
-        assert_eq!(judge(&d, &p, &engine("true"), &[]), None);
+        let ours = |check: &str| vec![Answer::value(vec!["user:u3".into()]), Answer::word(check)];
         assert_eq!(
-            judge(&d, &p, &[listed.clone(), Answer::Error("x".into())], &[]),
+            judge(&d, &p, &engine("false"), &ours("false")),
+            Some(LIST_VS_CHECK)
+        );
+        assert_eq!(judge(&d, &p, &engine("true"), &ours("false")), None);
+        assert_eq!(judge(&d, &p, &engine("true"), &ours("true")), None);
+        assert_eq!(
+            judge(
+                &d,
+                &p,
+                &[listed.clone(), Answer::Error("x".into())],
+                &ours("false")
+            ),
             None
         );
+        // psm listing the wildcard leaves u2 to it: excused when both checks grant u2.
+        let d2 = Disagreement {
+            engine: Answer::value(vec!["user:*".into(), "user:u2".into(), "user:u3".into()]),
+            psm: Answer::value(vec!["user:*".into(), "user:u3".into()]),
+            ..d.clone()
+        };
+        let p2 = plan(&d2);
+        assert_eq!(
+            judge(&d2, &p2, &engine("true"), &ours("true")),
+            Some(LIST_VS_CHECK)
+        );
+        assert_eq!(judge(&d2, &p2, &engine("false"), &ours("true")), None);
     }
 }

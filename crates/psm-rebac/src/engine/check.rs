@@ -219,6 +219,19 @@ impl<'a> Checker<'a> {
             }
             let key = (obj, rel);
             if let Some(r) = self.walk.recall(&key, depth) {
+                // A cycle cut (unclean) is false in OpenFGA mode only at a relation whose one
+                // userset is itself (`rel: [user, folder#rel]`), which OpenFGA walks from the
+                // subject's side and sees no member; any other cycle stays unknown, as OpenFGA
+                // reports it and an exclusion of it denies.
+                if !r.clean
+                    && matches!(r.val, Ok(Tri::False))
+                    && !self.self_recursive(&key.0.object_type, rel)
+                {
+                    return Res {
+                        val: Ok(Tri::Unknown),
+                        ..r
+                    };
+                }
                 return r;
             }
             let Some(relation) = self.schema.relation(&key.0.object_type, rel) else {
@@ -229,6 +242,19 @@ impl<'a> Checker<'a> {
             let r = self.rewrite(&obj, relation, &relation.rewrite, depth).await;
             self.walk.leave(r)
         })
+    }
+
+    /// Whether `ty#rel` is directly assigned and its only userset is `ty#rel` itself.
+    fn self_recursive(&self, ty: &str, rel: &str) -> bool {
+        let Some(r) = self.schema.relation(ty, rel) else {
+            return false;
+        };
+        let usersets: Vec<_> = r.allowed.iter().filter(|a| a.relation.is_some()).collect();
+        matches!(r.rewrite, Rewrite::This)
+            && usersets.len() == 1
+            && usersets
+                .iter()
+                .all(|a| a.object_type == ty && a.relation.as_deref() == Some(rel))
     }
 
     fn rewrite<'s>(
