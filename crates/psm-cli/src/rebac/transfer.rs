@@ -1,12 +1,13 @@
 //! `psm rebac import` and `export`: newline-delimited relationships, with a progress bar on
-//! long imports (drawn only on a terminal) and errors that name the line and column.
+//! long imports (drawn only on a terminal) and errors that name the line and column. Imports go
+//! through the store's bulk import when it offers one (multi-row statements), else `write`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use psm_rebac::{Engine, RelationshipFilter, RelationshipUpdate};
+use psm_rebac::{Engine, Relationship, RelationshipFilter, RelationshipUpdate};
 use serde_json::json;
 
 use super::input::{at_line, relationship_line};
@@ -15,6 +16,8 @@ use crate::output::Output;
 
 /// Relationships written per store write.
 const BATCH: usize = 1000;
+/// Relationships per bulk import (one transaction each).
+const BULK_BATCH: usize = 10_000;
 /// Longest line accepted (a relationship is at most a few KiB).
 const MAX_LINE_BYTES: usize = 16 * 1024;
 /// How many input errors a check of a file reports before stopping.
@@ -71,7 +74,9 @@ async fn scan(
     };
     let mut reader = BufReader::new(reader);
     let mut errors: Vec<String> = Vec::new();
-    let mut batch: Vec<RelationshipUpdate> = Vec::with_capacity(BATCH);
+    let mut batch: Vec<Relationship> = Vec::with_capacity(BATCH);
+    let bulk = engine.store().bulk_import().is_some();
+    let size = if bulk { BULK_BATCH } else { BATCH };
     let mut count = 0u64;
     let mut line_no = 0usize;
     let mut buf = Vec::new();
@@ -125,9 +130,9 @@ async fn scan(
         }
         count += 1;
         if bar.is_some() {
-            batch.push(RelationshipUpdate::touch(rel));
-            if batch.len() >= BATCH {
-                engine.write(&batch, &[]).await?;
+            batch.push(rel);
+            if batch.len() >= size {
+                write(engine, &batch).await?;
                 batch.clear();
             }
         }
@@ -144,9 +149,32 @@ async fn scan(
         )));
     }
     if !batch.is_empty() {
-        engine.write(&batch, &[]).await?;
+        write(engine, &batch).await?;
+    }
+    if bar.is_some()
+        && let Some(bulk) = engine.store().bulk_import()
+    {
+        bulk.finish().await?;
     }
     Ok(count)
+}
+
+/// Writes one batch: the store's bulk import when it has one, else a `write` of touches.
+async fn write(engine: &Engine, batch: &[Relationship]) -> Result<(), CliError> {
+    match engine.store().bulk_import() {
+        Some(bulk) => {
+            bulk.import(batch).await?;
+        }
+        None => {
+            let updates: Vec<RelationshipUpdate> = batch
+                .iter()
+                .cloned()
+                .map(RelationshipUpdate::touch)
+                .collect();
+            engine.write(&updates, &[]).await?;
+        }
+    }
+    Ok(())
 }
 
 /// While writing, the first error stops the run; while checking, up to [`MAX_REPORTED`].

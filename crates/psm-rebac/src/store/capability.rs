@@ -2,7 +2,8 @@
 //! index ([`InternedIndex`], what the memory store offers; a cache or snapshot of another store
 //! can offer it too) and a planner ([`Planner`], for stores that answer a whole check or lookup
 //! in their own query language, as psm-sql does). The engine picks the best one a store offers
-//! for every request, so callers never ask for them.
+//! for every request, so callers never ask for them. A store may also offer a bulk import
+//! ([`BulkImport`]: many relationships in few statements, for `psm rebac import`).
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -12,8 +13,9 @@ use async_trait::async_trait;
 use crate::caveat::CaveatContext;
 use crate::engine::{EngineConfig, Permissionship};
 use crate::error::Result;
-use crate::relationship::{ObjectRef, SubjectRef};
+use crate::relationship::{ObjectRef, Relationship, SubjectRef};
 use crate::schema::Schema;
+use crate::store::Revision;
 
 /// An interned string: a small integer a store's [`IndexSnapshot`] issued for it.
 pub type Sym = u32;
@@ -111,4 +113,27 @@ pub trait Plan: Send + Sync + Debug {
 pub trait Planner: Send + Sync {
     /// The plans for `schema` under `config`, or `None` when this store plans nothing for it.
     fn plan(&self, schema: &Arc<Schema>, config: &EngineConfig) -> Option<Arc<dyn Plan>>;
+}
+
+/// A store that imports many relationships at once faster than [`TupleStore::write`]
+/// (multi-row statements, `COPY`, ...).
+///
+/// Each relationship is touched: stored if absent, else its caveat and expiration replaced (as
+/// a `write` of [`RelationshipUpdate::touch`] would); when one relationship appears several
+/// times the last one wins. Atomic per call. Unlike `write`, an import is not in the change log:
+/// it bumps the revision once and returns it, and watchers behind that revision must resync
+/// ([`Error::ChangesPruned`](crate::Error::ChangesPruned)). Callers validate the relationships
+/// against the schema first.
+///
+/// [`TupleStore::write`]: crate::store::TupleStore::write
+/// [`RelationshipUpdate::touch`]: crate::filter::RelationshipUpdate::touch
+#[async_trait]
+pub trait BulkImport: Send + Sync {
+    /// Touches every relationship of `relationships` in one transaction.
+    async fn import(&self, relationships: &[Relationship]) -> Result<Revision>;
+
+    /// Called once after the last `import` of a run (a store refreshes its statistics here).
+    async fn finish(&self) -> Result<()> {
+        Ok(())
+    }
 }

@@ -12,7 +12,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 
-pub use capability::{IndexSnapshot, InternedIndex, NO_RELATION, Plan, Planned, Planner, Sym};
+pub use capability::{
+    BulkImport, IndexSnapshot, InternedIndex, NO_RELATION, Plan, Planned, Planner, Sym,
+};
 pub use change::{Change, ChangeOp, MAX_CHANGES};
 pub use consistency::Consistency;
 
@@ -80,6 +82,12 @@ pub trait TupleStore: Send + Sync + std::fmt::Debug {
     /// stores do). The engine asks it once per schema for a [`Plan`] and offers every request
     /// to that plan first (after the interned index, which wins when both are offered).
     fn planner(&self) -> Option<&dyn Planner> {
+        None
+    }
+
+    /// A bulk import (many relationships in few statements, outside the change log), if the
+    /// store offers one; `psm rebac import` uses it instead of `write`.
+    fn bulk_import(&self) -> Option<&dyn BulkImport> {
         None
     }
 

@@ -1,12 +1,17 @@
 //! Bulk loading: relationships inserted with multi-row `INSERT`s in one transaction per batch,
 //! for imports and benchmark data (not logged for watchers; the revision is bumped once).
+//! `bulk_load` keeps relationships already stored; the [`BulkImport`] capability (what
+//! `psm rebac import` uses) touches them, as a write would.
+
+use std::collections::HashSet;
 
 use psm_core::Result;
+use psm_rebac::store::BulkImport;
 use psm_rebac::{Relationship, Revision};
 
 use super::read::key_binds;
 use super::rows::{SqlValue, bind_values};
-use super::store::SqlTupleStore;
+use super::store::{SqlTupleStore, store_error};
 use super::tables::KEY_COLUMNS;
 use super::write::check_storable;
 use crate::conn::dispatch;
@@ -21,6 +26,17 @@ impl SqlTupleStore {
     /// and returns it. Changes made this way are not in the change log (an import, not a write):
     /// the pruned horizon moves to the returned revision, so watchers behind it must resync.
     pub async fn bulk_load<I>(&self, relationships: I, batch: usize) -> Result<Revision>
+    where
+        I: IntoIterator<Item = Relationship>,
+    {
+        self.load(relationships, batch, OnConflict::Keep).await?;
+        let revision = self.bump_unlogged("rebac_bulk_load").await?;
+        self.analyze().await?;
+        Ok(revision)
+    }
+
+    /// Inserts `relationships`, `batch` rows a transaction; existing ones are kept or replaced.
+    async fn load<I>(&self, relationships: I, batch: usize, conflict: OnConflict) -> Result<()>
     where
         I: IntoIterator<Item = Relationship>,
     {
@@ -50,11 +66,9 @@ impl SqlTupleStore {
                 binds.push(SqlValue::OptInt(expires_at));
                 pending.extend(binds);
             }
-            self.insert_rows(&pending).await?;
+            self.insert_rows(&pending, conflict).await?;
         }
-        let revision = self.bump_unlogged("rebac_bulk_load").await?;
-        self.analyze().await?;
-        Ok(revision)
+        Ok(())
     }
 
     /// Refreshes the planner statistics of the relationship table (`ANALYZE`; `bulk_load` does
@@ -78,19 +92,31 @@ impl SqlTupleStore {
     }
 
     /// Inserts rows (ten values each) in one transaction, `ROWS_PER_STATEMENT` a statement.
-    async fn insert_rows(&self, values: &[SqlValue]) -> Result<()> {
+    /// With [`OnConflict::Replace`] no key may appear twice in `values`.
+    async fn insert_rows(&self, values: &[SqlValue], conflict: OnConflict) -> Result<()> {
         let inner = self.live()?;
         let statement = |n: usize| {
             let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
             let list = vec![row; n].join(", ");
             let t = &inner.tables.tuples;
             let cols = format!("{}, expires_at", super::tables::TUPLE_COLUMNS);
-            let sql = match inner.dialect {
-                Dialect::MySql => format!(
+            let sql = match (inner.dialect, conflict) {
+                (Dialect::MySql, OnConflict::Keep) => format!(
                     "INSERT INTO {t} ({cols}) VALUES {list} ON DUPLICATE KEY UPDATE resource_type = resource_type"
                 ),
-                _ => format!(
+                (Dialect::MySql, OnConflict::Replace) => format!(
+                    "INSERT INTO {t} ({cols}) VALUES {list} ON DUPLICATE KEY UPDATE \
+                     caveat_name = VALUES(caveat_name), caveat_context = VALUES(caveat_context), \
+                     expiration = VALUES(expiration), expires_at = VALUES(expires_at)"
+                ),
+                (_, OnConflict::Keep) => format!(
                     "INSERT INTO {t} ({cols}) VALUES {list} ON CONFLICT ({KEY_COLUMNS}) DO NOTHING"
+                ),
+                (_, OnConflict::Replace) => format!(
+                    "INSERT INTO {t} ({cols}) VALUES {list} ON CONFLICT ({KEY_COLUMNS}) \
+                     DO UPDATE SET caveat_name = excluded.caveat_name, \
+                     caveat_context = excluded.caveat_context, expiration = excluded.expiration, \
+                     expires_at = excluded.expires_at"
                 ),
             };
             inner.dialect.sql(&sql)
@@ -121,5 +147,43 @@ impl SqlTupleStore {
             }
             tx.commit().await.map_err(|e| h.ctx.map(op, e))
         })
+    }
+}
+
+/// What a bulk insert does with a relationship already stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OnConflict {
+    /// Keep the stored one (`bulk_load`).
+    Keep,
+    /// Replace its caveat and expiration (a touch: the import capability).
+    Replace,
+}
+
+#[async_trait::async_trait]
+impl BulkImport for SqlTupleStore {
+    /// Multi-row upserts in one transaction; the revision is bumped once (three statements).
+    async fn import(&self, relationships: &[Relationship]) -> psm_rebac::Result<Revision> {
+        // The last occurrence of a relationship wins; PostgreSQL refuses to update one row
+        // twice in a statement, so earlier ones are dropped here.
+        let mut seen = HashSet::with_capacity(relationships.len());
+        let mut rows: Vec<Relationship> = relationships
+            .iter()
+            .rev()
+            .filter(|r| seen.insert((&r.resource, &r.relation, &r.subject)))
+            .cloned()
+            .collect();
+        rows.reverse();
+        let n = rows.len();
+        self.load(rows, n, OnConflict::Replace)
+            .await
+            .map_err(store_error)?;
+        self.bump_unlogged("rebac_import")
+            .await
+            .map_err(store_error)
+    }
+
+    /// Refreshes the planner statistics (`ANALYZE`) once the import is over.
+    async fn finish(&self) -> psm_rebac::Result<()> {
+        self.analyze().await.map_err(store_error)
     }
 }

@@ -33,6 +33,8 @@ pub(crate) struct Inner {
     pub(crate) prefix: String,
     pub(crate) tables: Tables,
     pub(crate) sql: StoreSql,
+    /// The compiled statements of the last few schemas (`lookup/template.rs`).
+    pub(crate) schemas: super::lookup::SchemaCache,
     closed: AtomicBool,
 }
 
@@ -76,6 +78,7 @@ impl SqlTupleStore {
                 conns: opened.conns,
                 dialect,
                 prefix,
+                schemas: super::lookup::SchemaCache::default(),
                 closed: AtomicBool::new(false),
             }),
         };
@@ -245,6 +248,11 @@ impl TupleStore for SqlTupleStore {
 
     /// Checks and lookups in SQL (`lookup/plan.rs`), when SQL's answer is the engine's.
     fn planner(&self) -> Option<&dyn psm_rebac::store::Planner> {
+        Some(self)
+    }
+
+    /// Multi-row upserts outside the change log (`bulk.rs`).
+    fn bulk_import(&self) -> Option<&dyn psm_rebac::store::BulkImport> {
         Some(self)
     }
 }

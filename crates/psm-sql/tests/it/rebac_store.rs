@@ -143,6 +143,51 @@ async fn bulk_load_inserts_new_rows_and_keeps_existing(url: String) {
     store.close().await;
 }
 
+async fn bulk_import_touches_and_the_last_duplicate_wins(url: String) {
+    let store = SqlTupleStore::connect(&url).await.unwrap();
+    store
+        .write(
+            &[RelationshipUpdate::touch(rel(
+                "document:d0#viewer@user:u0[c]",
+            ))],
+            &[],
+        )
+        .await
+        .unwrap();
+    let before = store.revision().await.unwrap();
+    let bulk = store
+        .bulk_import()
+        .expect("the SQL store offers a bulk import");
+    let mut rels: Vec<Relationship> = (0..1203)
+        .map(|i| rel(&format!("document:d{}#viewer@user:u{i}", i % 7)))
+        .collect();
+    rels.push(rel("document:d1#viewer@user:u1[first]"));
+    rels.push(rel("document:d1#viewer@user:u1[second]"));
+    let after = bulk.import(&rels).await.unwrap();
+    bulk.finish().await.unwrap();
+    assert!(after > before);
+    assert_eq!(store.revision().await.unwrap(), after);
+    let stored = all(&store).await;
+    assert_eq!(stored.len(), 1203);
+    assert!(
+        stored.contains(&"document:d0#viewer@user:u0".to_owned()),
+        "an existing relationship is touched: its caveat replaced"
+    );
+    assert!(
+        stored.contains(&"document:d1#viewer@user:u1[second]".to_owned()),
+        "the last of duplicates wins: {:?}",
+        stored
+            .iter()
+            .filter(|s| s.contains("u1"))
+            .collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        store.changes_since(before, 100).await,
+        Err(Error::ChangesPruned { horizon, .. }) if horizon == after
+    ));
+    store.close().await;
+}
+
 async fn sql_looking_values_stay_values(url: String) {
     let store = SqlTupleStore::connect(&url).await.unwrap();
     let mut r = rel("document:d#viewer@user:x");
@@ -289,6 +334,10 @@ per_database!(
 per_database!(
     bulk_load,
     crate::rebac_store::bulk_load_inserts_new_rows_and_keeps_existing
+);
+per_database!(
+    bulk_import,
+    crate::rebac_store::bulk_import_touches_and_the_last_duplicate_wins
 );
 per_database!(
     sql_values,

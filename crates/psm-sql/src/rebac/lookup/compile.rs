@@ -114,11 +114,6 @@ impl<'a> Compiler<'a> {
         self
     }
 
-    /// The dependency graph of the lookup.
-    pub(crate) fn graph(&self) -> &Graph {
-        &self.graph
-    }
-
     /// `CAST(expr AS <text type>)` so that every CTE column has one type and collation.
     fn cast(&self, expr: &str, len: usize) -> String {
         cast(self.dialect, expr, len)

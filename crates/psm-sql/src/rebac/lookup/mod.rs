@@ -31,6 +31,7 @@ mod forward;
 mod graph;
 mod guard;
 mod plan;
+mod template;
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -48,6 +49,8 @@ use crate::dialect::Dialect;
 use crate::rows::TextColumn;
 use compile::{Compiler, Frag, Unsupported};
 use graph::Graph;
+pub(crate) use template::SchemaCache;
+use template::{Cached, CachedRoot, Compiled, Kind, NOW, RootInfo, Template};
 
 /// Most ids a fallback filter binds (inside every database's bind limit).
 pub const MAX_FALLBACK_IDS: usize = 30_000;
@@ -223,48 +226,53 @@ impl SqlTupleStore {
             &subject.object.object_type,
             subject.relation.as_deref(),
         )?;
-        let inner = self.live().map_err(store_error)?;
-        let (dialect, now) = (inner.dialect, now_millis());
-        let root = (resource_type.to_owned(), permission.to_owned());
-        let compiler = Compiler::new(
-            schema,
-            dialect,
-            &inner.tables.tuples,
-            subject,
-            now,
-            root.clone(),
-        );
-        let monotone = union_only_graph(schema, compiler.graph());
-        let cav = caveats::caveat_relations(schema, compiler.graph());
-        let certain = match compiler.compile(None) {
-            Ok(frag) => frag,
-            Err(why) => {
-                return self
-                    .engine_filter(schema, resource_type, permission, subject, context, why.0)
-                    .await;
-            }
-        };
-        let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
-        let Some(probe) = probe else {
+        let compiled = self.compiled(schema)?;
+        let (dialect, now) = (compiled.dialect, now_millis());
+        let info = root_info(&compiled, resource_type, permission);
+        let info = info.as_ref().as_ref().map_err(|e| unsupported(e.clone()))?;
+        let certain =
+            match lookup_template(&compiled, Kind::Lookup, resource_type, permission, subject)
+                .as_ref()
+            {
+                Ok(t) => t.frag(subject, "", now),
+                Err(why) => {
+                    return self
+                        .engine_filter(
+                            schema,
+                            resource_type,
+                            permission,
+                            subject,
+                            context,
+                            why.0.clone(),
+                        )
+                        .await;
+                }
+            };
+        let Some(probe) = &info.probe else {
             return Ok(SqlFilter {
                 dialect,
                 frag: certain,
                 strategy: FilterStrategy::Sql,
             });
         };
-        if self.texts(&probe.sql, &probe.binds).await?.is_empty() {
+        if self
+            .texts_run(&probe.sql, &probe.binds(subject, "", now))
+            .await?
+            .is_empty()
+        {
             return Ok(SqlFilter {
                 dialect,
                 frag: certain,
                 strategy: FilterStrategy::Sql,
             });
         }
-        let names = cav
+        let names = info
+            .caveated
             .iter()
             .map(|(t, r)| format!("{t}#{r}"))
             .collect::<Vec<_>>()
             .join(", ");
-        if !monotone {
+        if !info.monotone {
             let why =
                 format!("caveated relationships stored on {names}, not a union-only permission");
             return self
@@ -272,10 +280,17 @@ impl SqlTupleStore {
                 .await;
         }
         // Candidates: what caveated relationships could add to the uncaveated grants.
-        let possible = Compiler::new(schema, dialect, &inner.tables.tuples, subject, now, root)
-            .with_caveated()
-            .compile(None)
-            .map_err(unsupported)?;
+        let possible = lookup_template(
+            &compiled,
+            Kind::LookupPossible,
+            resource_type,
+            permission,
+            subject,
+        );
+        let possible = match possible.as_ref() {
+            Ok(t) => t.frag(subject, "", now),
+            Err(e) => return Err(unsupported(e.clone())),
+        };
         let mut q = Frag::text("SELECT p.id AS id FROM (");
         q.sql.push_str(&possible.sql);
         q.binds.extend(possible.binds);
@@ -318,7 +333,7 @@ impl SqlTupleStore {
             u.sql.push_str(&certain.sql);
             u.binds.extend(certain.binds);
             u.push(") u UNION ");
-            let list = id_list(dialect, &inner.tables.tuples, granted);
+            let list = id_list(dialect, &compiled.tuples, granted);
             u.sql.push_str(&list.sql);
             u.binds.extend(list.binds);
             u
@@ -330,6 +345,14 @@ impl SqlTupleStore {
                 "caveated relationships stored on {names}"
             )),
         })
+    }
+
+    /// The compiled statements of `schema` on this store (kept for the last few schemas).
+    pub(crate) fn compiled(&self, schema: &Schema) -> psm_rebac::Result<Arc<Compiled>> {
+        let inner = self.live().map_err(store_error)?;
+        Ok(inner
+            .schemas
+            .get(schema, inner.dialect, &inner.tables.tuples))
     }
 
     /// The whole lookup by the engine (candidates plus check, with `context`), as a bound list.
@@ -463,97 +486,33 @@ impl SqlTupleStore {
         permission: &str,
         subject: &SubjectRef,
     ) -> psm_rebac::Result<Option<bool>> {
-        let (sql, probe, monotone) = {
-            let inner = self.live().map_err(store_error)?;
-            let now = now_millis();
-            let compiler = Compiler::new(
-                schema,
-                inner.dialect,
-                &inner.tables.tuples,
-                subject,
-                now,
-                (resource.object_type.to_string(), permission.to_owned()),
-            );
-            let monotone = union_only_graph(schema, compiler.graph());
-            let cav = caveats::caveat_relations(schema, compiler.graph());
-            let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
-            let sql = match forward::check(
-                schema,
-                inner.dialect,
-                &inner.tables.tuples,
-                subject,
-                now,
-                resource,
-                permission,
-            ) {
-                Ok(frag) => Ok(frag),
-                Err(_) => compiler.compile(Some(&resource.object_id)),
-            };
-            (sql, probe, monotone)
-        };
+        let compiled = self.compiled(schema)?;
+        let now = now_millis();
+        let info = root_info(&compiled, &resource.object_type, permission);
+        let info = info.as_ref().as_ref().map_err(|e| unsupported(e.clone()))?;
+        let sql = check_template(&compiled, &resource.object_type, permission, subject);
+        let sql = sql.as_ref().as_ref().ok();
+        let run = |t: &Template| t.binds(subject, &resource.object_id, now);
         // Without caveats in play the SQL answer is the answer; on a union-only permission a
         // grant without caveats is one whatever the caveated relationships say.
-        let sql_first = monotone || probe.is_none();
+        let sql_first = info.monotone || info.probe.is_none();
         if sql_first
-            && let Ok(frag) = &sql
-            && !self.texts(&frag.sql, &frag.binds).await?.is_empty()
+            && let Some(t) = sql
+            && !self.texts_run(&t.sql, &run(t)).await?.is_empty()
         {
             return Ok(Some(true));
         }
-        let caveated = match &probe {
-            Some(p) => !self.texts(&p.sql, &p.binds).await?.is_empty(),
+        let caveated = match &info.probe {
+            Some(p) => !self.texts_run(&p.sql, &run(p)).await?.is_empty(),
             None => false,
         };
-        if !caveated && let Ok(frag) = &sql {
+        if !caveated && let Some(t) = sql {
             if sql_first {
                 return Ok(Some(false));
             }
-            return Ok(Some(!self.texts(&frag.sql, &frag.binds).await?.is_empty()));
+            return Ok(Some(!self.texts_run(&t.sql, &run(t)).await?.is_empty()));
         }
         Ok(None)
-    }
-
-    /// The sorted ids of a lookup from SQL alone: `None` when the filter would need the
-    /// engine (a rule SQL cannot express here, or caveated relationships stored where the
-    /// lookup reads).
-    pub(crate) async fn lookup_in_sql(
-        &self,
-        schema: &Schema,
-        resource_type: &str,
-        permission: &str,
-        subject: &SubjectRef,
-    ) -> psm_rebac::Result<Option<Vec<String>>> {
-        let certain = {
-            let inner = self.live().map_err(store_error)?;
-            let now = now_millis();
-            let root = (resource_type.to_owned(), permission.to_owned());
-            let compiler = Compiler::new(
-                schema,
-                inner.dialect,
-                &inner.tables.tuples,
-                subject,
-                now,
-                root,
-            );
-            let cav = caveats::caveat_relations(schema, compiler.graph());
-            let Ok(certain) = compiler.compile(None) else {
-                return Ok(None);
-            };
-            let probe = caveats::probe(&inner.tables.tuples, &cav, now).map_err(unsupported)?;
-            if let Some(p) = probe
-                && !self.texts(&p.sql, &p.binds).await?.is_empty()
-            {
-                return Ok(None);
-            }
-            certain
-        };
-        let mut sql = certain.sql;
-        sql.insert_str(0, "SELECT DISTINCT f.id FROM (");
-        sql.push_str(") f");
-        let mut ids = self.texts(&sql, &certain.binds).await?;
-        ids.sort();
-        ids.dedup();
-        Ok(Some(ids))
     }
 
     /// Runs a `?`-placeholder query returning one text column, on a read lane.
@@ -562,12 +521,22 @@ impl SqlTupleStore {
         sql: &str,
         binds: &[SqlValue],
     ) -> psm_rebac::Result<Vec<String>> {
+        let sql = self.live().map_err(store_error)?.dialect.sql(sql);
+        self.texts_run(&sql, binds).await
+    }
+
+    /// Runs a query in the database's placeholder syntax returning one text column, on a
+    /// read lane.
+    pub(crate) async fn texts_run(
+        &self,
+        sql: &str,
+        binds: &[SqlValue],
+    ) -> psm_rebac::Result<Vec<String>> {
         let inner = self.live().map_err(store_error)?;
-        let sql = inner.dialect.sql(sql);
         let run = || -> crate::exec::BoxFut<'_, Vec<String>> {
             Box::pin(async {
                 dispatch!(&inner.conns, h => read_fast!(h, "rebac_lookup_sql", conn => {
-                    match bind_values!(sqlx::query(&sql), binds.iter()).fetch_all(&mut *conn).await {
+                    match bind_values!(sqlx::query(sql), binds.iter()).fetch_all(&mut *conn).await {
                         Ok(rows) => rows.iter().map(|r| r.text(0)).collect::<Result<Vec<_>, _>>(),
                         Err(e) => Err(e),
                     }
@@ -576,6 +545,65 @@ impl SqlTupleStore {
         };
         run().await.map_err(store_error)
     }
+}
+
+/// What requests on `resource_type#permission` need to know (computed once per schema).
+fn root_info(compiled: &Compiled, resource_type: &str, permission: &str) -> CachedRoot {
+    compiled.root(resource_type, permission, || {
+        let schema = &compiled.schema;
+        let graph = Graph::build(schema, (resource_type.to_owned(), permission.to_owned()));
+        let caveated = caveats::caveat_relations(schema, &graph);
+        let probe = caveats::probe(&compiled.tuples, &caveated, NOW)?
+            .map(|f| Template::new(compiled.dialect, f));
+        Ok(RootInfo {
+            monotone: union_only_graph(schema, &graph),
+            caveated,
+            probe,
+        })
+    })
+}
+
+/// The lookup statement of `kind` ([`Kind::Lookup`] or [`Kind::LookupPossible`]).
+pub(crate) fn lookup_template(
+    compiled: &Compiled,
+    kind: Kind,
+    resource_type: &str,
+    permission: &str,
+    subject: &SubjectRef,
+) -> Cached {
+    compiled.template(kind, resource_type, permission, subject, |s, _| {
+        let root = (resource_type.to_owned(), permission.to_owned());
+        let c = Compiler::new(
+            &compiled.schema,
+            compiled.dialect,
+            &compiled.tuples,
+            s,
+            NOW,
+            root,
+        );
+        if kind == Kind::LookupPossible {
+            c.with_caveated().compile(None)
+        } else {
+            c.compile(None)
+        }
+    })
+}
+
+/// `check_sql`'s statement: the forward walk when the permission is a union, else the lookup
+/// restricted to the resource id; a row when the subject has the permission.
+pub(crate) fn check_template(
+    compiled: &Compiled,
+    resource_type: &str,
+    permission: &str,
+    subject: &SubjectRef,
+) -> Cached {
+    compiled.template(Kind::Check, resource_type, permission, subject, |s, r| {
+        let (schema, dialect, tuples) = (&compiled.schema, compiled.dialect, &compiled.tuples);
+        forward::check(schema, dialect, tuples, s, NOW, r, permission).or_else(|_| {
+            let root = (resource_type.to_owned(), permission.to_owned());
+            Compiler::new(schema, dialect, tuples, s, NOW, root).compile(Some(&r.object_id))
+        })
+    })
 }
 
 /// Whether every relation the lookup reaches is a union (see `forward::union_only`).

@@ -11,25 +11,35 @@
 //! schema still count for the engine (as plain ones) but not for SQL, the plan's first request
 //! looks for any (one statement, once per plan) and the plan declines everything if there are.
 //!
-//! A plan is built once per schema, when the engine is: it holds the schema and its edge
-//! table; requests only bind values.
+//! A plan is built once per schema, when the engine is: it holds the schema, its edge table and
+//! its compiled statements (`template.rs`), each compiled once per request shape; requests only
+//! bind values. A check is one statement (the depth guard and the check folded together); a
+//! lookup is one statement (a second one only when it found no id, to tell "none" from "the
+//! guard fired").
 
 use std::sync::{Arc, OnceLock};
 
 use psm_rebac::store::{Plan, Planned, Planner};
 use psm_rebac::{CaveatContext, EngineConfig, ObjectRef, Permissionship, Schema, SubjectRef};
 
-use super::guard;
-use crate::rebac::store::{SqlTupleStore, store_error};
+use super::compile::{Compiler, Frag, Unsupported};
+use super::template::{Compiled, Kind, NOW};
+use super::{forward, guard};
+use crate::rebac::store::{SqlTupleStore, now_millis, store_error};
 
 /// Why a plan declines when relationships with conditions are stored.
 const CONDITIONS: &str = "relationships with a caveat or an expiration are stored";
+/// Why a plan declines a request its depth guard stopped.
+const DEEP: &str = "a walk may reach the depth limit or a cycle";
+/// Why a plan declines a request SQL cannot express.
+const INEXPRESSIBLE: &str = "a rule SQL cannot express";
 
 /// The plans of one schema over one SQL store.
 #[derive(Debug)]
 struct SqlPlan {
     store: SqlTupleStore,
-    schema: Arc<Schema>,
+    /// The schema's statements, compiled once per request shape.
+    compiled: Arc<Compiled>,
     max_depth: u32,
     /// The schema's edges for the depth guard (`None`: no edges, nothing can recurse).
     rules: Option<String>,
@@ -42,12 +52,16 @@ impl Planner for SqlTupleStore {
         if schema.uses_caveats() || schema.uses_expiration_anywhere() {
             return None;
         }
-        let dialect = self.live().ok()?.dialect;
+        let inner = self.live().ok()?;
+        let dialect = inner.dialect;
         // A schema name SQL cannot quote safely: nothing is planned, the engine reads.
         let rules = guard::rules(schema, dialect).ok()?;
+        let compiled = inner
+            .schemas
+            .get_shared(schema, dialect, &inner.tables.tuples);
         Some(Arc::new(SqlPlan {
             store: self.clone(),
-            schema: schema.clone(),
+            compiled,
             max_depth: config.max_depth,
             rules,
             plain: OnceLock::new(),
@@ -73,15 +87,83 @@ impl SqlPlan {
         Ok(*self.plain.get_or_init(|| plain))
     }
 
-    /// Whether the guard statement found a walk past the depth limit.
-    async fn too_deep(
+    /// The check in one statement: `'deep'` when the depth guard fires, else `'y'` or `'n'`.
+    fn check_statement(
         &self,
-        frag: Result<super::Frag, super::Unsupported>,
-    ) -> psm_rebac::Result<bool> {
-        match frag {
-            Ok(f) => Ok(!self.store.texts(&f.sql, &f.binds).await?.is_empty()),
-            Err(_) => Ok(true),
+        subject: &SubjectRef,
+        resource: &ObjectRef,
+        permission: &str,
+    ) -> Result<Frag, Unsupported> {
+        let c = &self.compiled;
+        let (schema, dialect, tuples) = (&*c.schema, c.dialect, c.tuples.as_str());
+        let check = forward::check(schema, dialect, tuples, subject, NOW, resource, permission)
+            .or_else(|_| {
+                let root = (resource.object_type.to_string(), permission.to_owned());
+                Compiler::new(schema, dialect, tuples, subject, NOW, root)
+                    .compile(Some(&resource.object_id))
+            })?;
+        let mut out = Frag::text("SELECT COALESCE(");
+        if let Some(rules) = &self.rules {
+            let g = guard::check(
+                rules,
+                dialect,
+                tuples,
+                &resource.object_type,
+                &resource.object_id,
+                permission,
+                self.max_depth,
+            )?;
+            out.push("(SELECT g.id FROM (");
+            out.sql.push_str(&g.sql);
+            out.binds.extend(g.binds);
+            out.push(") g LIMIT 1), ");
         }
+        out.push("(SELECT 'y' FROM (");
+        out.sql.push_str(&check.sql);
+        out.binds.extend(check.binds);
+        out.push(") c LIMIT 1), 'n') AS id");
+        Ok(out)
+    }
+
+    /// The lookup's ids, none when the depth guard fires ([`Kind::PlanLookup`]), or the guard
+    /// alone ([`Kind::GuardLookup`]).
+    fn lookup_statement(
+        &self,
+        kind: Kind,
+        subject: &SubjectRef,
+        resource_type: &str,
+        permission: &str,
+    ) -> Result<Frag, Unsupported> {
+        let c = &self.compiled;
+        let (schema, dialect, tuples) = (&*c.schema, c.dialect, c.tuples.as_str());
+        let guard = match &self.rules {
+            Some(rules) => Some(guard::lookup(
+                rules,
+                dialect,
+                tuples,
+                subject,
+                resource_type,
+                permission,
+                self.max_depth,
+            )?),
+            None => None,
+        };
+        if kind == Kind::GuardLookup {
+            return guard.ok_or_else(|| Unsupported("no depth guard".to_owned()));
+        }
+        let root = (resource_type.to_owned(), permission.to_owned());
+        let ids = Compiler::new(schema, dialect, tuples, subject, NOW, root).compile(None)?;
+        let mut out = Frag::text("SELECT DISTINCT f.id FROM (");
+        out.sql.push_str(&ids.sql);
+        out.binds.extend(ids.binds);
+        out.push(") f");
+        if let Some(g) = guard {
+            out.push(" WHERE NOT EXISTS (SELECT 1 FROM (");
+            out.sql.push_str(&g.sql);
+            out.binds.extend(g.binds);
+            out.push(") g)");
+        }
+        Ok(out)
     }
 }
 
@@ -97,36 +179,23 @@ impl Plan for SqlPlan {
         if !self.plain().await? {
             return Ok(Planned::Declined(CONDITIONS));
         }
-        if let Some(rules) = &self.rules {
-            let frag = {
-                let inner = self.store.live().map_err(store_error)?;
-                guard::check(
-                    rules,
-                    inner.dialect,
-                    &inner.tables.tuples,
-                    &resource.object_type,
-                    &resource.object_id,
-                    permission,
-                    self.max_depth,
-                )
-            };
-            if self.too_deep(frag).await? {
-                return Ok(Planned::Declined(
-                    "a walk may reach the depth limit or a cycle",
-                ));
-            }
-        }
-        Ok(
-            match self
-                .store
-                .check_in_sql(&self.schema, resource, permission, subject)
-                .await?
-            {
-                Some(true) => Planned::Answer(Permissionship::HasPermission),
-                Some(false) => Planned::Answer(Permissionship::NoPermission),
-                None => Planned::Declined("caveated relationships or a rule SQL cannot express"),
-            },
-        )
+        let t = self.compiled.template(
+            Kind::PlanCheck,
+            &resource.object_type,
+            permission,
+            subject,
+            |s, r| self.check_statement(s, r, permission),
+        );
+        let Ok(t) = t.as_ref() else {
+            return Ok(Planned::Declined(INEXPRESSIBLE));
+        };
+        let binds = t.binds(subject, &resource.object_id, now_millis());
+        let rows = self.store.texts_run(&t.sql, &binds).await?;
+        Ok(match rows.first().map(String::as_str) {
+            Some("deep") => Planned::Declined(DEEP),
+            Some("y") => Planned::Answer(Permissionship::HasPermission),
+            _ => Planned::Answer(Permissionship::NoPermission),
+        })
     }
 
     async fn lookup_resources(
@@ -139,34 +208,43 @@ impl Plan for SqlPlan {
         if !self.plain().await? {
             return Ok(Planned::Declined(CONDITIONS));
         }
-        if let Some(rules) = &self.rules {
-            let frag = {
-                let inner = self.store.live().map_err(store_error)?;
-                guard::lookup(
-                    rules,
-                    inner.dialect,
-                    &inner.tables.tuples,
-                    subject,
-                    resource_type,
-                    permission,
-                    self.max_depth,
-                )
+        let now = now_millis();
+        let t = self.compiled.template(
+            Kind::PlanLookup,
+            resource_type,
+            permission,
+            subject,
+            |s, _| self.lookup_statement(Kind::PlanLookup, s, resource_type, permission),
+        );
+        let Ok(t) = t.as_ref() else {
+            return Ok(Planned::Declined(INEXPRESSIBLE));
+        };
+        let mut ids = self
+            .store
+            .texts_run(&t.sql, &t.binds(subject, "", now))
+            .await?;
+        if ids.is_empty() && self.rules.is_some() {
+            // No ids: none granted, or the guard fired (one more statement tells).
+            let g = self.compiled.template(
+                Kind::GuardLookup,
+                resource_type,
+                permission,
+                subject,
+                |s, _| self.lookup_statement(Kind::GuardLookup, s, resource_type, permission),
+            );
+            let Ok(g) = g.as_ref() else {
+                return Ok(Planned::Declined(DEEP));
             };
-            if self.too_deep(frag).await? {
-                return Ok(Planned::Declined(
-                    "a walk may reach the depth limit or a cycle",
-                ));
+            let deep = self
+                .store
+                .texts_run(&g.sql, &g.binds(subject, "", now))
+                .await?;
+            if !deep.is_empty() {
+                return Ok(Planned::Declined(DEEP));
             }
         }
-        Ok(
-            match self
-                .store
-                .lookup_in_sql(&self.schema, resource_type, permission, subject)
-                .await?
-            {
-                Some(ids) => Planned::Answer(ids),
-                None => Planned::Declined("caveated relationships or a rule SQL cannot express"),
-            },
-        )
+        ids.sort();
+        ids.dedup();
+        Ok(Planned::Answer(ids))
     }
 }
