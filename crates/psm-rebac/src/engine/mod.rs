@@ -74,6 +74,8 @@ pub struct Engine {
     store: Arc<dyn TupleStore>,
     config: EngineConfig,
     reverse: Arc<ReverseIndex>,
+    /// The schema's analysis (dependency graph, SCCs, monotone and closed relations).
+    analysis: Arc<crate::schema::Analysis>,
     /// Whether the schema and depth limit allow the synchronous fast path's recursion.
     fast_ok: bool,
     /// The memory store's symbols for schema names, shared by fast-path requests.
@@ -126,7 +128,8 @@ impl Engine {
 
     /// An engine with explicit settings.
     pub fn with_config(schema: Schema, store: Arc<dyn TupleStore>, config: EngineConfig) -> Self {
-        let reverse = Arc::new(ReverseIndex::build(&schema));
+        let analysis = Arc::new(crate::schema::Analysis::new(&schema));
+        let reverse = Arc::new(ReverseIndex::build(&schema, &analysis));
         let caveats = Caveats::compile(&schema);
         let conditional =
             !caveats.is_empty() || schema.uses_caveats() || schema.uses_expiration_anywhere();
@@ -138,6 +141,7 @@ impl Engine {
             store,
             config,
             reverse,
+            analysis,
             fast_ok,
             schema_syms: Arc::default(),
             caveats: Arc::new(caveats),
@@ -163,6 +167,11 @@ impl Engine {
     /// The schema.
     pub fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    /// The schema's analysis, computed once when the engine was built.
+    pub fn analysis(&self) -> &crate::schema::Analysis {
+        &self.analysis
     }
 
     /// The store.

@@ -1,10 +1,11 @@
 //! The schema read backwards (which permissions use a relation, directly or through an arrow)
-//! and its static facts: which relations are closed plain relations, which permissions are
-//! monotone (union-only all the way down), which relations appear as userset subject types.
+//! and, keyed for the evaluators, the static facts of the schema's [`Analysis`]: which
+//! relations are closed plain relations, which permissions are monotone (union-only all the way
+//! down), which relations appear as userset subject types.
 
 use foldhash::{HashMap, HashSet};
 
-use crate::schema::{Rewrite, Schema};
+use crate::schema::{Analysis, Rewrite, Schema};
 
 /// An arrow seen from its target: (resource type, permission, tupleset relation).
 pub(crate) type ArrowUse = (String, String, String);
@@ -45,7 +46,7 @@ pub(crate) struct PairFacts {
 }
 
 impl ReverseIndex {
-    pub(crate) fn build(schema: &Schema) -> Self {
+    pub(crate) fn build(schema: &Schema, analysis: &Analysis) -> Self {
         let mut idx = Self::default();
         for def in schema.definitions() {
             for rel in &def.relations {
@@ -80,7 +81,18 @@ impl ReverseIndex {
                 });
             }
         }
-        idx.facts(schema);
+        for (t, r) in analysis.nodes() {
+            let k = (t.clone(), r.clone());
+            if analysis.is_closed(t, r) {
+                idx.closed.insert(k.clone());
+            }
+            if analysis.is_monotone(t, r) {
+                idx.monotone.insert(k.clone());
+            }
+            if analysis.is_userset_target(t, r) {
+                idx.userset_targets.insert(k);
+            }
+        }
         idx.index_pairs();
         idx
     }
@@ -118,85 +130,5 @@ impl ReverseIndex {
             at(&mut pairs, k).monotone = true;
         }
         self.pairs = pairs;
-    }
-
-    fn facts(&mut self, schema: &Schema) {
-        let key = |t: &str, r: &str| (t.to_owned(), r.to_owned());
-        let mut deps: HashMap<(String, String), Vec<(String, String)>> = HashMap::default();
-        let mut closed = HashSet::default();
-        let mut monotone = HashSet::default();
-        for def in schema.definitions() {
-            for rel in &def.relations {
-                let me = key(&def.name, &rel.name);
-                let mut d = Vec::new();
-                for a in &rel.allowed {
-                    if let Some(r) = &a.relation {
-                        self.userset_targets.insert(key(&a.object_type, r));
-                        d.push(key(&a.object_type, r));
-                    }
-                }
-                if rel.rewrite == Rewrite::This {
-                    closed.insert(me.clone());
-                }
-                let mut ok = true;
-                walk(&rel.rewrite, &mut |rw| match rw {
-                    Rewrite::Intersection(_) | Rewrite::Exclusion(..) => ok = false,
-                    Rewrite::Arrow {
-                        kind,
-                        tupleset,
-                        computed,
-                        ..
-                    } => {
-                        if *kind == crate::schema::ArrowKind::All {
-                            ok = false;
-                        }
-                        for a in def.relation(tupleset).map_or(&[][..], |t| &t.allowed) {
-                            d.push(key(&a.object_type, computed));
-                        }
-                    }
-                    Rewrite::Computed { relation, .. } => d.push(key(&def.name, relation)),
-                    _ => {}
-                });
-                if ok {
-                    monotone.insert(me.clone());
-                }
-                deps.insert(me, d);
-            }
-        }
-        // Greatest fixpoints: drop anything that depends on something outside the set.
-        for set in [&mut closed, &mut monotone] {
-            loop {
-                let before = set.len();
-                let keep: HashSet<(String, String)> = set
-                    .iter()
-                    .filter(|k| {
-                        deps.get(*k).is_none_or(|ds| {
-                            ds.iter()
-                                .all(|d| set.contains(d) || schema.relation(&d.0, &d.1).is_none())
-                        })
-                    })
-                    .cloned()
-                    .collect();
-                *set = keep;
-                if set.len() == before {
-                    break;
-                }
-            }
-        }
-        self.closed = closed;
-        self.monotone = monotone;
-    }
-}
-
-/// Calls `f` on every node of a rewrite, operators included.
-fn walk(rw: &Rewrite, f: &mut dyn FnMut(&Rewrite)) {
-    f(rw);
-    match rw {
-        Rewrite::Union(c) | Rewrite::Intersection(c) => c.iter().for_each(|x| walk(x, f)),
-        Rewrite::Exclusion(a, b) => {
-            walk(a, f);
-            walk(b, f);
-        }
-        _ => {}
     }
 }

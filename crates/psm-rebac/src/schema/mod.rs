@@ -1,5 +1,6 @@
 //! Schemas: the model, its three source formats (SpiceDB, OpenFGA DSL, dj_magister JSON) and validation.
 
+pub mod analysis;
 pub mod json;
 mod lexer;
 pub mod model;
@@ -10,6 +11,7 @@ pub mod spicedb;
 mod spicedb_rules;
 mod validate;
 
+pub use analysis::Analysis;
 pub use model::{
     AllowedSubject, ArrowKind, CaveatDefinition, Definition, Relation, RelationKind, Rewrite,
     Schema,

@@ -9,12 +9,12 @@ use psm_rebac::Schema;
 use psm_rebac::schema::Rewrite;
 
 use super::compile::{Frag, Unsupported, lit};
-use super::graph::{Graph, Node};
 use crate::rebac::rows::SqlValue;
+use psm_rebac::schema::analysis::{Node, Reach};
 
 /// The stored relations (`type#relation` whose relationships the lookup reads: relations
 /// with `this` and arrow tuplesets) that allow a caveat, sorted.
-pub(crate) fn caveat_relations(schema: &Schema, graph: &Graph) -> Vec<Node> {
+pub(crate) fn caveat_relations(schema: &Schema, graph: &Reach) -> Vec<Node> {
     let mut out: Vec<Node> = Vec::new();
     let mut add = |t: &str, r: &str| {
         if let Some(rel) = schema.relation(t, r)

@@ -20,9 +20,9 @@ use std::fmt::Write as _;
 use psm_rebac::schema::{ArrowKind, Relation, Rewrite};
 use psm_rebac::{Schema, SubjectRef};
 
-use super::graph::{Graph, Node, leaf_deps, rewrite_deps};
 use crate::dialect::Dialect;
 use crate::rebac::rows::SqlValue;
+use psm_rebac::schema::analysis::{Analysis, Node, Reach, leaf_deps, rewrite_deps};
 
 /// Why a permission cannot be compiled to SQL (the caller falls back to candidates + check).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +80,7 @@ pub(crate) struct Compiler<'a> {
     tuples: &'a str,
     subject: &'a SubjectRef,
     now: i64,
-    graph: Graph,
+    graph: Reach,
     /// Whether caveated relationships count as granting (the over-approximation a
     /// union-only lookup takes its candidates from); by default they never grant.
     caveated: bool,
@@ -89,13 +89,14 @@ pub(crate) struct Compiler<'a> {
 impl<'a> Compiler<'a> {
     pub(crate) fn new(
         schema: &'a Schema,
+        analysis: &Analysis,
         dialect: Dialect,
         tuples: &'a str,
         subject: &'a SubjectRef,
         now: i64,
         root: Node,
     ) -> Self {
-        let graph = Graph::build(schema, root);
+        let graph = analysis.reach(&root);
         Compiler {
             schema,
             dialect,

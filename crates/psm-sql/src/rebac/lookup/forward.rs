@@ -3,33 +3,53 @@
 //! forward-index probe), then one test of whether a reached relation holds the subject
 //! directly (or through a wildcard), or is the subject's own userset. The walk only visits the
 //! resource's side of the graph, so its cost follows the resource's depth, not how much the
-//! subject may access. Applies when every relation reached is a union of `this`, computed
-//! relations and `->` arrows; other permissions use the lookup filter restricted to the id.
+//! subject may access. Applies as such when the permission is monotone (every relation reached
+//! is a union of `this`, computed relations and `->` arrows). A permission with intersections
+//! or exclusions whose operands are computed relations or arrows is one boolean condition over
+//! such walks (`EXISTS (walk) AND NOT EXISTS (walk)`, the operands recursively), as long as every
+//! walk starts at a monotone relation; other permissions use the lookup filter restricted to
+//! the id.
 
 use std::fmt::Write as _;
 
-use psm_rebac::schema::{ArrowKind, Rewrite};
+use psm_rebac::schema::analysis::{Analysis, union_only};
+use psm_rebac::schema::{ArrowKind, Relation, Rewrite};
 use psm_rebac::{ObjectRef, Schema, SubjectRef};
 
 use super::compile::{Frag, Unsupported, cast, lit};
-use super::graph::Graph;
 use crate::dialect::Dialect;
 use crate::rebac::rows::SqlValue;
 
-/// Whether a rewrite is a union of `this`, computed relations and `->` arrows (monotone: more
-/// relationships never remove a result).
-pub(crate) fn union_only(rw: &Rewrite) -> bool {
-    match rw {
-        Rewrite::This | Rewrite::Nil | Rewrite::Computed { .. } => true,
-        Rewrite::Arrow { kind, .. } => *kind == ArrowKind::Any,
-        Rewrite::Union(c) => c.iter().all(union_only),
-        Rewrite::Intersection(_) | Rewrite::Exclusion(..) => false,
-    }
+/// Where a walk starts: the resource itself, or the objects its tupleset relationships point at
+/// (an arrow's targets of one subject type and relation).
+enum Seed<'a> {
+    Resource,
+    Arrow {
+        tupleset: &'a str,
+        subject_type: &'a str,
+        subject_relation: &'a str,
+    },
 }
 
+/// The request a statement is built for.
+struct Ctx<'a> {
+    schema: &'a Schema,
+    analysis: &'a Analysis,
+    dialect: Dialect,
+    tuples: &'a str,
+    subject: &'a SubjectRef,
+    now: i64,
+    resource: &'a ObjectRef,
+}
+
+/// Most computed relations a condition follows through non-monotone relations.
+const MAX_NESTING: usize = 16;
+
 /// The one-statement forward check; yields a row when `subject` has `permission` on `resource`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn check(
     schema: &Schema,
+    analysis: &Analysis,
     dialect: Dialect,
     tuples: &str,
     subject: &SubjectRef,
@@ -37,10 +57,201 @@ pub(crate) fn check(
     resource: &ObjectRef,
     permission: &str,
 ) -> Result<Frag, Unsupported> {
-    let graph = Graph::build(
+    let cx = Ctx {
         schema,
-        (resource.object_type.to_string(), permission.to_owned()),
+        analysis,
+        dialect,
+        tuples,
+        subject,
+        now,
+        resource,
+    };
+    let rt = &*resource.object_type;
+    if analysis.is_monotone(rt, permission) {
+        return walk(&cx, rt, permission, &Seed::Resource);
+    }
+    let rel = schema
+        .relation(rt, permission)
+        .ok_or_else(|| Unsupported(format!("no relation `{rt}#{permission}`")))?;
+    let mut visiting = vec![permission.to_owned()];
+    let c = with_identity(
+        &cx,
+        permission,
+        cond(&cx, rel, &rel.rewrite, &mut visiting)?,
     );
+    let mut out = Frag::text(format!(
+        "SELECT 'y' AS id{} WHERE ",
+        if dialect == Dialect::MySql {
+            " FROM DUAL"
+        } else {
+            ""
+        }
+    ));
+    out.sql.push_str(&c.sql);
+    out.binds.extend(c.binds);
+    Ok(out)
+}
+
+/// `c`, or-ed with "the subject is this relation's own userset on the resource" when the
+/// subject is a userset of the resource's type and `relation` (a relation holds its own
+/// userset; the walks test that for the relations they visit).
+fn with_identity(cx: &Ctx<'_>, relation: &str, c: Frag) -> Frag {
+    let s = cx.subject;
+    if s.relation.as_deref() != Some(relation) || s.object.object_type != cx.resource.object_type {
+        return c;
+    }
+    // compared as bytes (MySQL's default collations ignore case)
+    let mut out = Frag::text(if cx.dialect == Dialect::MySql {
+        "((CAST(? AS BINARY) = CAST(? AS BINARY)) OR "
+    } else {
+        "((? = ?) OR "
+    });
+    out.binds.push(SqlValue::Text(s.object.object_id.clone()));
+    out.binds
+        .push(SqlValue::Text(cx.resource.object_id.clone()));
+    out.sql.push_str(&c.sql);
+    out.binds.extend(c.binds);
+    out.push(")");
+    out
+}
+
+/// `EXISTS (walk)` as a condition.
+fn exists(walk: Frag) -> Frag {
+    let mut out = Frag::text("EXISTS (SELECT 1 FROM (");
+    out.sql.push_str(&walk.sql);
+    out.binds.extend(walk.binds);
+    out.push(") w)");
+    out
+}
+
+/// Joins conditions with `op` (`AND` / `OR`), parenthesised; `empty` when there are none.
+fn join(parts: Vec<Frag>, op: &str, empty: &str) -> Frag {
+    if parts.is_empty() {
+        return Frag::text(empty);
+    }
+    let mut out = Frag::text("(");
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            out.push(op);
+        }
+        out.sql.push_str(&p.sql);
+        out.binds.extend(p.binds);
+    }
+    out.push(")");
+    out
+}
+
+/// The condition that `rw` (part of the rewrite of `rel` on the resource's type) holds for the
+/// subject on the resource: walks from monotone relations combined with `AND`, `OR`, `NOT`.
+fn cond(
+    cx: &Ctx<'_>,
+    rel: &Relation,
+    rw: &Rewrite,
+    visiting: &mut Vec<String>,
+) -> Result<Frag, Unsupported> {
+    let t = &*cx.resource.object_type;
+    match rw {
+        Rewrite::Nil => Ok(Frag::text("1 = 0")),
+        Rewrite::This => Err(Unsupported(format!(
+            "`{t}#{}` mixes its own relationships with an intersection or exclusion",
+            rel.name
+        ))),
+        Rewrite::Computed { relation, .. } => {
+            let Some(target) = cx.schema.relation(t, relation) else {
+                return Ok(Frag::text("1 = 0"));
+            };
+            if cx.analysis.is_monotone(t, relation) {
+                return Ok(exists(walk(cx, t, relation, &Seed::Resource)?));
+            }
+            if visiting.contains(relation) || visiting.len() >= MAX_NESTING {
+                return Err(Unsupported(format!(
+                    "`{t}#{relation}` is reached again through intersections or exclusions"
+                )));
+            }
+            visiting.push(relation.clone());
+            let c = cond(cx, target, &target.rewrite, visiting);
+            visiting.pop();
+            Ok(with_identity(cx, relation, c?))
+        }
+        Rewrite::Arrow {
+            kind: ArrowKind::Any,
+            tupleset,
+            computed,
+            ..
+        } => {
+            let Some(ts) = cx.schema.relation(t, tupleset) else {
+                return Ok(Frag::text("1 = 0"));
+            };
+            let mut seeds: Vec<(&str, &str)> = ts
+                .allowed
+                .iter()
+                .filter(|a| !a.wildcard && cx.schema.relation(&a.object_type, computed).is_some())
+                .map(|a| (a.object_type.as_str(), a.relation.as_deref().unwrap_or("")))
+                .collect();
+            seeds.sort_unstable();
+            seeds.dedup();
+            let mut parts = Vec::new();
+            for (u, srel) in seeds {
+                if !cx.analysis.is_monotone(u, computed) {
+                    return Err(Unsupported(format!(
+                        "`{tupleset}->{computed}` on `{t}` reaches `{u}#{computed}`, which is not a union"
+                    )));
+                }
+                let seed = Seed::Arrow {
+                    tupleset,
+                    subject_type: u,
+                    subject_relation: srel,
+                };
+                parts.push(exists(walk(cx, u, computed, &seed)?));
+            }
+            Ok(join(parts, " OR ", "1 = 0"))
+        }
+        Rewrite::Arrow { .. } => Err(Unsupported(format!(
+            "an `.all()` arrow on `{t}#{}`",
+            rel.name
+        ))),
+        Rewrite::Union(children) => {
+            let parts = children
+                .iter()
+                .map(|c| cond(cx, rel, c, visiting))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(join(parts, " OR ", "1 = 0"))
+        }
+        Rewrite::Intersection(children) => {
+            let parts = children
+                .iter()
+                .map(|c| cond(cx, rel, c, visiting))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(join(parts, " AND ", "1 = 0"))
+        }
+        Rewrite::Exclusion(base, sub) => {
+            let b = cond(cx, rel, base, visiting)?;
+            let s = cond(cx, rel, sub, visiting)?;
+            let mut out = Frag::text("(");
+            out.sql.push_str(&b.sql);
+            out.binds.extend(b.binds);
+            out.push(" AND NOT ");
+            out.sql.push_str(&s.sql);
+            out.binds.extend(s.binds);
+            out.push(")");
+            Ok(out)
+        }
+    }
+}
+
+/// The walk from `root_type#root_rel` (a monotone relation) at `seed`; yields a row when it
+/// reaches the subject.
+fn walk(
+    cx: &Ctx<'_>,
+    root_type: &str,
+    root_rel: &str,
+    seed: &Seed<'_>,
+) -> Result<Frag, Unsupported> {
+    let (schema, dialect, tuples, subject, now) =
+        (cx.schema, cx.dialect, cx.tuples, cx.subject, cx.now);
+    let graph = cx
+        .analysis
+        .reach(&(root_type.to_owned(), root_rel.to_owned()));
     let st = &*subject.object.object_type;
     let srel = subject.relation.as_deref().unwrap_or("");
     let mut rules = Vec::new();
@@ -142,13 +353,39 @@ pub(crate) fn check(
         );
         f.binds.push(SqlValue::Int(now));
     };
-    let mut out = Frag::text(format!(
-        "WITH RECURSIVE down(t, r, id) AS (SELECT {}, {}, {}{dual}",
-        q(&resource.object_type)?,
-        q(permission)?,
-        c("?", 1024)
-    ));
-    out.binds.push(SqlValue::Text(resource.object_id.clone()));
+    let mut out = match seed {
+        Seed::Resource => Frag::text(format!(
+            "WITH RECURSIVE down(t, r, id) AS (SELECT {}, {}, {}{dual}",
+            q(root_type)?,
+            q(root_rel)?,
+            c("?", 1024)
+        )),
+        Seed::Arrow {
+            tupleset,
+            subject_type,
+            subject_relation,
+        } => Frag::text(format!(
+            "WITH RECURSIVE down(t, r, id) AS (SELECT {}, {}, {} FROM {tuples} a \
+             WHERE a.resource_type = {} AND a.resource_id = ? AND a.relation = {} \
+             AND a.subject_type = {} AND a.subject_relation = {} AND ",
+            q(subject_type)?,
+            q(root_rel)?,
+            c("a.subject_id", 1024),
+            lit(&cx.resource.object_type)?,
+            lit(tupleset)?,
+            lit(subject_type)?,
+            if subject_relation.is_empty() {
+                "''".to_owned()
+            } else {
+                lit(subject_relation)?
+            },
+        )),
+    };
+    out.binds
+        .push(SqlValue::Text(cx.resource.object_id.clone()));
+    if let Seed::Arrow { .. } = seed {
+        live("a", &mut out);
+    }
     if !rules.is_empty() {
         let mut table = String::new();
         for (i, (kind, ft, fr, tt, tr, sr, via)) in rules.iter().enumerate() {

@@ -28,7 +28,6 @@
 mod caveats;
 mod compile;
 mod forward;
-mod graph;
 mod guard;
 mod plan;
 mod template;
@@ -48,7 +47,6 @@ use crate::conn::{dispatch, read_fast};
 use crate::dialect::Dialect;
 use crate::rows::TextColumn;
 use compile::{Compiler, Frag, Unsupported};
-use graph::Graph;
 pub(crate) use template::SchemaCache;
 use template::{Cached, CachedRoot, Compiled, Kind, NOW, RootInfo, Template};
 
@@ -550,13 +548,13 @@ impl SqlTupleStore {
 /// What requests on `resource_type#permission` need to know (computed once per schema).
 fn root_info(compiled: &Compiled, resource_type: &str, permission: &str) -> CachedRoot {
     compiled.root(resource_type, permission, || {
-        let schema = &compiled.schema;
-        let graph = Graph::build(schema, (resource_type.to_owned(), permission.to_owned()));
+        let (schema, analysis) = (&compiled.schema, &compiled.analysis);
+        let graph = analysis.reach(&(resource_type.to_owned(), permission.to_owned()));
         let caveated = caveats::caveat_relations(schema, &graph);
         let probe = caveats::probe(&compiled.tuples, &caveated, NOW)?
             .map(|f| Template::new(compiled.dialect, f));
         Ok(RootInfo {
-            monotone: union_only_graph(schema, &graph),
+            monotone: analysis.monotone_or_absent(resource_type, permission),
             caveated,
             probe,
         })
@@ -575,6 +573,7 @@ pub(crate) fn lookup_template(
         let root = (resource_type.to_owned(), permission.to_owned());
         let c = Compiler::new(
             &compiled.schema,
+            &compiled.analysis,
             compiled.dialect,
             &compiled.tuples,
             s,
@@ -599,19 +598,12 @@ pub(crate) fn check_template(
 ) -> Cached {
     compiled.template(Kind::Check, resource_type, permission, subject, |s, r| {
         let (schema, dialect, tuples) = (&compiled.schema, compiled.dialect, &compiled.tuples);
-        forward::check(schema, dialect, tuples, s, NOW, r, permission).or_else(|_| {
+        let analysis = &compiled.analysis;
+        forward::check(schema, analysis, dialect, tuples, s, NOW, r, permission).or_else(|_| {
             let root = (resource_type.to_owned(), permission.to_owned());
-            Compiler::new(schema, dialect, tuples, s, NOW, root).compile(Some(&r.object_id))
+            Compiler::new(schema, analysis, dialect, tuples, s, NOW, root)
+                .compile(Some(&r.object_id))
         })
-    })
-}
-
-/// Whether every relation the lookup reaches is a union (see `forward::union_only`).
-fn union_only_graph(schema: &Schema, graph: &Graph) -> bool {
-    graph.nodes.iter().all(|(t, r)| {
-        schema
-            .relation(t, r)
-            .is_none_or(|rel| forward::union_only(&rel.rewrite))
     })
 }
 

@@ -96,12 +96,15 @@ impl SqlPlan {
     ) -> Result<Frag, Unsupported> {
         let c = &self.compiled;
         let (schema, dialect, tuples) = (&*c.schema, c.dialect, c.tuples.as_str());
-        let check = forward::check(schema, dialect, tuples, subject, NOW, resource, permission)
-            .or_else(|_| {
-                let root = (resource.object_type.to_string(), permission.to_owned());
-                Compiler::new(schema, dialect, tuples, subject, NOW, root)
-                    .compile(Some(&resource.object_id))
-            })?;
+        let analysis = &c.analysis;
+        let check = forward::check(
+            schema, analysis, dialect, tuples, subject, NOW, resource, permission,
+        )
+        .or_else(|_| {
+            let root = (resource.object_type.to_string(), permission.to_owned());
+            Compiler::new(schema, analysis, dialect, tuples, subject, NOW, root)
+                .compile(Some(&resource.object_id))
+        })?;
         let mut out = Frag::text("SELECT COALESCE(");
         if let Some(rules) = &self.rules {
             let g = guard::check(
@@ -152,7 +155,8 @@ impl SqlPlan {
             return guard.ok_or_else(|| Unsupported("no depth guard".to_owned()));
         }
         let root = (resource_type.to_owned(), permission.to_owned());
-        let ids = Compiler::new(schema, dialect, tuples, subject, NOW, root).compile(None)?;
+        let ids = Compiler::new(schema, &c.analysis, dialect, tuples, subject, NOW, root)
+            .compile(None)?;
         let mut out = Frag::text("SELECT DISTINCT f.id FROM (");
         out.sql.push_str(&ids.sql);
         out.binds.extend(ids.binds);

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
+use psm_rebac::schema::Analysis;
 use psm_rebac::{ObjectRef, Schema, SubjectRef};
 
 use super::compile::{Frag, Unsupported};
@@ -134,6 +135,8 @@ pub(crate) type CachedRoot = Arc<Result<RootInfo, Unsupported>>;
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub(crate) schema: Arc<Schema>,
+    /// The schema's analysis (computed once, with the templates' first use of the schema).
+    pub(crate) analysis: Analysis,
     pub(crate) dialect: Dialect,
     pub(crate) tuples: String,
     templates: Mutex<HashMap<Key, Cached>>,
@@ -155,6 +158,7 @@ pub(crate) struct RootInfo {
 impl Compiled {
     pub(crate) fn new(schema: Arc<Schema>, dialect: Dialect, tuples: String) -> Self {
         Compiled {
+            analysis: Analysis::new(&schema),
             schema,
             dialect,
             tuples,
