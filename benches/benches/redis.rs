@@ -21,30 +21,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use psm_benches::session_set::{ADMIN, ASKED, SESSIONS, expected, grants, sid, spread};
 use psm_benches::tasks::{self, median};
 use psm_benches::{Tally, print_beside_python};
 use psm_core::{NewSession, PermissionSet, SessionStore, StoreUrl, Timestamp};
 use psm_redis::RedisStore;
 
-/// Sessions in the data set (`redis-benchmark -r`).
-const SESSIONS: usize = 1_000;
-/// Grants of even sessions: `admin:users` is a hit.
-const ADMIN: [&str; 5] = [
-    "read:posts",
-    "write:posts",
-    "list",
-    "admin:*",
-    "posts:*:read",
-];
-/// Grants of odd sessions (same sizes, no `admin:` anywhere): `admin:users` is a miss.
-const PLAIN: [&str; 5] = [
-    "read:posts",
-    "write:posts",
-    "list",
-    "audit:*",
-    "posts:*:read",
-];
-const ASKED: &str = "admin:users";
 const HIGH: usize = 64;
 /// Operations per throughput run (as `redis-benchmark -n`).
 const OPS_HIGH: usize = 200_000;
@@ -77,25 +59,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Session id `k`, spelled as redis-benchmark spells `__rand_int__` (12 digits), so the raw peer
-/// reads the very keys psm reads.
-fn sid(k: usize) -> String {
-    format!("bench-{k:012}")
-}
-
-fn grants(k: usize) -> [&'static str; 5] {
-    if k.is_multiple_of(2) { ADMIN } else { PLAIN }
-}
-
-fn expected(k: usize) -> bool {
-    k.is_multiple_of(2)
-}
-
-/// The session operation `i` touches: a stride coprime with `SESSIONS` visits every key.
-fn spread(i: usize) -> usize {
-    i.wrapping_mul(7919) % SESSIONS
 }
 
 struct Fixture {

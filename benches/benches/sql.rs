@@ -27,28 +27,11 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use psm_benches::Tally;
+use psm_benches::session_set::{ASKED, SESSIONS, expected, grants, sid, spread};
 use psm_benches::tasks::{self, median};
 use psm_core::{NewSession, SessionStore};
 use psm_sql::SqlStore;
 
-const SESSIONS: usize = 1_000;
-/// Grants of even sessions: `admin:users` is a hit.
-const ADMIN: [&str; 5] = [
-    "read:posts",
-    "write:posts",
-    "list",
-    "admin:*",
-    "posts:*:read",
-];
-/// Grants of odd sessions: `admin:users` is a miss.
-const PLAIN: [&str; 5] = [
-    "read:posts",
-    "write:posts",
-    "list",
-    "audit:*",
-    "posts:*:read",
-];
-const ASKED: &str = "admin:users";
 const HIGH: usize = 16;
 /// Length of one throughput run (as `pgbench -T`).
 const RUN: Duration = Duration::from_secs(3);
@@ -96,23 +79,6 @@ fn runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-fn sid(k: usize) -> String {
-    format!("bench-{k:012}")
-}
-
-fn grants(k: usize) -> [&'static str; 5] {
-    if k.is_multiple_of(2) { ADMIN } else { PLAIN }
-}
-
-fn expected(k: usize) -> bool {
-    k.is_multiple_of(2)
-}
-
-/// The session operation `i` touches: a stride coprime with `SESSIONS` visits every key.
-fn spread(i: usize) -> usize {
-    i.wrapping_mul(7919) % SESSIONS
 }
 
 struct Fixture {

@@ -35,6 +35,7 @@ impl XorShift {
 }
 
 mod python;
+pub mod session_set;
 mod tally;
 pub mod tasks;
 
