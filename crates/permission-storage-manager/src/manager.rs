@@ -1,11 +1,15 @@
 //! `PermissionStorageManager`: the contract API over any `SessionStore`, and its builder.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use psm_core::{
-    Error, Expiry, Health, NewSession, Result, Session, SessionInfo, SessionStore, StoreStats,
+    CheckNow, Error, Expiry, Health, NewSession, Result, Session, SessionInfo, SessionStore,
+    StoreStats,
 };
 
 use crate::registry;
@@ -165,13 +169,22 @@ impl PermissionStorageManager {
     }
 
     /// Is `permission` granted to the live session? A pattern asks for full coverage.
+    ///
+    /// An in-process store answers when the future is first polled, with no boxed future and
+    /// no state machine ([`SessionStore::check_permission_now`]); any other store's async check
+    /// is awaited. Nothing runs before the first poll.
     #[inline]
-    pub async fn check_permission(&self, session_id: &str, permission: &str) -> Result<bool> {
-        // an in-process store answers at once: no boxed future, no await
-        if let Some(answer) = self.store.check_permission_now(session_id, permission) {
-            return answer;
+    pub fn check_permission<'a>(
+        &'a self,
+        session_id: &'a str,
+        permission: &'a str,
+    ) -> impl Future<Output = Result<bool>> + Send + 'a {
+        CheckPermission {
+            store: &*self.store,
+            session_id,
+            permission,
+            pending: None,
         }
-        self.store.check_permission(session_id, permission).await
     }
 
     /// Checks several permissions; every one asked for is a key of the answer.
@@ -253,5 +266,39 @@ impl PermissionStorageManager {
     /// Stops background work and releases connections.
     pub async fn close(&self) -> Result<()> {
         self.store.close().await
+    }
+}
+
+/// The future of [`PermissionStorageManager::check_permission`]: small enough to be inlined
+/// into the caller's `poll`, so the synchronous answer costs no call of its own.
+struct CheckPermission<'a> {
+    store: &'a dyn SessionStore,
+    session_id: &'a str,
+    permission: &'a str,
+    /// The store's async check, once the synchronous one said [`CheckNow::Later`].
+    pending: Option<Pin<Box<dyn Future<Output = Result<bool>> + Send + 'a>>>,
+}
+
+impl Future for CheckPermission<'_> {
+    type Output = Result<bool>;
+
+    #[inline]
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Result<bool>> {
+        let this = &mut *self;
+        let pending = match &mut this.pending {
+            Some(pending) => pending,
+            None => match this
+                .store
+                .check_permission_now(this.session_id, this.permission)
+            {
+                CheckNow::Answer(granted) => return Poll::Ready(Ok(granted)),
+                CheckNow::Failed(error) => return Poll::Ready(Err(*error)),
+                CheckNow::Later => this.pending.insert(
+                    this.store
+                        .check_permission(this.session_id, this.permission),
+                ),
+            },
+        };
+        pending.as_mut().poll(cx)
     }
 }

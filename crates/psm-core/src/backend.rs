@@ -92,7 +92,7 @@ use tracing::Instrument;
 use crate::error::{Error, Result};
 use crate::permission::{ParsedPermission, PermissionSet};
 use crate::session::{NewSession, Session, SessionInfo};
-use crate::store::{Capabilities, Health, SessionStore, StoreStats};
+use crate::store::{Capabilities, CheckNow, Health, SessionStore, StoreStats};
 use crate::time::Timestamp;
 use crate::valid::{SessionId, Ttl, UserId, ValidSession};
 use crate::validate::{self, Limits};
@@ -156,6 +156,25 @@ pub trait SessionBackend: Send + Sync + fmt::Debug {
         permission: ParsedPermission<'_>,
     ) -> Option<Result<bool>> {
         let _ = (session_id, permission);
+        None
+    }
+
+    /// The answer for a live session held under exactly `candidate`, given at once: `Some`
+    /// (granted or not) when this backend holds such a session and can tell without I/O,
+    /// `None` otherwise (no such session, expired, or not answerable now).
+    ///
+    /// `candidate` is **not validated**; only its length is bounded (1 to
+    /// [`MAX_ID_LEN`](validate::MAX_ID_LEN) bytes). The layer asks this first on a synchronous
+    /// check and validates the id only when it gets `None`, which saves the id scan on every hit.
+    /// That is sound because every id a backend holds passed [`SessionId::parse`] when it was
+    /// stored (or decoded): an answer proves `candidate` equal to a valid id. An implementation
+    /// must therefore only hash `candidate` and compare it byte for byte with the ids it holds —
+    /// never build a key, path or query from it, never touch I/O — and must answer `None` for
+    /// every id it does not hold. Defaults to `None` (the layer validates first, as for every
+    /// other call).
+    #[inline]
+    fn check_held_now(&self, candidate: &str, permission: ParsedPermission<'_>) -> Option<bool> {
+        let _ = (candidate, permission);
         None
     }
 
@@ -259,24 +278,59 @@ macro_rules! guarded {
     }};
 }
 
-/// The synchronous check: validation once, the backend's answer, the counter.
+/// The synchronous check: validation once, the backend's answer, the counter. The id of a held
+/// session is proven valid by being held (see [`SessionBackend::check_held_now`]), so it is
+/// scanned only when the backend holds no live session under it; the permission is parsed
+/// first (the backend needs it parsed), and when both are invalid the id's error is the one
+/// returned, as on every other path.
 #[inline(always)]
-fn check_now<B: SessionBackend>(
+fn check_now<B: SessionBackend>(backend: &B, session_id: &str, permission: &str) -> CheckNow {
+    let permission = match validate::permission(permission) {
+        Ok(p) => p,
+        Err(e) => return failed(validate::session_id(session_id).err().unwrap_or(e)),
+    };
+    let held = if session_id.is_empty() || session_id.len() > validate::MAX_ID_LEN {
+        None
+    } else {
+        SessionBackend::check_held_now(backend, session_id, permission)
+    };
+    let granted = match held {
+        Some(granted) => granted,
+        None => {
+            let id = match SessionId::parse(session_id) {
+                Ok(id) => id,
+                Err(e) => return failed(e),
+            };
+            match SessionBackend::check_permission_now(backend, id, permission) {
+                Some(Ok(granted)) => granted,
+                Some(Err(e)) => return failed(e),
+                None => return CheckNow::Later,
+            }
+        }
+    };
+    metrics::counter!("psm_checks_total").increment(1);
+    CheckNow::Answer(granted)
+}
+
+/// [`check_now`] inside the call's span, out of line: the span's set-up would otherwise make
+/// every untraced check pay for the registers it needs.
+#[cold]
+#[inline(never)]
+fn check_now_traced<B: SessionBackend>(
     backend: &B,
     session_id: &str,
     permission: &str,
-) -> Option<Result<bool>> {
-    let id = match SessionId::parse(session_id) {
-        Ok(id) => id,
-        Err(e) => return Some(Err(e)),
-    };
-    let permission = match validate::permission(permission) {
-        Ok(p) => p,
-        Err(e) => return Some(Err(e)),
-    };
-    let allowed = SessionBackend::check_permission_now(backend, id, permission)?;
-    metrics::counter!("psm_checks_total").increment(1);
-    Some(allowed)
+) -> CheckNow {
+    let span = span!(backend, "check_permission");
+    let _entered = span.enter();
+    check_now(backend, session_id, permission)
+}
+
+/// A failed synchronous check (kept out of line: the hot path only ever answers).
+#[cold]
+#[inline(never)]
+fn failed(error: Error) -> CheckNow {
+    CheckNow::Failed(Box::new(error))
 }
 
 fn valid_ttl(ttl: Option<Duration>) -> Result<Option<Ttl>> {
@@ -320,21 +374,18 @@ impl<B: SessionBackend> SessionStore for B {
     }
 
     #[inline]
-    fn check_permission_now(&self, session_id: &str, permission: &str) -> Option<Result<bool>> {
+    fn check_permission_now(&self, session_id: &str, permission: &str) -> CheckNow {
         if !SessionBackend::checks_without_io(self) {
-            return None;
+            return CheckNow::Later;
         }
         if SessionBackend::is_closed(self) {
-            return Some(Err(Error::Closed));
+            return failed(Error::Closed);
         }
         // without a subscriber at `debug`, no span is made at all: one load of the level filter
         if tracing::level_enabled!(tracing::Level::DEBUG) {
-            let span = span!(self, "check_permission");
-            let _entered = span.enter();
-            check_now(self, session_id, permission)
-        } else {
-            check_now(self, session_id, permission)
+            return check_now_traced(self, session_id, permission);
         }
+        check_now(self, session_id, permission)
     }
 
     async fn check_permissions(

@@ -42,7 +42,7 @@ pub use id::generate_session_id;
 pub use permission::{Hierarchy, PermissionSet};
 pub use provider::{PermissionsProvider, Principal};
 pub use session::{DEFAULT_TTL, Expiry, NewSession, Session, SessionInfo, is_expired};
-pub use store::{Capabilities, Health, SessionStore, StoreStats};
+pub use store::{Capabilities, CheckNow, Health, SessionStore, StoreStats};
 pub use time::Timestamp;
 pub use url::StoreUrl;
 pub use validate::Limits;

@@ -7,9 +7,47 @@ use std::time::Duration;
 use async_trait::async_trait;
 use serde::Serialize;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::session::{NewSession, Session, SessionInfo};
 use crate::time::Timestamp;
+
+/// The answer of [`SessionStore::check_permission_now`]. Two words wide, so it comes back in
+/// registers: a `Result<bool>` is as wide as [`Error`] (64 bytes) and would be moved through
+/// memory on every check; the error, on the rare failing check, is boxed instead.
+#[derive(Debug)]
+#[must_use]
+pub enum CheckNow {
+    /// The answer: granted or not.
+    Answer(bool),
+    /// The check failed (bad input, a closed store, a corrupt record): the error
+    /// [`check_permission`](SessionStore::check_permission) returns.
+    Failed(Box<Error>),
+    /// Not answerable without waiting: await [`check_permission`](SessionStore::check_permission).
+    Later,
+}
+
+impl CheckNow {
+    /// `Some` answer or error, `None` for [`CheckNow::Later`].
+    #[inline]
+    pub fn into_result(self) -> Option<Result<bool>> {
+        match self {
+            CheckNow::Answer(granted) => Some(Ok(granted)),
+            CheckNow::Failed(error) => Some(Err(*error)),
+            CheckNow::Later => None,
+        }
+    }
+}
+
+impl From<Option<Result<bool>>> for CheckNow {
+    #[inline]
+    fn from(answer: Option<Result<bool>>) -> Self {
+        match answer {
+            Some(Ok(granted)) => CheckNow::Answer(granted),
+            Some(Err(error)) => CheckNow::Failed(Box::new(error)),
+            None => CheckNow::Later,
+        }
+    }
+}
 
 /// Stores sessions and answers permission checks. Object safe: `Arc<dyn SessionStore>`.
 ///
@@ -33,13 +71,13 @@ pub trait SessionStore: Send + Sync + fmt::Debug {
 
     /// The answer of [`check_permission`](SessionStore::check_permission), given at once by a
     /// store that can answer without I/O or waiting (an in-process image of its sessions), with
-    /// the same validation, rules and errors; `None` when the caller must await
+    /// the same validation, rules and errors; [`CheckNow::Later`] when the caller must await
     /// `check_permission` instead. A hot path (the manager's check) tries it first and so skips
-    /// the boxed future of the async call. The default is `None`.
+    /// the boxed future of the async call. The default is `Later`.
     #[inline]
-    fn check_permission_now(&self, session_id: &str, permission: &str) -> Option<Result<bool>> {
+    fn check_permission_now(&self, session_id: &str, permission: &str) -> CheckNow {
         let _ = (session_id, permission);
-        None
+        CheckNow::Later
     }
 
     /// Checks several permissions at once; every key of the result is one of `permissions`.

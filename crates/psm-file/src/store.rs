@@ -214,6 +214,21 @@ impl SessionBackend for FileStore {
         true
     }
 
+    /// From the in-memory image, whose ids were all validated (written through the layer or
+    /// decoded from records that are validated on load): the candidate is only hashed and
+    /// compared with them. `None` when it is time to look for other processes' writes.
+    #[inline]
+    fn check_held_now(&self, candidate: &str, permission: ParsedPermission<'_>) -> Option<bool> {
+        let now = self.now();
+        if now.as_millis() >= self.shared.next_refresh.load(Ordering::Relaxed) {
+            return None;
+        }
+        let cache = self.shared.cache.read();
+        cache
+            .live(candidate, now)
+            .map(|entry| entry.perms.check_parsed(permission))
+    }
+
     /// From the in-memory image, unless it is time to look for other processes' writes (then
     /// `None`: the async check refreshes first).
     #[inline]

@@ -134,6 +134,21 @@ impl Table {
         find(&shard, hash, id).is_some_and(|e| e.live(now) && e.grants.check_parsed(permission))
     }
 
+    /// Checks a permission of the session held under exactly `candidate` (an id that may be
+    /// invalid: it is only hashed and compared byte for byte with held ids, which were all
+    /// validated when stored); `false` when it expired, `None` when no session is held under it.
+    #[inline(always)]
+    pub(crate) fn check_held(
+        &self,
+        candidate: &str,
+        permission: ParsedPermission<'_>,
+        now: SystemTime,
+    ) -> Option<bool> {
+        let (lock, hash) = self.session_shard(candidate);
+        let shard = lock.read();
+        find(&shard, hash, candidate).map(|e| e.live(now) && e.grants.check_parsed(permission))
+    }
+
     /// Runs `f` on a live entry under the read lock.
     pub(crate) fn read<T>(
         &self,

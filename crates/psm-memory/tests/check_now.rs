@@ -21,6 +21,7 @@ async fn the_synchronous_check_answers_like_the_async_one() {
     ] {
         let now = store
             .check_permission_now(sid, perm)
+            .into_result()
             .expect("memory answers at once");
         assert_eq!(
             now.unwrap(),
@@ -28,13 +29,19 @@ async fn the_synchronous_check_answers_like_the_async_one() {
             "{sid} {perm}"
         );
     }
-    let bad_id = store.check_permission_now("../s1", "read").unwrap();
+    let bad_id = store
+        .check_permission_now("../s1", "read")
+        .into_result()
+        .unwrap();
     assert!(bad_id.unwrap_err().is_invalid_input());
-    let bad_perm = store.check_permission_now("s1", "a::b").unwrap();
+    let bad_perm = store
+        .check_permission_now("s1", "a::b")
+        .into_result()
+        .unwrap();
     assert!(bad_perm.unwrap_err().is_invalid_input());
     store.close().await.unwrap();
     assert!(matches!(
-        store.check_permission_now("s1", "read"),
+        store.check_permission_now("s1", "read").into_result(),
         Some(Err(Error::Closed))
     ));
 }
