@@ -35,18 +35,22 @@ pub const FALSE_CONDITION: &str = "openfga-false-condition-changes-answer";
 /// Confirmation rounds run side by side.
 const BATCH: usize = 4;
 
-/// Splits OpenFGA's unexplained disagreements into those still unexplained and the number
-/// excused per quirk, asking the engines again until `deadline`.
+/// One disagreement a confirmed quirk excuses: the quirk, the psm store, the query kind.
+pub type Excused = (&'static str, &'static str, &'static str);
+
+/// Splits unexplained disagreements into those still unexplained and those a quirk the fresh
+/// answers confirm excuses, asking the engines again until `deadline`.
 pub async fn recheck(
     setup: &Setup,
     disagreements: Vec<Disagreement>,
     deadline: Instant,
-) -> Result<(Vec<Disagreement>, BTreeMap<&'static str, usize>), Error> {
-    let mut excused: BTreeMap<&'static str, usize> = BTreeMap::new();
+) -> Result<(Vec<Disagreement>, Vec<Excused>), Error> {
+    let mut excused: Vec<Excused> = Vec::new();
     let mut unexplained = Vec::new();
     // One look per query: memory and SQLite disagree alike on the same round most of the time.
     let mut verdicts: BTreeMap<String, Option<&'static str>> = BTreeMap::new();
-    let mut pending: Vec<(String, Disagreement, Plan)> = Vec::new();
+    // Each disagreement with the plans that could confirm a quirk (none for a repeat).
+    let mut pending: Vec<(String, Disagreement, Vec<Plan>)> = Vec::new();
     for d in disagreements {
         let key = format!(
             "{}|{}",
@@ -54,28 +58,32 @@ pub async fn recheck(
             d.store
         );
         if verdicts.contains_key(&key) || pending.iter().any(|(k, ..)| *k == key) {
-            pending.push((key, d, Plan::Repeat));
+            pending.push((key, d, Vec::new()));
             continue;
         }
-        let plan = plan(&d);
-        pending.push((key, d, plan));
+        let plans = plans(&d);
+        pending.push((key, d, plans));
     }
     // One call holds one engine's disagreements.
     let flavor = pending
         .first()
         .map_or(crate::Flavor::OpenFga, |(_, d, _)| d.flavor);
-    let mut todo: Vec<usize> = (0..pending.len())
-        .filter(|&i| !matches!(pending[i].2, Plan::Repeat | Plan::None))
+    // Every (disagreement, plan) to ask; a disagreement is excused by the first plan that
+    // confirms a quirk.
+    let mut todo: Vec<(usize, usize)> = pending
+        .iter()
+        .enumerate()
+        .flat_map(|(i, (_, _, plans))| (0..plans.len()).map(move |p| (i, p)))
         .collect();
     while !todo.is_empty() && Instant::now() < deadline {
-        let batch: Vec<usize> = todo.drain(..todo.len().min(BATCH)).collect();
+        let batch: Vec<(usize, usize)> = todo.drain(..todo.len().min(BATCH)).collect();
         let rounds: Vec<Round> = batch
             .iter()
-            .filter_map(|&i| pending[i].2.round().cloned())
+            .map(|&(i, p)| pending[i].2[p].round().clone())
             .collect();
         let (theirs, ours) = setup.run(flavor, &rounds, "confirm").await?;
-        for (n, &i) in batch.iter().enumerate() {
-            let (key, d, plan) = &pending[i];
+        for (n, &(i, p)) in batch.iter().enumerate() {
+            let (key, d, plans) = &pending[i];
             let store = setup.stores.iter().position(|s| s.name() == d.store);
             let engine = theirs.get(n).and_then(|r| r.first());
             let mine = store
@@ -83,28 +91,25 @@ pub async fn recheck(
                 .and_then(|a| a.get(n))
                 .and_then(|r| r.first());
             let verdict = match (engine, mine) {
-                (Some(engine), Some(mine)) => judge(d, plan, engine, mine),
+                (Some(engine), Some(mine)) => judge(d, &plans[p], engine, mine),
                 _ => None,
             };
-            verdicts.insert(key.clone(), verdict);
+            let entry = verdicts.entry(key.clone()).or_default();
+            *entry = entry.or(verdict);
         }
     }
     for (key, d, _) in pending {
         match verdicts.get(&key).copied().flatten() {
-            Some(quirk) => *excused.entry(quirk).or_default() += 1,
+            Some(quirk) => excused.push((quirk, d.store, d.kind())),
             None => unexplained.push(d),
         }
     }
     Ok((unexplained, excused))
 }
 
-/// What to ask again for one disagreement.
+/// One way to ask again about a disagreement.
 #[derive(Debug)]
 enum Plan {
-    /// Nothing can excuse it.
-    None,
-    /// The same query was planned already.
-    Repeat,
     /// The list query, then a check of every item only one engine listed.
     Checks { round: Round, items: Vec<String> },
     /// The query without the relationships whose condition cannot be evaluated (`unevaluable`)
@@ -113,15 +118,17 @@ enum Plan {
 }
 
 impl Plan {
-    fn round(&self) -> Option<&Round> {
+    fn round(&self) -> &Round {
         match self {
-            Plan::Checks { round, .. } | Plan::Without { round, .. } => Some(round),
-            Plan::None | Plan::Repeat => None,
+            Plan::Checks { round, .. } | Plan::Without { round, .. } => round,
         }
     }
 }
 
-fn plan(d: &Disagreement) -> Plan {
+/// The plans that could confirm a quirk behind `d`: for two lists, the engine's own checks of
+/// the items only one side listed, and the query without relationships whose condition is
+/// unevaluable or false; for anything else, the latter alone. None when nothing can excuse it.
+fn plans(d: &Disagreement) -> Vec<Plan> {
     let single = d.single();
     let Some(query) = single
         .tests
@@ -129,14 +136,26 @@ fn plan(d: &Disagreement) -> Plan {
         .and_then(|t| t.queries.first())
         .cloned()
     else {
-        return Plan::None;
+        return Vec::new();
     };
-    let (Some(engine), Some(psm)) = (d.engine.words(), d.psm.words()) else {
-        return plan_without(d, single, &query);
+    let without = plan_without(d, single.clone(), &query);
+    let checks = match (d.engine.words(), d.psm.words()) {
+        (Some(engine), Some(psm)) if !matches!(query, Query::Check { .. }) => {
+            plan_checks(d, single, &query, engine, psm)
+        }
+        _ => None,
     };
-    if matches!(query, Query::Check { .. }) {
-        return plan_without(d, single, &query);
-    }
+    checks.into_iter().chain(without).collect()
+}
+
+/// The list query, then a check of every item only one side listed.
+fn plan_checks(
+    d: &Disagreement,
+    single: Round,
+    query: &Query,
+    engine: &[String],
+    psm: &[String],
+) -> Option<Plan> {
     let mut items: Vec<String> = engine
         .iter()
         .filter(|w| !psm.contains(w))
@@ -147,7 +166,7 @@ fn plan(d: &Disagreement) -> Plan {
         // `id:permissionship` words of LookupResources; subject lookups (wildcards with
         // exclusions) are not confirmed this way.
         if !matches!(query, Query::Objects { .. }) {
-            return Plan::None;
+            return None;
         }
         let id = |w: &String| {
             w.rsplit_once(':')
@@ -156,29 +175,40 @@ fn plan(d: &Disagreement) -> Plan {
         let mut ids: Vec<String> = items.iter().map(id).collect();
         ids.sort();
         ids.dedup();
-        let Query::Objects { ty, .. } = &query else {
-            return Plan::None;
+        let Query::Objects { ty, .. } = query else {
+            return None;
         };
         items = ids.iter().map(|i| format!("{ty}:{i}")).collect();
     }
-    let checks: Option<Vec<Query>> = items.iter().map(|i| item_check(&query, i)).collect();
-    match checks {
-        Some(checks) if !checks.is_empty() => {
-            let mut round = single;
-            if let Some(t) = round.tests.first_mut() {
-                t.queries.extend(checks);
-            }
-            Plan::Checks { round, items }
-        }
-        _ => Plan::None,
+    let checks: Vec<Query> = items
+        .iter()
+        .map(|i| item_check(query, i))
+        .collect::<Option<_>>()?;
+    if checks.is_empty() {
+        return None;
     }
+    let mut round = single;
+    if let Some(t) = round.tests.first_mut() {
+        t.queries.extend(checks);
+    }
+    Some(Plan::Checks { round, items })
 }
 
 /// The query without the relationships whose condition is unevaluable or false (OpenFGA only:
-/// SpiceDB's answers are only checked against its own CheckPermission).
-fn plan_without(d: &Disagreement, single: Round, query: &Query) -> Plan {
+/// SpiceDB's answers are only checked against its own CheckPermission). For two lists that
+/// differ, only the relationships whose condition is false go: OpenFGA's Check then often
+/// contradicts its own list too (its `rel0 from parent` is false for u5 with a false
+/// `team:t4#rel0@user:u5` beside a true `team:t4#rel0@user:*`, although its Check of
+/// `team:t4#rel0` grants u5), and nothing else is excused that way.
+fn plan_without(d: &Disagreement, single: Round, query: &Query) -> Option<Plan> {
+    if d.flavor != crate::Flavor::OpenFga {
+        return None;
+    }
     let context = query.context();
-    let unevaluable = |t: &Tuple| !missing(t, context).is_empty();
+    let two_lists = !matches!(query, Query::Check { .. })
+        && d.engine.words().is_some()
+        && d.psm.words().is_some();
+    let unevaluable = |t: &Tuple| !two_lists && !missing(t, context).is_empty();
     let removable = |t: &Tuple| unevaluable(t) || condition_false(t, context);
     let all = || {
         single
@@ -186,8 +216,8 @@ fn plan_without(d: &Disagreement, single: Round, query: &Query) -> Plan {
             .iter()
             .chain(single.tests.iter().flat_map(|t| &t.contextual))
     };
-    if d.flavor != crate::Flavor::OpenFga || !all().any(removable) {
-        return Plan::None;
+    if !all().any(removable) {
+        return None;
     }
     let unevaluable = all().any(unevaluable);
     let mut round = single;
@@ -195,7 +225,7 @@ fn plan_without(d: &Disagreement, single: Round, query: &Query) -> Plan {
     for t in &mut round.tests {
         t.contextual.retain(|t| !removable(t));
     }
-    Plan::Without { round, unevaluable }
+    Some(Plan::Without { round, unevaluable })
 }
 
 /// The parameters `t`'s condition needs that neither its stored context nor the request's
@@ -367,7 +397,6 @@ fn judge(
             (engine.agrees(mine) && matches!(mine, Answer::Value(_)) && psm_kept_to_it)
                 .then_some(quirk)
         }
-        Plan::None | Plan::Repeat => None,
     }
 }
 
@@ -376,7 +405,7 @@ mod tests {
     use serde_json::{Map, json};
 
     use super::{
-        FALSE_CONDITION, LIST_VS_CHECK, Plan, UNEVALUABLE, condition_false, judge, missing, plan,
+        FALSE_CONDITION, LIST_VS_CHECK, Plan, UNEVALUABLE, condition_false, judge, missing, plans,
     };
     use crate::Flavor;
     use crate::answer::Answer;
@@ -384,6 +413,13 @@ mod tests {
     use crate::model::Model;
     use crate::rng::Rng;
     use crate::round::{Conditioned, Obj, Query, Round, Subject, Test, Tuple};
+
+    /// The first plan for `d`.
+    fn plan(d: &Disagreement) -> Plan {
+        let mut all = plans(d);
+        assert!(!all.is_empty(), "no plan for {d:?}");
+        all.swap_remove(0)
+    }
 
     fn tuple(caveat: Option<(&str, serde_json::Value)>) -> Tuple {
         Tuple {
@@ -479,7 +515,7 @@ mod tests {
             Answer::Error("OpenFGA error {}".into()),
             Answer::word("false"),
         );
-        assert!(matches!(plan(&d3), Plan::None));
+        assert!(plans(&d3).is_empty());
     }
 
     #[test]
@@ -536,6 +572,72 @@ mod tests {
             ..d.clone()
         };
         assert_eq!(judge(&d2, &p, &t(), &t()), None);
+    }
+
+    #[test]
+    fn differing_lists_are_asked_again_without_only_the_false_relationships() {
+        // Seed 3044227215048637249: OpenFGA lists no folder, psm lists folder:f3 (granted by a
+        // true `user:*` tuple beside u5's false one); without the false tuple both list f3.
+        let q = Query::Objects {
+            ty: "folder".into(),
+            relation: "perm1".into(),
+            subject: Subject {
+                ty: "user".into(),
+                id: "u5".into(),
+                relation: None,
+            },
+            context: json!({"addr": "172.16.0.1", "x": 4})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        };
+        let false_one = tuple(Some(("in_network", json!({"cidr": "10.1.0.0/16"}))));
+        let true_one = tuple(Some(("below_limit", json!({"limit": 8}))));
+        let unevaluable = tuple(Some(("flag_set", json!({"key": "a"}))));
+        let d = disagreement(
+            q,
+            vec![false_one, true_one.clone(), unevaluable.clone()],
+            Answer::value(vec![]),
+            Answer::value(vec!["folder:f3".into()]),
+        );
+        let all = plans(&d);
+        assert_eq!(all.len(), 2, "{all:?}");
+        assert!(matches!(&all[0], Plan::Checks { .. }));
+        let Plan::Without {
+            round,
+            unevaluable: false,
+        } = &all[1]
+        else {
+            panic!("{all:?}");
+        };
+        assert_eq!(
+            round.tuples,
+            vec![true_one, unevaluable],
+            "only the false one goes"
+        );
+        let f3 = || vec![Answer::value(vec!["folder:f3".into()])];
+        assert_eq!(judge(&d, &all[1], &f3(), &f3()), Some(FALSE_CONDITION));
+        // The engine still listing nothing without it: not this quirk.
+        assert_eq!(judge(&d, &all[1], &[Answer::value(vec![])], &f3()), None);
+        // psm changing its answer without it: psm depended on a false relationship.
+        assert_eq!(
+            judge(
+                &d,
+                &all[1],
+                &[Answer::value(vec![])],
+                &[Answer::value(vec![])]
+            ),
+            None
+        );
+        // Without any false relationship there is nothing to ask this way.
+        let d2 = Disagreement {
+            round: Round {
+                tuples: d.round.tuples[1..].to_vec(),
+                ..d.round.clone()
+            },
+            ..d.clone()
+        };
+        assert!(plans(&d2).iter().all(|p| matches!(p, Plan::Checks { .. })));
     }
 
     #[test]

@@ -1,8 +1,10 @@
 //! Running rounds on the real engine and on psm's stores side by side, and finding where the
 //! answers differ: the real engine works in its own process while psm answers.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::Child;
+use std::time::Instant;
 
 use crate::allowlist::{self, Case};
 use crate::answer::Answer;
@@ -49,16 +51,52 @@ pub struct Disagreement {
 /// What comparing a batch found.
 #[derive(Debug, Default)]
 pub struct Tally {
-    /// Queries compared (each on every store).
+    /// Queries run (each on the engine and on every store).
     pub queries: usize,
+    /// Queries compared, by psm store and query kind: those where psm's answer was judged
+    /// against the engine's and no quirk excused the difference (agreements and unexplained
+    /// disagreements), whole rounds both sides rejected (a model, a relationship) left out.
+    pub compared: BTreeMap<&'static str, BTreeMap<&'static str, usize>>,
+    /// Queries of rounds both the engine and psm rejected as a whole, summed over stores.
+    pub rejected: usize,
+    /// Seconds psm spent answering, by store.
+    pub psm_secs: BTreeMap<&'static str, f64>,
+    /// Seconds spent waiting for the engine once psm had answered.
+    pub engine_wait_secs: f64,
     /// Queries the real engine answered with an error.
     pub engine_errors: usize,
     /// Queries by kind.
-    pub by_kind: std::collections::BTreeMap<&'static str, usize>,
+    pub by_kind: BTreeMap<&'static str, usize>,
     /// Disagreements no quirk explains.
     pub unexplained: Vec<Disagreement>,
     /// Disagreements excused, by quirk id.
-    pub excused: std::collections::BTreeMap<&'static str, usize>,
+    pub excused: BTreeMap<&'static str, usize>,
+}
+
+impl Tally {
+    /// Queries of the given kinds compared on `store`.
+    pub fn compared_on(&self, store: &str, kinds: &[&str]) -> usize {
+        self.compared
+            .get(store)
+            .map_or(0, |k| kinds.iter().filter_map(|kind| k.get(kind)).sum())
+    }
+
+    /// The fewest queries of the given kinds compared on any of `stores`.
+    pub fn least_compared(&self, stores: &[Store], kinds: &[&str]) -> usize {
+        stores
+            .iter()
+            .map(|s| self.compared_on(s.name(), kinds))
+            .min()
+            .unwrap_or(0)
+    }
+
+    /// A disagreement a confirmed quirk excuses: counted as excused, no longer as compared.
+    pub fn excuse(&mut self, (quirk, store, kind): crate::confirm::Excused) {
+        *self.excused.entry(quirk).or_default() += 1;
+        if let Some(n) = self.compared.get_mut(store).and_then(|k| k.get_mut(kind)) {
+            *n = n.saturating_sub(1);
+        }
+    }
 }
 
 enum Pending {
@@ -73,6 +111,18 @@ impl Setup {
         flavor: Flavor,
         rounds: &[Round],
         tag: &str,
+    ) -> Result<(Vec<Answers>, Vec<Vec<Answers>>), Error> {
+        self.run_timed(flavor, rounds, tag, &mut Tally::default())
+            .await
+    }
+
+    /// [`Setup::run`], adding psm's time and the wait for the engine to `tally`.
+    async fn run_timed(
+        &self,
+        flavor: Flavor,
+        rounds: &[Round],
+        tag: &str,
+        tally: &mut Tally,
     ) -> Result<(Vec<Answers>, Vec<Vec<Answers>>), Error> {
         let pending = match flavor {
             Flavor::OpenFga => Pending::OpenFga(
@@ -90,14 +140,31 @@ impl Setup {
                 Pending::SpiceDb(spicedb::start(&self.host, rounds, &path)?)
             }
         };
+        // Each store answers every round in its own task, the stores side by side.
+        let tasks: Vec<_> = self
+            .stores
+            .iter()
+            .map(|store| {
+                let (store, rounds) = (store.clone(), rounds.to_vec());
+                tokio::spawn(async move {
+                    let started = Instant::now();
+                    let mut per_round = Vec::new();
+                    for r in &rounds {
+                        per_round.push(psm::run(r, flavor, &store).await);
+                    }
+                    (per_round, started.elapsed().as_secs_f64())
+                })
+            })
+            .collect();
         let mut ours = Vec::new();
-        for store in &self.stores {
-            let mut per_round = Vec::new();
-            for r in rounds {
-                per_round.push(psm::run(r, flavor, store).await);
-            }
+        for (store, task) in self.stores.iter().zip(tasks) {
+            let (per_round, secs) = task
+                .await
+                .map_err(|e| Error::Store(format!("psm on {}: {e}", store.name())))?;
             ours.push(per_round);
+            *tally.psm_secs.entry(store.name()).or_default() += secs;
         }
+        let answered = Instant::now();
         let theirs = match pending {
             Pending::OpenFga(children) => children
                 .into_iter()
@@ -106,6 +173,7 @@ impl Setup {
                 .collect::<Result<_, _>>()?,
             Pending::SpiceDb(child) => spicedb::finish(child, rounds)?,
         };
+        tally.engine_wait_secs += answered.elapsed().as_secs_f64();
         Ok((theirs, ours))
     }
 
@@ -117,15 +185,13 @@ impl Setup {
         tag: &str,
         tally: &mut Tally,
     ) -> Result<(), Error> {
-        let (theirs, ours) = self.run(flavor, rounds, tag).await?;
+        let (theirs, ours) = self.run_timed(flavor, rounds, tag, tally).await?;
         for (ri, round) in rounds.iter().enumerate() {
             for (ti, test) in round.tests.iter().enumerate() {
                 for (qi, q) in test.queries.iter().enumerate() {
+                    let kind = q.kind(flavor == Flavor::OpenFga);
                     tally.queries += 1;
-                    *tally
-                        .by_kind
-                        .entry(q.kind(flavor == Flavor::OpenFga))
-                        .or_default() += 1;
+                    *tally.by_kind.entry(kind).or_default() += 1;
                     let Some(engine) = answer_at(&theirs, ri, ti, qi) else {
                         continue;
                     };
@@ -136,17 +202,32 @@ impl Setup {
                         let Some(mine) = answer_at(answers, ri, ti, qi) else {
                             continue;
                         };
-                        if engine.agrees(mine) {
+                        if let (Answer::Error(theirs), Answer::Error(e)) = (engine, mine)
+                            && failure(theirs).starts_with("rejects")
+                            && failure(e).starts_with("rejects")
+                        {
+                            tally.rejected += 1;
                             continue;
                         }
+                        let agrees = engine.agrees(mine);
                         let case = Case {
                             flavor,
                             query: q,
                             engine,
                             psm: mine,
                         };
-                        if let Some(quirk) = allowlist::excuse(&case) {
+                        let quirk = (!agrees).then(|| allowlist::excuse(&case)).flatten();
+                        if let Some(quirk) = quirk {
                             *tally.excused.entry(quirk.id).or_default() += 1;
+                            continue;
+                        }
+                        *tally
+                            .compared
+                            .entry(store.name())
+                            .or_default()
+                            .entry(kind)
+                            .or_default() += 1;
+                        if agrees {
                             continue;
                         }
                         tally.unexplained.push(Disagreement {
@@ -228,6 +309,11 @@ impl Disagreement {
             query.kind(openfga)
         };
         format!("{} {kind}: {how}", self.flavor.name())
+    }
+
+    /// The query's kind.
+    pub fn kind(&self) -> &'static str {
+        self.round.tests[self.test].queries[self.query].kind(self.flavor == Flavor::OpenFga)
     }
 
     /// The round cut down to the one query (keeping its test's contextual relationships).

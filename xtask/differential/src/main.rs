@@ -18,6 +18,7 @@ mod rng;
 mod round;
 mod shrink;
 mod spicedb;
+mod store_files;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -87,6 +88,10 @@ struct Args {
     /// Where round files and reproducers go.
     #[arg(long)]
     out: PathBuf,
+    /// The directory of psm's hand-written OpenFGA store test files, each run on `fga model
+    /// test` and on psm's validation runner, assertion by assertion.
+    #[arg(long, default_value = "crates/psm-rebac/tests/fga")]
+    store_files: PathBuf,
 }
 
 /// OpenFGA rounds run side by side (one `fga` process each).
@@ -116,12 +121,27 @@ const SPICEDB_SHAPE: Shape = Shape {
 };
 
 /// The exit code of a run that compared answers and found unexplained disagreements (2 is a run
-/// that failed or compared nothing; 0 a run in full agreement).
+/// that failed or compared fewer queries than asked for; 0 a run in full agreement).
 const DISAGREED: u8 = 3;
+
+/// OpenFGA's query kinds.
+const OPENFGA_KINDS: [&str; 3] = ["check", "list_objects", "list_users"];
+/// SpiceDB's lookups.
+const SPICEDB_LOOKUPS: [&str; 2] = ["lookup_resources", "lookup_subjects"];
+/// Every kind.
+const ALL_KINDS: [&str; 5] = [
+    "check",
+    "list_objects",
+    "list_users",
+    "lookup_resources",
+    "lookup_subjects",
+];
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    // Two workers: psm answers on the memory and the SQLite store side by side.
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
         .enable_all()
         .build()
     {
@@ -132,8 +152,9 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(run(args)) {
-        Ok(true) => ExitCode::SUCCESS,
-        Ok(false) => ExitCode::from(DISAGREED),
+        Ok(Verdict::Agreed) => ExitCode::SUCCESS,
+        Ok(Verdict::Disagreed) => ExitCode::from(DISAGREED),
+        Ok(Verdict::Short) => ExitCode::from(2),
         Err(e) => {
             eprintln!("psm-differential: {e}");
             ExitCode::from(2)
@@ -154,7 +175,17 @@ fn fresh_seed() -> u64 {
     Rng::new((nanos as u64) ^ u64::from(std::process::id())).next_u64()
 }
 
-async fn run(args: Args) -> Result<bool, Error> {
+/// How a run ended.
+enum Verdict {
+    /// No unexplained disagreement, and at least as many queries compared as asked for.
+    Agreed,
+    /// Unexplained disagreements.
+    Disagreed,
+    /// No unexplained disagreement, but fewer queries compared than asked for.
+    Short,
+}
+
+async fn run(args: Args) -> Result<Verdict, Error> {
     let started = Instant::now();
     let deadline = started + Duration::from_secs(args.budget_secs);
     let seed = args.seed.unwrap_or_else(fresh_seed);
@@ -172,27 +203,34 @@ async fn run(args: Args) -> Result<bool, Error> {
         work,
         stores: vec![Store::Memory, Store::sqlite().await?],
     };
+    println!("store files of {}:", args.store_files.display());
+    let files = store_files::compare(&args.fga, &args.store_files, &setup.stores).await?;
+    println!("  at {:.0} s", started.elapsed().as_secs_f64());
     let secs = args.budget_secs as f64;
-    // OpenFGA gets the first half of the budget, SpiceDB up to 80 %, shrinking the rest.
-    let openfga_until = started + Duration::from_secs_f64(secs * 0.5);
-    let spicedb_until = started + Duration::from_secs_f64(secs * 0.8);
+    // OpenFGA gets the first 60 % of the budget, SpiceDB up to 85 %, second looks up to 92 %,
+    // shrinking the rest; a phase ends early once it compared what was asked for.
+    let openfga_until = started + Duration::from_secs_f64(secs * 0.6);
+    let spicedb_until = started + Duration::from_secs_f64(secs * 0.85);
 
+    let stores = &setup.stores;
+    // A phase runs until enough queries compared even if every disagreement found so far were
+    // excused later (excused queries do not count).
+    let enough = |t: &Tally, kinds: &[&str], asked: usize| {
+        let pending = t.unexplained.len();
+        t.least_compared(stores, kinds).saturating_sub(pending) >= asked
+    };
     let mut openfga = phase(&setup, seed, Flavor::OpenFga, started, openfga_until, |t| {
-        t.queries >= args.openfga_queries
+        enough(t, &OPENFGA_KINDS, args.openfga_queries)
     })
     .await?;
-    let lookups = |t: &Tally| {
-        t.by_kind.get("lookup_resources").copied().unwrap_or(0)
-            + t.by_kind.get("lookup_subjects").copied().unwrap_or(0)
-    };
-    let checks = |t: &Tally| t.by_kind.get("check").copied().unwrap_or(0);
     let mut spicedb = phase(&setup, seed, Flavor::SpiceDb, started, spicedb_until, |t| {
-        checks(t) >= args.spicedb_checks && lookups(t) >= args.spicedb_lookups
+        enough(t, &["check"], args.spicedb_checks)
+            && enough(t, &SPICEDB_LOOKUPS, args.spicedb_lookups)
     })
     .await?;
 
     // Quirks that need a second look at the engines, before the time of shrinking.
-    let confirm_until = started + Duration::from_secs_f64(secs * 0.9);
+    let confirm_until = started + Duration::from_secs_f64(secs * 0.92);
     let (still, confirmed) = confirm::recheck(
         &setup,
         std::mem::take(&mut openfga.unexplained),
@@ -200,8 +238,8 @@ async fn run(args: Args) -> Result<bool, Error> {
     )
     .await?;
     openfga.unexplained = still;
-    for (quirk, n) in confirmed {
-        *openfga.excused.entry(quirk).or_default() += n;
+    for excused in confirmed {
+        openfga.excuse(excused);
     }
     let (still, confirmed) = confirm::recheck(
         &setup,
@@ -210,8 +248,8 @@ async fn run(args: Args) -> Result<bool, Error> {
     )
     .await?;
     spicedb.unexplained = still;
-    for (quirk, n) in confirmed {
-        *spicedb.excused.entry(quirk).or_default() += n;
+    for excused in confirmed {
+        spicedb.excuse(excused);
     }
 
     let unexplained: Vec<Disagreement> = openfga
@@ -241,20 +279,51 @@ async fn run(args: Args) -> Result<bool, Error> {
             .map(|(k, n)| format!("{k} {n}"))
             .collect();
         println!(
-            "  {name}: {} queries ({}; {} answered with an error by the engine), each on memory \
-             and sqlite; {} unexplained disagreements",
+            "  {name}: {} queries run ({}; {} answered with an error by the engine); \
+             {} unexplained disagreements",
             tally.queries,
             kinds.join(", "),
             tally.engine_errors,
             tally.unexplained.len()
         );
+        for store in stores {
+            let kinds: Vec<String> = tally
+                .compared
+                .get(store.name())
+                .into_iter()
+                .flatten()
+                .map(|(k, n)| format!("{k} {n}"))
+                .collect();
+            println!(
+                "    compared on {}: {} ({})",
+                store.name(),
+                tally.compared_on(store.name(), &ALL_KINDS),
+                kinds.join(", ")
+            );
+        }
+        if tally.rejected > 0 {
+            println!(
+                "    not compared: {} (store x query) in rounds both sides rejected as a whole",
+                tally.rejected
+            );
+        }
         for (quirk, n) in &tally.excused {
             let reason = allowlist::QUIRKS
                 .iter()
                 .find(|q| q.id == *quirk)
                 .map_or("", |q| q.reason);
-            println!("    excused {n}: {quirk} (allowlist: {reason})");
+            println!("    excused, not compared {n}: {quirk} (allowlist: {reason})");
         }
+    }
+    println!(
+        "  store files: {} files, {} assertions compared (summed over stores) with `fga model \
+         test`; {} different",
+        files.files,
+        files.assertions,
+        files.differences.len()
+    );
+    for d in &files.differences {
+        println!("    DIFFERENT {d}");
     }
     for (class, ds) in &classes {
         let stores: std::collections::BTreeSet<&str> = ds.iter().map(|d| d.store).collect();
@@ -280,20 +349,41 @@ async fn run(args: Args) -> Result<bool, Error> {
         );
     }
     let short = [
-        (openfga.queries < args.openfga_queries, "OpenFGA queries"),
-        (checks(&spicedb) < args.spicedb_checks, "SpiceDB checks"),
-        (lookups(&spicedb) < args.spicedb_lookups, "SpiceDB lookups"),
+        (
+            openfga.least_compared(stores, &OPENFGA_KINDS),
+            args.openfga_queries,
+            "OpenFGA queries",
+        ),
+        (
+            spicedb.least_compared(stores, &["check"]),
+            args.spicedb_checks,
+            "SpiceDB checks",
+        ),
+        (
+            spicedb.least_compared(stores, &SPICEDB_LOOKUPS),
+            args.spicedb_lookups,
+            "SpiceDB lookups",
+        ),
     ];
-    for (missed, what) in short {
-        if missed {
-            println!("  note: fewer {what} than asked for ran within the budget");
+    let mut enough = true;
+    for (compared, asked, what) in short {
+        if compared < asked {
+            println!("  SHORT: {compared} {what} compared on a store, {asked} asked for");
+            enough = false;
         }
     }
-    if openfga.queries + spicedb.queries == 0 {
-        eprintln!("psm-differential: nothing ran");
-        return Ok(false);
+    if files.files == 0 {
+        println!("  SHORT: no store file in {}", args.store_files.display());
+        enough = false;
     }
-    Ok(unexplained.is_empty())
+    if !unexplained.is_empty() || !files.differences.is_empty() {
+        return Ok(Verdict::Disagreed);
+    }
+    Ok(if enough {
+        Verdict::Agreed
+    } else {
+        Verdict::Short
+    })
 }
 
 /// Runs batches of `flavor`'s rounds until `done` holds or `until` passes.
@@ -319,11 +409,19 @@ async fn phase(
         setup.compare(flavor, &rounds, &tag, &mut tally).await?;
         index += batch;
     }
+    let psm: Vec<String> = tally
+        .psm_secs
+        .iter()
+        .map(|(store, secs)| format!("{store} {secs:.0} s"))
+        .collect();
     println!(
-        "{}: {} queries in {index} rounds, {:.0} s",
+        "{}: {} queries in {index} rounds, at {:.0} s (psm: {}; then waiting for the engine \
+         {:.0} s)",
         flavor.name(),
         tally.queries,
-        started.elapsed().as_secs_f64()
+        started.elapsed().as_secs_f64(),
+        psm.join(", "),
+        tally.engine_wait_secs
     );
     Ok(tally)
 }

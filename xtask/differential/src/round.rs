@@ -202,10 +202,13 @@ impl Round {
                 } else {
                     Vec::new()
                 };
+                // An edge round is mostly rejected as a whole by one side or both, and then its
+                // queries compare nothing: a tenth of them is enough.
+                let scale = |n: usize| if edge { n.div_ceil(10) } else { n };
                 let mut queries = Vec::new();
-                queries.extend((0..shape.checks).filter_map(|_| g.check()));
-                queries.extend((0..shape.objects).filter_map(|_| g.objects()));
-                queries.extend((0..shape.subjects).filter_map(|_| g.subjects()));
+                queries.extend((0..scale(shape.checks)).filter_map(|_| g.check()));
+                queries.extend((0..scale(shape.objects)).filter_map(|_| g.objects()));
+                queries.extend((0..scale(shape.subjects)).filter_map(|_| g.subjects()));
                 Test {
                     contextual,
                     queries,
