@@ -52,11 +52,15 @@ pub(crate) fn target_dir() -> Result<PathBuf> {
     }
 }
 
-/// The harness's exit code for a run that compared answers and found unexplained disagreements.
-pub const DISAGREED: u8 = 3;
+/// The harness's exit code for a run that compared answers and found unexplained disagreements
+/// (or a store file that psm and `fga model test` judge differently).
+const DISAGREED: u8 = 3;
+/// The harness's exit code for a run that failed or compared fewer queries than asked for.
+const SHORT_OR_FAILED: u8 = 2;
 
 /// Installs the engines when missing, then runs the harness; fails on any unexplained
-/// disagreement (exit code [`DISAGREED`]) and when nothing ran or the harness failed (2).
+/// disagreement (exit code [`DISAGREED`]) and when the harness failed or compared fewer queries
+/// than asked for ([`SHORT_OR_FAILED`]).
 pub fn run(options: &Options) -> Result {
     let target = target_dir()?;
     let cache = match std::env::var_os("PSM_DIFFERENTIAL_CACHE").filter(|d| !d.is_empty()) {
@@ -98,7 +102,21 @@ pub fn run(options: &Options) -> Result {
     if let Some(seed) = options.seed {
         harness.arg("--seed").arg(seed.to_string());
     }
-    cmd::run(&mut harness)
+    let result = cmd::run(&mut harness);
+    if let Err(e) = &result {
+        match e.code() {
+            DISAGREED => println!(
+                "differential: unexplained disagreements (reproducers under {})",
+                target.join("differential").display()
+            ),
+            SHORT_OR_FAILED => println!(
+                "differential: the harness failed, or compared fewer queries than asked for \
+                 (SHORT above; --budget-secs gives it more time)"
+            ),
+            _ => {}
+        }
+    }
+    result
 }
 
 /// Node.js, npm and Python's venv from Debian when missing.
