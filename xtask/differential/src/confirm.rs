@@ -20,7 +20,7 @@ use serde_json::{Map, Value};
 use crate::Error;
 use crate::answer::Answer;
 use crate::engines::{Disagreement, Setup};
-use crate::model::CONDITIONS;
+use crate::model::{AllowedKind, CONDITIONS};
 use crate::round::{Obj, Query, Round, Subject, Tuple};
 
 /// The quirk confirmed when a list contradicts OpenFGA's own Check.
@@ -31,6 +31,9 @@ pub const SPICEDB_LIST_VS_CHECK: &str = "spicedb-lookup-resources-contradicts-it
 pub const UNEVALUABLE: &str = "openfga-unevaluable-condition-order";
 /// The quirk confirmed when relationships whose condition is false are the whole difference.
 pub const FALSE_CONDITION: &str = "openfga-false-condition-changes-answer";
+/// The quirk confirmed when OpenFGA's Check of a recursive relation grants what its own
+/// ListObjects does not list.
+pub const RECURSIVE_CHECK: &str = "openfga-recursive-check-contradicts-its-list";
 
 /// Confirmation rounds run side by side.
 const BATCH: usize = 4;
@@ -47,15 +50,17 @@ pub async fn recheck(
 ) -> Result<(Vec<Disagreement>, Vec<Excused>), Error> {
     let mut excused: Vec<Excused> = Vec::new();
     let mut unexplained = Vec::new();
-    // One look per query: memory and SQLite disagree alike on the same round most of the time.
+    // One look per query and answers: memory and SQLite mostly disagree alike on the same
+    // round, and then the look judged on one store's fresh answers settles both.
     let mut verdicts: BTreeMap<String, Option<&'static str>> = BTreeMap::new();
     // Each disagreement with the plans that could confirm a quirk (none for a repeat).
     let mut pending: Vec<(String, Disagreement, Vec<Plan>)> = Vec::new();
     for d in disagreements {
         let key = format!(
-            "{}|{}",
+            "{}|{}|{}",
             crate::openfga::store_file(&d.single(), None),
-            d.store
+            d.engine,
+            d.psm
         );
         if verdicts.contains_key(&key) || pending.iter().any(|(k, ..)| *k == key) {
             pending.push((key, d, Vec::new()));
@@ -75,7 +80,12 @@ pub async fn recheck(
         .enumerate()
         .flat_map(|(i, (_, _, plans))| (0..plans.len()).map(move |p| (i, p)))
         .collect();
-    while !todo.is_empty() && Instant::now() < deadline {
+    while Instant::now() < deadline {
+        // Plans of a query some earlier plan confirmed are not asked.
+        todo.retain(|&(i, _)| verdicts.get(&pending[i].0).copied().flatten().is_none());
+        if todo.is_empty() {
+            break;
+        }
         let batch: Vec<(usize, usize)> = todo.drain(..todo.len().min(BATCH)).collect();
         let rounds: Vec<Round> = batch
             .iter()
@@ -98,6 +108,13 @@ pub async fn recheck(
             *entry = entry.or(verdict);
         }
     }
+    todo.retain(|&(i, _)| verdicts.get(&pending[i].0).copied().flatten().is_none());
+    if !todo.is_empty() {
+        println!(
+            "second looks: {} not asked before the deadline (their disagreements stay unexplained)",
+            todo.len()
+        );
+    }
     for (key, d, _) in pending {
         match verdicts.get(&key).copied().flatten() {
             Some(quirk) => excused.push((quirk, d.store, d.kind())),
@@ -115,12 +132,17 @@ enum Plan {
     /// The query without the relationships whose condition cannot be evaluated (`unevaluable`)
     /// or is false under the request's context.
     Without { round: Round, unevaluable: bool },
+    /// A check the engine granted and psm denied, asked again as the check (first) and as
+    /// ListObjects of the check's type and relation for its subject (second).
+    ListOf { round: Round, object: String },
 }
 
 impl Plan {
     fn round(&self) -> &Round {
         match self {
-            Plan::Checks { round, .. } | Plan::Without { round, .. } => round,
+            Plan::Checks { round, .. }
+            | Plan::Without { round, .. }
+            | Plan::ListOf { round, .. } => round,
         }
     }
 }
@@ -139,13 +161,56 @@ fn plans(d: &Disagreement) -> Vec<Plan> {
         return Vec::new();
     };
     let without = plan_without(d, single.clone(), &query);
+    let list_of = plan_list_of(d, single.clone(), &query);
     let checks = match (d.engine.words(), d.psm.words()) {
         (Some(engine), Some(psm)) if !matches!(query, Query::Check { .. }) => {
             plan_checks(d, single, &query, engine, psm)
         }
         _ => None,
     };
-    checks.into_iter().chain(without).collect()
+    checks.into_iter().chain(without).chain(list_of).collect()
+}
+
+/// For an OpenFGA check the engine grants and psm denies on a recursive relation (it allows a
+/// userset of itself, `folder#rel3`, and one of another relation of its type, `folder#rel2`):
+/// the check again, then OpenFGA's ListObjects for the same subject, type and relation. OpenFGA
+/// 1.22's Check follows `folder:f0#rel2` on such a relation as if it were `folder:f0#rel3`
+/// (it grants `folder:f1#rel3` to u5 from `folder:f1#rel3@folder:f0#rel2` and
+/// `folder:f0#rel3@user:u5`, with `rel2: [team]`), while its ListObjects and ListUsers do not.
+fn plan_list_of(d: &Disagreement, single: Round, query: &Query) -> Option<Plan> {
+    let Query::Check {
+        resource,
+        relation,
+        subject,
+        context,
+    } = query
+    else {
+        return None;
+    };
+    let granted_denied = d.engine == Answer::word("true") && d.psm == Answer::word("false");
+    let def = single.model.type_def(&resource.ty)?.relation(relation)?;
+    let usersets = |own: bool| {
+        def.allowed().iter().any(|a| {
+            a.ty == resource.ty
+                && matches!(&a.kind, AllowedKind::Userset(r) if (r == relation) == own)
+        })
+    };
+    if d.flavor != crate::Flavor::OpenFga || !granted_denied || !usersets(true) || !usersets(false)
+    {
+        return None;
+    }
+    let mut round = single;
+    let list = Query::Objects {
+        ty: resource.ty.clone(),
+        relation: relation.clone(),
+        subject: subject.clone(),
+        context: context.clone(),
+    };
+    round.tests.first_mut()?.queries.push(list);
+    Some(Plan::ListOf {
+        round,
+        object: format!("{}:{}", resource.ty, resource.id),
+    })
 }
 
 /// The list query, then a check of every item only one side listed.
@@ -384,6 +449,16 @@ fn judge(
             };
             consistent.then_some(quirk)
         }
+        Plan::ListOf { object, .. } => {
+            // The engine grants it again, yet neither its list nor psm's holds the object.
+            let (again, list) = (engine.first()?, engine.get(1)?.words()?);
+            let ours = mine.get(1)?.words()?;
+            let confirmed = again.agrees(&d.engine)
+                && mine.first()?.agrees(&d.psm)
+                && !list.contains(object)
+                && !ours.contains(object);
+            confirmed.then_some(RECURSIVE_CHECK)
+        }
         Plan::Without { unevaluable, .. } => {
             let (engine, mine) = (engine.first()?, mine.first()?);
             let missing_context =
@@ -410,7 +485,7 @@ mod tests {
     use crate::Flavor;
     use crate::answer::Answer;
     use crate::engines::Disagreement;
-    use crate::model::Model;
+    use crate::model::{Allowed, AllowedKind, Def, Model, RelationDef, TypeDef};
     use crate::rng::Rng;
     use crate::round::{Conditioned, Obj, Query, Round, Subject, Test, Tuple};
 
@@ -638,6 +713,105 @@ mod tests {
             ..d.clone()
         };
         assert!(plans(&d2).iter().all(|p| matches!(p, Plan::Checks { .. })));
+    }
+
+    #[test]
+    fn a_recursive_check_is_excused_only_when_the_engines_own_list_leaves_the_object_out() {
+        // Seed 177875063368246337: `rel3: [user, folder#rel3 with in_network, folder#rel2]`.
+        let mut d = disagreement(
+            check(json!({})),
+            vec![tuple(None)],
+            Answer::word("true"),
+            Answer::word("false"),
+        );
+        let q = Query::Check {
+            resource: Obj {
+                ty: "folder".into(),
+                id: "f1".into(),
+            },
+            relation: "rel3".into(),
+            subject: Subject {
+                ty: "user".into(),
+                id: "u5".into(),
+                relation: None,
+            },
+            context: Map::new(),
+        };
+        d.round.tests[0].queries = vec![q];
+        // `folder`'s rel2: [team], and rel3: [user] plus the given usersets of folder.
+        let model = |usersets: &[&str]| {
+            let allowed = |ty: &str, kind| Allowed {
+                ty: ty.into(),
+                kind,
+                condition: None,
+            };
+            let mut rel3 = vec![allowed("user", AllowedKind::Plain)];
+            rel3.extend(
+                usersets
+                    .iter()
+                    .map(|r| allowed("folder", AllowedKind::Userset((*r).into()))),
+            );
+            let direct = |name: &str, allowed| RelationDef {
+                name: name.into(),
+                def: Def::Direct(allowed),
+            };
+            let ty = |name: &str, relations| TypeDef {
+                name: name.into(),
+                relations,
+            };
+            Model {
+                types: vec![
+                    ty("user", Vec::new()),
+                    ty("team", Vec::new()),
+                    ty(
+                        "folder",
+                        vec![
+                            direct("rel2", vec![allowed("team", AllowedKind::Plain)]),
+                            direct("rel3", rel3),
+                        ],
+                    ),
+                ],
+                conditions: Vec::new(),
+            }
+        };
+        d.round.model = model(&["rel3", "rel2"]);
+        let all = plans(&d);
+        let Some(p) = all.iter().find(|p| matches!(p, Plan::ListOf { .. })) else {
+            panic!("{all:?}");
+        };
+        let list = |words: &[&str]| Answer::value(words.iter().map(|w| (*w).to_owned()).collect());
+        let t = Answer::word("true");
+        let f = Answer::word("false");
+        assert_eq!(
+            judge(&d, p, &[t.clone(), list(&[])], &[f.clone(), list(&[])]),
+            Some(super::RECURSIVE_CHECK)
+        );
+        // The engine's own list holding the object: its check and list agree, psm differs.
+        assert_eq!(
+            judge(
+                &d,
+                p,
+                &[t.clone(), list(&["folder:f1"])],
+                &[f.clone(), list(&[])]
+            ),
+            None
+        );
+        // psm's list holding it: psm contradicts itself.
+        assert_eq!(
+            judge(
+                &d,
+                p,
+                &[t.clone(), list(&[])],
+                &[f.clone(), list(&["folder:f1"])]
+            ),
+            None
+        );
+        // Not a recursive relation, or psm granting: no such plan.
+        d.round.model = model(&["rel2"]);
+        assert!(!plans(&d).iter().any(|p| matches!(p, Plan::ListOf { .. })));
+        d.round.model = model(&["rel3", "rel2"]);
+        d.psm = t;
+        assert!(!plans(&d).iter().any(|p| matches!(p, Plan::ListOf { .. })));
     }
 
     #[test]

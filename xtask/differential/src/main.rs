@@ -207,10 +207,10 @@ async fn run(args: Args) -> Result<Verdict, Error> {
     let files = store_files::compare(&args.fga, &args.store_files, &setup.stores).await?;
     println!("  at {:.0} s", started.elapsed().as_secs_f64());
     let secs = args.budget_secs as f64;
-    // OpenFGA gets the first 60 % of the budget, SpiceDB up to 85 %, second looks up to 92 %,
+    // OpenFGA gets the first 60 % of the budget, SpiceDB up to 80 %, second looks up to 93 %,
     // shrinking the rest; a phase ends early once it compared what was asked for.
     let openfga_until = started + Duration::from_secs_f64(secs * 0.6);
-    let spicedb_until = started + Duration::from_secs_f64(secs * 0.85);
+    let spicedb_until = started + Duration::from_secs_f64(secs * 0.8);
 
     let stores = &setup.stores;
     // A phase runs until enough queries compared even if every disagreement found so far were
@@ -230,7 +230,7 @@ async fn run(args: Args) -> Result<Verdict, Error> {
     .await?;
 
     // Quirks that need a second look at the engines, before the time of shrinking.
-    let confirm_until = started + Duration::from_secs_f64(secs * 0.92);
+    let confirm_until = started + Duration::from_secs_f64(secs * 0.93);
     let (still, confirmed) = confirm::recheck(
         &setup,
         std::mem::take(&mut openfga.unexplained),

@@ -100,7 +100,7 @@ async fn still(
         engine,
         psm: mine,
     };
-    if engine.agrees(mine) || allowlist::excuse(&case).is_some() {
+    if crate::engines::agree(&case) || allowlist::excuse(&case).is_some() {
         return Ok(None);
     }
     let found = Disagreement {
