@@ -5,8 +5,8 @@
 use std::sync::Arc;
 
 use psm_rebac::{
-    CheckItem, Engine, EngineConfig, Error, Expansion, MemoryStore, ObjectRef, Precondition,
-    Relationship, RelationshipFilter, RelationshipUpdate, Schema, SubjectRef,
+    CheckItem, Engine, EngineConfig, Error, Expansion, MemoryStore, ObjectRef, Permissionship,
+    Precondition, Relationship, RelationshipFilter, RelationshipUpdate, Schema, SubjectRef,
 };
 
 const SCHEMA: &str = r#"
@@ -489,6 +489,66 @@ async fn cycles_among_plain_relations_do_not_turn_exclusions_unknown() {
             .await
             .unwrap()
     );
+    assert_eq!(
+        e.lookup_resources("doc", "view", &sub("user:alice"))
+            .await
+            .unwrap(),
+        ["d"]
+    );
+}
+
+#[tokio::test]
+async fn membership_cycles_do_not_turn_exclusions_unknown_when_conditions_are_evaluated() {
+    // The same graph under a schema with a caveat and an expiring relation: every relationship's
+    // condition is evaluated and no backward membership walk answers, yet the cycle of groups
+    // without the subject is the same definite "no".
+    let schema = Schema::parse_spicedb(
+        "use expiration
+         caveat ok(x int) { x == 1 }
+         definition user {}
+         definition group { relation member: user | group#member | group#member with ok }
+         definition doc {
+             relation viewer: user | user with expiration
+             relation banned: user | group#member
+             permission view = viewer - banned
+             permission both = viewer & banned
+         }",
+    )
+    .unwrap();
+    let e = Engine::new(schema, Arc::new(MemoryStore::new()));
+    e.touch([
+        rel("group:g1#member@group:g2#member[ok:{\"x\":1}]"),
+        rel("group:g2#member@group:g1#member"),
+        rel("group:g2#member@user:mallory"),
+        rel("doc:d#banned@group:g1#member"),
+        rel("doc:d#viewer@user:alice"),
+        rel("doc:d#viewer@user:mallory"),
+    ])
+    .await
+    .unwrap();
+    for (user, view) in [("user:alice", true), ("user:mallory", false)] {
+        assert_eq!(
+            e.check(&obj("doc:d"), "view", &sub(user)).await.unwrap(),
+            view,
+            "{user} view"
+        );
+        assert_eq!(
+            e.check(&obj("doc:d"), "both", &sub(user)).await.unwrap(),
+            !view,
+            "{user} both"
+        );
+        assert_eq!(
+            e.check_with_context(&obj("doc:d"), "view", &sub(user), Default::default())
+                .await
+                .unwrap(),
+            if view {
+                Permissionship::HasPermission
+            } else {
+                Permissionship::NoPermission
+            },
+            "{user} view with context"
+        );
+    }
     assert_eq!(
         e.lookup_resources("doc", "view", &sub("user:alice"))
             .await

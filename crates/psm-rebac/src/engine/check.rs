@@ -117,7 +117,6 @@ impl<'a> Checker<'a> {
     /// Evaluates relationships' caveats and expiration with these conditions.
     pub(crate) fn with_conditions(mut self, cond: Option<Conditions<'a>>) -> Self {
         self.cond = cond;
-        self.walk.cut_as_false(cond.is_some_and(|c| c.strict));
         self
     }
 
@@ -218,20 +217,10 @@ impl<'a> Checker<'a> {
                 return Res::of(Tri::True);
             }
             let key = (obj, rel);
-            if let Some(r) = self.walk.recall(&key, depth) {
-                // A cycle cut (unclean) is false in OpenFGA mode only at a relation whose one
-                // userset is itself (`rel: [user, folder#rel]`), which OpenFGA walks from the
-                // subject's side and sees no member; any other cycle stays unknown, as OpenFGA
-                // reports it and an exclusion of it denies.
-                if !r.clean
-                    && matches!(r.val, Ok(Tri::False))
-                    && !self.self_recursive(&key.0.object_type, rel)
-                {
-                    return Res {
-                        val: Ok(Tri::Unknown),
-                        ..r
-                    };
-                }
+            let (schema, index) = (self.schema, self.index);
+            let strict = self.cond.is_some_and(|c| c.strict);
+            let cut = || rules::cycle_cut(schema, index, strict, &key.0.object_type, rel);
+            if let Some(r) = self.walk.recall(&key, depth, cut) {
                 return r;
             }
             let Some(relation) = self.schema.relation(&key.0.object_type, rel) else {
@@ -242,19 +231,6 @@ impl<'a> Checker<'a> {
             let r = self.rewrite(&obj, relation, &relation.rewrite, depth).await;
             self.walk.leave(r)
         })
-    }
-
-    /// Whether `ty#rel` is directly assigned and its only userset is `ty#rel` itself.
-    fn self_recursive(&self, ty: &str, rel: &str) -> bool {
-        let Some(r) = self.schema.relation(ty, rel) else {
-            return false;
-        };
-        let usersets: Vec<_> = r.allowed.iter().filter(|a| a.relation.is_some()).collect();
-        matches!(r.rewrite, Rewrite::This)
-            && usersets.len() == 1
-            && usersets
-                .iter()
-                .all(|a| a.object_type == ty && a.relation.as_deref() == Some(rel))
     }
 
     fn rewrite<'s>(

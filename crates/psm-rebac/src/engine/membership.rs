@@ -9,8 +9,8 @@
 //! of a *closed* plain relation (one whose userset subject types are closed plain relations too)
 //! was not reached, the subject is not a member: `check` answers false without expanding it.
 //! The walk records at most [`MAX_NODES`] usersets and stops at the depth limit; when it stops
-//! early, `check` expands forwards instead, where a cycle through a node already on the path
-//! counts as unknown.
+//! early, `check` expands forwards instead, where a cycle cut at a closed plain relation counts
+//! as false (the same least fixpoint, see `rules.rs`) and any other cycle cut as unknown.
 
 use std::collections::VecDeque;
 use std::sync::Arc;

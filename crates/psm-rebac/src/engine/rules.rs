@@ -18,8 +18,17 @@
 //! A userset or arrow step through a relationship is the relationship's condition ∧ the
 //! membership behind it.
 //!
-//! OpenFGA (strict conditions) answers a cycle cut false, so an exclusion of an empty userset
-//! cycle subtracts nothing; elsewhere it stays unknown.
+//! Cycle cuts. A cycle cut at a *closed plain relation* (exactly its stored relationships, its
+//! userset subject types closed plain relations too) answers false: membership in it is
+//! reachability, the least fixpoint, every cycle through it stays among closed plain relations
+//! (a positive system), and evaluating such a system with the nodes on the path taken as false
+//! gives the exact value of the node where the walk entered it (a shortest derivation never
+//! repeats a node). This is what the backward membership walk of the unconditional path proves
+//! (a closed userset it did not reach holds no member), so the paths with and without
+//! conditions answer alike: an exclusion of an empty membership cycle subtracts nothing. Any
+//! other cut is unknown. OpenFGA (strict conditions) cuts as OpenFGA reports cycles: false at a
+//! relation whose one userset is itself, unknown elsewhere. One function decides ([`cycle_cut`])
+//! for every evaluator.
 //!
 //! Memo. A definite result whose evaluation met no cycle cut and no error does not depend on
 //! the path that led to it, so it is cached with the height of its subtree and reused wherever
@@ -31,11 +40,12 @@ use std::hash::Hash;
 
 use foldhash::HashMap;
 
+use super::reverse::ReverseIndex;
 use super::tri::{Fold, Res, Tri};
 use crate::caveat::{CaveatContext, Caveats, Outcome};
 use crate::error::{Error, Result};
 use crate::relationship::Relationship;
-use crate::schema::{ArrowKind, Relation};
+use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
 
 /// Combines a union, an intersection or an exclusion of `rw` from its children's results, and
 /// hands every other rewrite to `$leaf`. `$child => $eval` evaluates one child (an expression
@@ -154,13 +164,38 @@ pub(crate) fn too_deep(depth: u32, max_depth: u32) -> Option<Error> {
     }
 }
 
+/// What a cycle cut at `object_type#relation` answers (see the header). Without strict
+/// conditions: false at a closed plain relation, unknown elsewhere. With strict conditions
+/// (OpenFGA): false only at a relation that is directly assigned and whose one userset is
+/// itself (`rel: [user, folder#rel]`, which OpenFGA walks from the subject's side and sees no
+/// member), unknown at any other cycle, as OpenFGA reports it and an exclusion of it denies.
+pub(crate) fn cycle_cut(
+    schema: &Schema,
+    index: &ReverseIndex,
+    strict: bool,
+    object_type: &str,
+    relation: &str,
+) -> Tri {
+    let cut_false = if strict {
+        schema.relation(object_type, relation).is_some_and(|r| {
+            let mut usersets = r.allowed.iter().filter(|a| a.relation.is_some());
+            matches!(r.rewrite, Rewrite::This)
+                && usersets.next().is_some_and(|a| {
+                    a.object_type == object_type && a.relation.as_deref() == Some(relation)
+                })
+                && usersets.next().is_none()
+        })
+    } else {
+        index.pair(object_type, relation).is_some_and(|p| p.closed)
+    };
+    if cut_false { Tri::False } else { Tri::Unknown }
+}
+
 /// The path, the memo and the depth limit of one evaluator, for any node key: what is done on
 /// entering and on leaving a node.
 #[derive(Debug)]
 pub(crate) struct Walk<K> {
     pub(crate) max_depth: u32,
-    /// What a cycle cut answers: unknown, or false in OpenFGA mode.
-    cut: Tri,
     path: Vec<K>,
     memo: HashMap<K, (bool, u32)>,
 }
@@ -170,7 +205,6 @@ impl<K: Eq + Hash + Clone> Walk<K> {
     pub(crate) fn new(max_depth: u32) -> Self {
         Self {
             max_depth,
-            cut: Tri::Unknown,
             path: Vec::with_capacity(16),
             memo: HashMap::with_capacity_and_hasher(32, Default::default()),
         }
@@ -183,21 +217,20 @@ impl<K: Eq + Hash + Clone> Walk<K> {
     }
 
     /// What is known of `key` before evaluating it: a memoised result whose height fits the
-    /// remaining depth, or unknown when it is already on the path (a cycle cut).
+    /// remaining depth, or, when it is already on the path, a cycle cut worth `cut()` (asked
+    /// only then; [`cycle_cut`] for every evaluator). A cut is never clean: nothing evaluated
+    /// below it is memoised.
     #[inline]
-    pub(crate) fn recall(&self, key: &K, depth: u32) -> Option<Res> {
+    pub(crate) fn recall(&self, key: &K, depth: u32, cut: impl FnOnce() -> Tri) -> Option<Res> {
         if let Some(&(v, h)) = self.memo.get(key)
             && depth.saturating_add(h) <= self.max_depth
         {
             return Some(found_at(if v { Tri::True } else { Tri::False }, h));
         }
-        self.path.contains(key).then(|| unclean(self.cut))
-    }
-
-    /// Makes a cycle cut answer false instead of unknown (OpenFGA, strict conditions). Not
-    /// clean either way: nothing evaluated below a cut is memoised.
-    pub(crate) fn cut_as_false(&mut self, yes: bool) {
-        self.cut = if yes { Tri::False } else { Tri::Unknown };
+        if !self.path.contains(key) {
+            return None;
+        }
+        Some(unclean(cut()))
     }
 
     /// Enters `key` (it is on the path until [`leave`](Self::leave)).

@@ -186,7 +186,9 @@ impl<'a> FastChecker<'a> {
             return Res::of(Tri::True);
         }
         let key = [obj[0], obj[1], rel];
-        if let Some(r) = self.walk.recall(&key, depth) {
+        let (schema, index, syms) = (self.schema, self.index, &self.syms);
+        let cut = || rules::cycle_cut(schema, index, false, syms.name(obj[0]), syms.name(rel));
+        if let Some(r) = self.walk.recall(&key, depth, cut) {
             return r;
         }
         let Some(relation) = self.relation(obj[0], rel) else {
