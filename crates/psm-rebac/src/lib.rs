@@ -107,7 +107,7 @@ pub use engine::{
     Scope,
 };
 pub use error::{Error, Position, Result, SchemaFormat, StoreError, StoreErrorKind};
-pub use expiration::expiration_millis;
+pub use expiration::{Expiration, expiration_millis};
 pub use filter::{
     Precondition, RelationshipFilter, RelationshipUpdate, SubjectFilter, SubjectRelationFilter,
     UpdateOp,

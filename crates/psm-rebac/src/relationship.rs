@@ -5,6 +5,7 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use crate::error::{Error, Result, clip};
+use crate::expiration::Expiration;
 
 /// The longest object id accepted (SpiceDB's limit).
 pub const MAX_OBJECT_ID_LEN: usize = 1024;
@@ -245,9 +246,9 @@ pub struct Relationship {
     /// A caveat the relationship holds under: a CEL condition named by the schema, with context
     /// stored on the relationship (which wins over a request's context).
     pub caveat: Option<CaveatRef>,
-    /// An RFC 3339 expiration, for relations that allow `with expiration`: after it the
-    /// relationship no longer grants anything.
-    pub expiration: Option<String>,
+    /// An expiration, for relations that allow `with expiration`: after it the relationship no
+    /// longer grants anything.
+    pub expiration: Option<Expiration>,
 }
 
 impl Relationship {
@@ -294,7 +295,7 @@ impl Relationship {
             rest = after;
             match group {
                 Suffix::Expiration(ts) if rel.expiration.is_none() => {
-                    rel.expiration = Some(ts.to_owned());
+                    rel.expiration = Some(Expiration::parse(ts)?);
                 }
                 Suffix::Caveat(c) if rel.caveat.is_none() && rel.expiration.is_none() => {
                     rel.caveat = Some(c);

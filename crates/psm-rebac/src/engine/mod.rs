@@ -257,14 +257,6 @@ impl Engine {
         {
             return Err(not_allowed(format!("caveat `{}` is not defined", c.name)));
         }
-        if let Some(e) = &r.expiration
-            && crate::expiration_millis(e).is_none()
-        {
-            return Err(Error::RelationshipSyntax {
-                input: crate::error::clip(&r.to_string()),
-                reason: format!("expiration `{e}` is not an RFC 3339 timestamp"),
-            });
-        }
         Ok(())
     }
 

@@ -311,12 +311,10 @@ pub(crate) fn fits(relation: &Relation, r: &Relationship) -> bool {
     })
 }
 
-/// Whether a relationship has expired at `now` (one with an unreadable expiration counts as
-/// expired).
+/// Whether a relationship has expired at `now`.
+#[inline]
 pub(crate) fn expired(r: &Relationship, now: chrono::DateTime<chrono::Utc>) -> bool {
-    r.expiration
-        .as_deref()
-        .is_some_and(|e| !matches!(chrono::DateTime::parse_from_rfc3339(e), Ok(t) if t > now))
+    r.expiration.as_ref().is_some_and(|e| e.passed(now))
 }
 
 /// What a conditional evaluation needs: the compiled caveats, the request context, and "now".

@@ -62,7 +62,7 @@ pub(crate) struct Inner {
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Extra {
     caveat: Option<CaveatRef>,
-    expiration: Option<String>,
+    expiration: Option<crate::Expiration>,
 }
 
 impl Extra {

@@ -62,7 +62,9 @@ impl SqlTupleStore {
                         .and_then(|c| c.context.as_deref())
                         .map(Into::into),
                 ));
-                binds.push(SqlValue::OptText(r.expiration.as_deref().map(Into::into)));
+                binds.push(SqlValue::OptText(
+                    r.expiration.as_ref().map(|e| e.as_str().into()),
+                ));
                 binds.push(SqlValue::OptInt(expires_at));
                 pending.extend(binds);
             }

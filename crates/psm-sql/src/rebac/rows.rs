@@ -93,6 +93,14 @@ pub(crate) fn relationship<R: TextColumn + OptTextColumn>(
             context: row.opt_text(7)?,
         });
     }
-    rel.expiration = row.opt_text(8)?;
+    rel.expiration = row
+        .opt_text(8)?
+        .map(|e| {
+            psm_rebac::Expiration::parse(&e).map_err(|err| sqlx::Error::ColumnDecode {
+                index: "8".to_owned(),
+                source: Box::new(err),
+            })
+        })
+        .transpose()?;
     Ok(rel)
 }

@@ -65,17 +65,7 @@ pub(crate) fn check_storable(r: &Relationship) -> Result<Option<i64>, Error> {
     if let Some(c) = &r.caveat {
         name("caveat", &c.name)?;
     }
-    match &r.expiration {
-        None => Ok(None),
-        Some(e) => {
-            psm_rebac::expiration_millis(e)
-                .map(Some)
-                .ok_or_else(|| Error::RelationshipSyntax {
-                    input: clip(&r.to_string()),
-                    reason: format!("expiration `{}` is not an RFC 3339 timestamp", clip(e)),
-                })
-        }
-    }
+    Ok(r.expiration.as_ref().map(psm_rebac::Expiration::millis))
 }
 
 /// The ten values of an insert: key, caveat name and context, expiration text and millis.
@@ -90,7 +80,9 @@ fn row_binds(r: &Relationship, expires_at: Option<i64>) -> Vec<SqlValue> {
             .and_then(|c| c.context.as_deref())
             .map(Arc::from),
     ));
-    binds.push(SqlValue::OptText(r.expiration.as_deref().map(Arc::from)));
+    binds.push(SqlValue::OptText(
+        r.expiration.as_ref().map(|e| Arc::from(e.as_str())),
+    ));
     binds.push(SqlValue::OptInt(expires_at));
     binds
 }
