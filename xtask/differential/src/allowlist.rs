@@ -134,9 +134,10 @@ pub static QUIRKS: [Quirk; 8] = [
                  `folder:f0#rel2` as if it were `folder:f0#rel3`: with \
                  `folder:f1#rel3@folder:f0#rel2`, `folder:f0#rel3@user:u5` and `rel2: [team]` it \
                  grants `folder:f1#rel3` to u5, while its own ListObjects and ListUsers leave \
-                 f1 out. Excused only on such a relation, when OpenFGA's Check grants what psm \
-                 denies and OpenFGA's ListObjects for that subject and relation, asked again, \
-                 does not list the object (nor does psm's).",
+                 f1 out. Excused only in a model with such a relation (the query may reach it \
+                 through rewrites and arrows), when OpenFGA's Check grants what psm denies and \
+                 OpenFGA's ListObjects for that subject and relation, asked again, does not \
+                 list the object (nor does psm's).",
         matches: |_| false,
     },
     Quirk {
