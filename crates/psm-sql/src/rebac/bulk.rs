@@ -1,5 +1,6 @@
 //! Bulk loading: relationships inserted with multi-row `INSERT`s in one transaction per batch,
-//! for imports and benchmark data (not logged for watchers; the revision is bumped once).
+//! for imports and benchmark data (not logged for watchers; every batch's transaction bumps
+//! the revision, and the pruned horizon moves to the last one).
 //! `bulk_load` keeps relationships already stored; the [`BulkImport`] capability (what
 //! `psm rebac import` uses) touches them, as a write would.
 
@@ -22,8 +23,8 @@ const ROWS_PER_STATEMENT: usize = 500;
 
 impl SqlTupleStore {
     /// Inserts relationships that are not yet stored (existing ones are kept unchanged), in
-    /// multi-row statements; every `batch` rows are committed together. Bumps the revision once
-    /// and returns it. Changes made this way are not in the change log (an import, not a write):
+    /// multi-row statements; every `batch` rows are committed together, each batch with a bump
+    /// of the revision. Returns the last revision. Changes made this way are not in the change log (an import, not a write):
     /// the pruned horizon moves to the returned revision, so watchers behind it must resync.
     pub async fn bulk_load<I>(&self, relationships: I, batch: usize) -> Result<Revision>
     where
@@ -76,20 +77,37 @@ impl SqlTupleStore {
     /// Refreshes the planner statistics of the relationship table (`ANALYZE`; `bulk_load` does
     /// it at the end). Lookups and checks do not need exact statistics, but plans over tables
     /// whose statistics predate a large load (or have none) can pick full scans.
+    ///
+    /// On SQLite the samples `ANALYZE` keeps of the table's keys (`sqlite_stat4`, in the same
+    /// transaction) are deleted and the per-index averages (`sqlite_stat1`) kept: with samples,
+    /// SQLite plans a prepared statement again whenever a bound value changes, and a plan's
+    /// statement is large (at 88k relationships, about 4 ms of planning on every check).
     pub async fn analyze(&self) -> Result<()> {
         let inner = self.live()?;
         let t = &inner.tables.tuples;
-        let sql = match inner.dialect {
+        let analyze = match inner.dialect {
             Dialect::MySql => format!("ANALYZE TABLE {t}"),
             _ => format!("ANALYZE {t}"),
         };
+        // the prefix is `[A-Za-z_][A-Za-z0-9_]*` (validated)
+        let samples = format!(
+            "DELETE FROM sqlite_stat4 WHERE tbl = '{}'",
+            inner.tables.tuples_plain
+        );
+        let sqlite = inner.dialect == Dialect::Sqlite;
         let op = "rebac_analyze";
         dispatch!(&inner.conns, h => {
-            sqlx::query(&sql)
-                .execute(&h.pool)
+            let mut tx = h.pool.begin().await.map_err(|e| h.ctx.map(op, e))?;
+            sqlx::query(&analyze)
+                .persistent(false)
+                .execute(&mut *tx)
                 .await
-                .map(|_| ())
-                .map_err(|e| h.ctx.map(op, e))
+                .map_err(|e| h.ctx.map(op, e))?;
+            if sqlite {
+                // a SQLite built without samples has no such table: nothing to delete
+                let _ = sqlx::query(&samples).persistent(false).execute(&mut *tx).await;
+            }
+            tx.commit().await.map_err(|e| h.ctx.map(op, e))
         })
     }
 
@@ -141,6 +159,11 @@ impl SqlTupleStore {
         let op = "rebac_bulk_load";
         dispatch!(&inner.conns, h => {
             let mut tx = h.pool.begin().await.map_err(|e| h.ctx.map(op, e))?;
+            // every committed change bumps the revision (the plans' depth proof relies on it)
+            sqlx::query(&inner.sql.bump_revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| h.ctx.map(op, e))?;
             for (sql, binds) in &chunks {
                 bind_values!(sqlx::query(sql), binds.iter())
                     .execute(&mut *tx)
@@ -163,7 +186,8 @@ enum OnConflict {
 
 #[async_trait::async_trait]
 impl BulkImport for SqlTupleStore {
-    /// Multi-row upserts in one transaction; the revision is bumped once (three statements).
+    /// Multi-row upserts in one transaction that bumps the revision; then the horizon moves to
+    /// it (three statements).
     async fn import(&self, relationships: &[Relationship]) -> psm_rebac::Result<Revision> {
         // The last occurrence of a relationship wins; PostgreSQL refuses to update one row
         // twice in a statement, so earlier ones are dropped here.

@@ -12,6 +12,8 @@ mod provider;
 #[cfg(feature = "rebac")]
 mod rebac_caveat_filter;
 #[cfg(feature = "rebac")]
+mod rebac_depth;
+#[cfg(feature = "rebac")]
 mod rebac_example;
 #[cfg(feature = "rebac")]
 mod rebac_filter_plans;

@@ -3,12 +3,16 @@
 //! forward-index probe), then one test of whether a reached relation holds the subject
 //! directly (or through a wildcard), or is the subject's own userset. The walk only visits the
 //! resource's side of the graph, so its cost follows the resource's depth, not how much the
-//! subject may access. Applies as such when the permission is monotone (every relation reached
-//! is a union of `this`, computed relations and `->` arrows). A permission with intersections
-//! or exclusions whose operands are computed relations or arrows is one boolean condition over
-//! such walks (`EXISTS (walk) AND NOT EXISTS (walk)`, the operands recursively), as long as every
-//! walk starts at a monotone relation; other permissions use the lookup filter restricted to
-//! the id.
+//! subject may access; except at nested usersets (a relation holding usersets of itself, like
+//! nested groups), where the walk stops and tests the subject's memberships (the lookup of
+//! that relation, from the subject's side) instead of walking every group below. Applies as
+//! such when the permission is monotone (every relation reached is a union of `this`, computed
+//! relations and `->` arrows). A permission with intersections or exclusions whose operands
+//! are computed relations or arrows is one boolean condition over such walks
+//! (`EXISTS (walk) AND NOT EXISTS (walk)`, the operands recursively), as long as every walk
+//! starts at a monotone relation, or is an arrow to a relation that is not a union (then the
+//! lookup of that relation for the subject names the arrow's targets that grant); other
+//! permissions use the lookup filter restricted to the id.
 
 use std::fmt::Write as _;
 
@@ -16,7 +20,7 @@ use psm_rebac::schema::analysis::{Analysis, union_only};
 use psm_rebac::schema::{ArrowKind, Relation, Rewrite};
 use psm_rebac::{ObjectRef, Schema, SubjectRef};
 
-use super::compile::{Frag, Unsupported, cast, lit};
+use super::compile::{Compiler, Frag, Unsupported, cast, lit};
 use crate::dialect::Dialect;
 use crate::rebac::rows::SqlValue;
 
@@ -193,9 +197,8 @@ fn cond(
             let mut parts = Vec::new();
             for (u, srel) in seeds {
                 if !cx.analysis.is_monotone(u, computed) {
-                    return Err(Unsupported(format!(
-                        "`{tupleset}->{computed}` on `{t}` reaches `{u}#{computed}`, which is not a union"
-                    )));
+                    parts.push(arrow_lookup(cx, tupleset, u, srel, computed)?);
+                    continue;
                 }
                 let seed = Seed::Arrow {
                     tupleset,
@@ -239,6 +242,88 @@ fn cond(
     }
 }
 
+/// The subject's memberships of `t#r` (the lookup of `t#r`, from the subject's side) when the
+/// walk should stop at `t#r` and test them instead of walking on: `t#r` holds usersets of
+/// itself (nested groups), whose forward walk covers every group under a group, while the
+/// groups above the subject are usually few. A walk that reaches `t:id#r` reaches the
+/// subject through it exactly when `id` is among them (`t#r` is a union, and the lookup is the
+/// fixed point the walk would reach).
+fn membership(cx: &Ctx<'_>, t: &str, r: &str, rel: &Relation) -> Option<Frag> {
+    let nested = rel
+        .allowed
+        .iter()
+        .any(|a| a.object_type == t && a.relation.as_deref() == Some(r));
+    let mut this = false;
+    rel.rewrite.for_each_leaf(&mut |leaf| {
+        if matches!(leaf, Rewrite::This) {
+            this = true;
+        }
+    });
+    if !nested || !this || cx.subject.is_wildcard() {
+        return None;
+    }
+    let root = (t.to_owned(), r.to_owned());
+    Compiler::new(
+        cx.schema,
+        cx.analysis,
+        cx.dialect,
+        cx.tuples,
+        cx.subject,
+        cx.now,
+        root,
+    )
+    .compile(None)
+    .ok()
+}
+
+/// `tupleset->computed` on the resource when `u#computed` is not a union: some `u` object the
+/// resource's `tupleset` relationships name is among the subject's `u#computed` (the lookup of
+/// `u#computed`, which walks from the subject's side).
+fn arrow_lookup(
+    cx: &Ctx<'_>,
+    tupleset: &str,
+    u: &str,
+    srel: &str,
+    computed: &str,
+) -> Result<Frag, Unsupported> {
+    let root = (u.to_owned(), computed.to_owned());
+    let ids = Compiler::new(
+        cx.schema,
+        cx.analysis,
+        cx.dialect,
+        cx.tuples,
+        cx.subject,
+        cx.now,
+        root,
+    )
+    .compile(None)?;
+    let mut out = Frag::text(format!(
+        "EXISTS (SELECT 1 FROM {} a WHERE a.resource_type = {} AND a.resource_id = ? \
+         AND a.relation = {} AND a.subject_type = {} AND a.subject_relation = {} AND ",
+        cx.tuples,
+        lit(&cx.resource.object_type)?,
+        lit(tupleset)?,
+        lit(u)?,
+        if srel.is_empty() {
+            "''".to_owned()
+        } else {
+            lit(srel)?
+        },
+    ));
+    out.binds
+        .push(SqlValue::Text(cx.resource.object_id.clone()));
+    let _ = write!(
+        out.sql,
+        "(a.expires_at IS NULL OR a.expires_at > ?) AND a.caveat_name IS NULL \
+         AND a.subject_id IN (SELECT f.id FROM ("
+    );
+    out.binds.push(SqlValue::Int(cx.now));
+    out.sql.push_str(&ids.sql);
+    out.binds.extend(ids.binds);
+    out.push(") f))");
+    Ok(out)
+}
+
 /// The walk from `root_type#root_rel` (a monotone relation) at `seed`; yields a row when it
 /// reaches the subject.
 fn walk(
@@ -256,6 +341,7 @@ fn walk(
     let srel = subject.relation.as_deref().unwrap_or("");
     let mut rules = Vec::new();
     let mut direct = Vec::new();
+    let mut cut: Vec<(&str, &str, Frag)> = Vec::new();
     for (t, r) in &graph.nodes {
         let Some(rel) = schema.relation(t, r) else {
             continue;
@@ -264,6 +350,10 @@ fn walk(
             return Err(Unsupported(format!(
                 "`{t}#{r}` has an intersection, exclusion or `.all()`"
             )));
+        }
+        if let Some(members) = membership(cx, t, r, rel) {
+            cut.push((t, r, members));
+            continue;
         }
         let mut this = false;
         rel.rewrite.for_each_leaf(&mut |leaf| match leaf {
@@ -416,9 +506,31 @@ fn walk(
         live("x", &mut out);
         out.push(" WHERE R.kind = 0 OR x.subject_id IS NOT NULL");
     }
-    out.push(") SELECT 'y' AS id FROM down n WHERE ");
+    out.push(")");
+    for (i, (_, _, members)) in cut.iter_mut().enumerate() {
+        let _ = write!(out.sql, ", m{i}(id) AS (SELECT f.id FROM (");
+        out.sql.push_str(&members.sql);
+        out.binds.append(&mut members.binds);
+        out.push(") f)");
+    }
+    out.push(" SELECT 'y' AS id FROM down n WHERE ");
     let mut any = false;
+    for (i, (t, r, _)) in cut.iter().enumerate() {
+        if any {
+            out.push(" OR ");
+        }
+        let _ = write!(
+            out.sql,
+            "(n.t = {} AND n.r = {} AND n.id IN (SELECT m{i}.id FROM m{i}))",
+            lit(t)?,
+            lit(r)?
+        );
+        any = true;
+    }
     if let Some(m) = &subject.relation {
+        if any {
+            out.push(" OR ");
+        }
         let _ = write!(
             out.sql,
             "(n.t = {} AND n.r = {} AND n.id = ?)",

@@ -22,12 +22,16 @@ use super::compile::{Frag, Unsupported, cast, lit};
 use crate::dialect::Dialect;
 use crate::rebac::rows::SqlValue;
 
-/// The schema's edges as a constant table `(kind, ft, fr, tt, tr, srel, via)`: from
-/// `ft#fr` on an object to `tt#tr` — on the same object (`kind` 0, a computed relation) or on
-/// the subject of a relationship `ft:id#via@tt:sid#srel` (`kind` 1, a userset or an arrow).
-/// Built once per schema; `None` when the schema has no edges.
-pub(crate) fn rules(schema: &Schema, dialect: Dialect) -> Result<Option<String>, Unsupported> {
-    let mut rules = Vec::new();
+/// One edge of the schema: from `ft#fr` on an object to `tt#tr` — on the same object (`kind`
+/// 0, a computed relation) or on the subject of a relationship `ft:id#via@tt:sid#srel` (`kind`
+/// 1, a userset or an arrow).
+pub(crate) type Rule = (u8, String, String, String, String, String, String);
+
+/// Every edge of every rewrite of `schema` (computed relations, usersets, arrows, including the
+/// branches of intersections and exclusions), sorted and without duplicates.
+pub(crate) fn rule_list(schema: &Schema) -> Vec<Rule> {
+    let mut rules: Vec<Rule> = Vec::new();
+    let s = |v: &str| v.to_owned();
     for def in schema.definitions() {
         let t = &def.name;
         for rel in &def.relations {
@@ -38,12 +42,12 @@ pub(crate) fn rules(schema: &Schema, dialect: Dialect) -> Result<Option<String>,
                         if let Some(m) = &a.relation
                             && schema.relation(&a.object_type, m).is_some()
                         {
-                            rules.push((1, t, r, &a.object_type, m, m.as_str(), r));
+                            rules.push((1, s(t), s(r), s(&a.object_type), s(m), s(m), s(r)));
                         }
                     }
                 }
                 Rewrite::Computed { relation, .. } if schema.relation(t, relation).is_some() => {
-                    rules.push((0, t, r, t, relation, "", r));
+                    rules.push((0, s(t), s(r), s(t), s(relation), String::new(), s(r)));
                 }
                 Rewrite::Arrow {
                     tupleset, computed, ..
@@ -52,7 +56,15 @@ pub(crate) fn rules(schema: &Schema, dialect: Dialect) -> Result<Option<String>,
                         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
                             if schema.relation(&a.object_type, computed).is_some() {
                                 let srel = a.relation.as_deref().unwrap_or("");
-                                rules.push((1, t, r, &a.object_type, computed, srel, tupleset));
+                                rules.push((
+                                    1,
+                                    s(t),
+                                    s(r),
+                                    s(&a.object_type),
+                                    s(computed),
+                                    s(srel),
+                                    s(tupleset),
+                                ));
                             }
                         }
                     }
@@ -63,13 +75,18 @@ pub(crate) fn rules(schema: &Schema, dialect: Dialect) -> Result<Option<String>,
     }
     rules.sort();
     rules.dedup();
+    rules
+}
+
+/// `rules` as a constant table `(kind, ft, fr, tt, tr, srel, via)`; `None` when empty.
+pub(crate) fn table(rules: &[Rule], dialect: Dialect) -> Result<Option<String>, Unsupported> {
     if rules.is_empty() {
         return Ok(None);
     }
     let dual = dual(dialect);
     let q = |v: &str| text(dialect, v);
     let mut table = String::new();
-    for (i, (kind, ft, fr, tt, tr, srel, via)) in rules.into_iter().enumerate() {
+    for (i, (kind, ft, fr, tt, tr, srel, via)) in rules.iter().enumerate() {
         if i > 0 {
             table.push_str(" UNION ALL ");
         }
@@ -87,7 +104,7 @@ pub(crate) fn rules(schema: &Schema, dialect: Dialect) -> Result<Option<String>,
     Ok(Some(table))
 }
 
-fn dual(dialect: Dialect) -> &'static str {
+pub(crate) fn dual(dialect: Dialect) -> &'static str {
     if dialect == Dialect::MySql {
         " FROM DUAL"
     } else {
@@ -95,7 +112,7 @@ fn dual(dialect: Dialect) -> &'static str {
     }
 }
 
-fn text(dialect: Dialect, v: &str) -> Result<String, Unsupported> {
+pub(crate) fn text(dialect: Dialect, v: &str) -> Result<String, Unsupported> {
     Ok(if v.is_empty() {
         cast(dialect, "''", 254)
     } else {
@@ -104,7 +121,13 @@ fn text(dialect: Dialect, v: &str) -> Result<String, Unsupported> {
 }
 
 /// The forward step of a walk `{name}(t, r, id, d)` over the rules, up to one step past `max`.
-fn forward_step(name: &str, rules: &str, tuples: &str, dialect: Dialect, max: u32) -> String {
+pub(crate) fn forward_step(
+    name: &str,
+    rules: &str,
+    tuples: &str,
+    dialect: Dialect,
+    max: u32,
+) -> String {
     format!(
         " UNION SELECT R.tt, R.tr, {}, n.d + 1 FROM {name} n JOIN ({rules}) R ON R.ft = n.t \
          AND R.fr = n.r LEFT JOIN {tuples} x ON R.kind = 1 AND x.resource_type = n.t \

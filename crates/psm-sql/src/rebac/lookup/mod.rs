@@ -27,6 +27,7 @@
 
 mod caveats;
 mod compile;
+mod depth;
 mod forward;
 mod guard;
 mod plan;

@@ -16,6 +16,12 @@
 //! bind values. A check is one statement (the depth guard and the check folded together); a
 //! lookup is one statement (a second one only when it found no id, to tell "none" from "the
 //! guard fired").
+//!
+//! The depth proof (`depth.rs`) spares most requests the guard: while the store is at the
+//! revision of the plan's last proof and the proof covers the request, the statement skips
+//! the guard (it compares the revision it reads with the proof's, in its own snapshot). A check
+//! that ran the guard because the store moved on makes a new proof, at most one at a time and
+//! paced by how long the last one took.
 
 use std::sync::{Arc, OnceLock};
 
@@ -23,7 +29,8 @@ use psm_rebac::store::{Plan, Planned, Planner};
 use psm_rebac::{CaveatContext, EngineConfig, ObjectRef, Permissionship, Schema, SubjectRef};
 
 use super::compile::{Compiler, Frag, Unsupported};
-use super::template::{Compiled, Kind, NOW};
+use super::depth::{self, Proofs, Prover, UNPROVEN};
+use super::template::{Compiled, Kind, NOW, PROVEN};
 use super::{forward, guard};
 use crate::rebac::store::{SqlTupleStore, now_millis, store_error};
 
@@ -45,6 +52,12 @@ struct SqlPlan {
     rules: Option<String>,
     /// Whether no stored relationship has a caveat or an expiration (looked up once).
     plain: OnceLock<bool>,
+    /// The depth proof's statements (`None`: no edges, or a name SQL cannot quote).
+    prover: Option<Prover>,
+    /// The latest depth proof.
+    proofs: Proofs,
+    /// The revision table (what statements compare with the proof's revision).
+    revision_table: String,
 }
 
 impl Planner for SqlTupleStore {
@@ -55,7 +68,17 @@ impl Planner for SqlTupleStore {
         let inner = self.live().ok()?;
         let dialect = inner.dialect;
         // A schema name SQL cannot quote safely: nothing is planned, the engine reads.
-        let rules = guard::rules(schema, dialect).ok()?;
+        let rule_list = guard::rule_list(schema);
+        let rules = guard::table(&rule_list, dialect).ok()?;
+        let prover = Prover::new(
+            &rule_list,
+            dialect,
+            &inner.tables.tuples,
+            &inner.tables.revision,
+            config.max_depth,
+        )
+        .ok()
+        .filter(|_| rules.is_some());
         let compiled = inner
             .schemas
             .get_shared(schema, dialect, &inner.tables.tuples);
@@ -65,6 +88,9 @@ impl Planner for SqlTupleStore {
             max_depth: config.max_depth,
             rules,
             plain: OnceLock::new(),
+            prover,
+            proofs: Proofs::default(),
+            revision_table: inner.tables.revision.clone(),
         }))
     }
 }
@@ -87,6 +113,15 @@ impl SqlPlan {
         Ok(*self.plain.get_or_init(|| plain))
     }
 
+    /// The revision of the latest depth proof when it covers a request (`covers`), else
+    /// [`UNPROVEN`].
+    fn proven(&self, covers: impl Fn(&depth::Proof) -> bool) -> i64 {
+        match self.proofs.current() {
+            Some(p) if covers(&p) => p.revision,
+            _ => UNPROVEN,
+        }
+    }
+
     /// The check in one statement: `'deep'` when the depth guard fires, else `'y'` or `'n'`.
     fn check_statement(
         &self,
@@ -105,8 +140,24 @@ impl SqlPlan {
             Compiler::new(schema, analysis, dialect, tuples, subject, NOW, root)
                 .compile(Some(&resource.object_id))
         })?;
-        let mut out = Frag::text("SELECT COALESCE(");
-        if let Some(rules) = &self.rules {
+        let Some(rules) = &self.rules else {
+            let mut out = Frag::text("SELECT COALESCE((SELECT 'y' FROM (");
+            out.sql.push_str(&check.sql);
+            out.binds.extend(check.binds);
+            out.push(") c LIMIT 1), 'n') AS id");
+            return Ok(out);
+        };
+        // proven: the check alone ('y' / 'n'); else the guard first ('deep'), then the check
+        // ('sy' / 'sn': answered without the proof)
+        let mut out = Frag::text(format!(
+            "SELECT CASE WHEN {} = ? THEN COALESCE((SELECT 'y' FROM (",
+            depth::revision_expr(&self.revision_table)
+        ));
+        out.binds.push(crate::rebac::rows::SqlValue::Int(PROVEN));
+        out.sql.push_str(&check.sql);
+        out.binds.extend(check.binds.iter().cloned());
+        out.push(") c LIMIT 1), 'n') ELSE COALESCE(");
+        {
             let g = guard::check(
                 rules,
                 dialect,
@@ -121,10 +172,10 @@ impl SqlPlan {
             out.binds.extend(g.binds);
             out.push(") g LIMIT 1), ");
         }
-        out.push("(SELECT 'y' FROM (");
+        out.push("(SELECT 'sy' FROM (");
         out.sql.push_str(&check.sql);
         out.binds.extend(check.binds);
-        out.push(") c LIMIT 1), 'n') AS id");
+        out.push(") c LIMIT 1), 'sn') END AS id");
         Ok(out)
     }
 
@@ -151,8 +202,15 @@ impl SqlPlan {
             )?),
             None => None,
         };
+        let proven = format!("{} = ?", depth::revision_expr(&self.revision_table));
         if kind == Kind::GuardLookup {
-            return guard.ok_or_else(|| Unsupported("no depth guard".to_owned()));
+            let g = guard.ok_or_else(|| Unsupported("no depth guard".to_owned()))?;
+            let mut out = Frag::text(format!("SELECT g.id FROM ({}) g WHERE NOT (", g.sql));
+            out.binds.extend(g.binds);
+            out.push(&proven);
+            out.binds.push(crate::rebac::rows::SqlValue::Int(PROVEN));
+            out.push(")");
+            return Ok(out);
         }
         let root = (resource_type.to_owned(), permission.to_owned());
         let ids = Compiler::new(schema, &c.analysis, dialect, tuples, subject, NOW, root)
@@ -162,10 +220,13 @@ impl SqlPlan {
         out.binds.extend(ids.binds);
         out.push(") f");
         if let Some(g) = guard {
-            out.push(" WHERE NOT EXISTS (SELECT 1 FROM (");
+            out.push(" WHERE (");
+            out.push(&proven);
+            out.binds.push(crate::rebac::rows::SqlValue::Int(PROVEN));
+            out.push(" OR NOT EXISTS (SELECT 1 FROM (");
             out.sql.push_str(&g.sql);
             out.binds.extend(g.binds);
-            out.push(") g)");
+            out.push(") g))");
         }
         Ok(out)
     }
@@ -193,11 +254,19 @@ impl Plan for SqlPlan {
         let Ok(t) = t.as_ref() else {
             return Ok(Planned::Declined(INEXPRESSIBLE));
         };
-        let binds = t.binds(subject, &resource.object_id, now_millis());
+        let proven = self.proven(|p| p.covers(&resource.object_type, permission));
+        let binds = t.binds_proven(subject, &resource.object_id, now_millis(), proven);
         let rows = self.store.texts_run(&t.sql, &binds).await?;
-        Ok(match rows.first().map(String::as_str) {
+        let answer = rows.first().map(String::as_str);
+        if matches!(answer, Some("deep" | "sy" | "sn"))
+            && let Some(prover) = &self.prover
+        {
+            // the proof did not cover this request (none yet, or the store moved on)
+            self.proofs.refresh(prover, &self.store).await;
+        }
+        Ok(match answer {
             Some("deep") => Planned::Declined(DEEP),
-            Some("y") => Planned::Answer(Permissionship::HasPermission),
+            Some("y" | "sy") => Planned::Answer(Permissionship::HasPermission),
             _ => Planned::Answer(Permissionship::NoPermission),
         })
     }
@@ -223,9 +292,16 @@ impl Plan for SqlPlan {
         let Ok(t) = t.as_ref() else {
             return Ok(Planned::Declined(INEXPRESSIBLE));
         };
+        if self.proofs.current().is_none()
+            && let Some(prover) = &self.prover
+        {
+            // a lookup cannot tell a stale proof; the first one makes one
+            self.proofs.refresh(prover, &self.store).await;
+        }
+        let proven = self.proven(|p| p.all);
         let mut ids = self
             .store
-            .texts_run(&t.sql, &t.binds(subject, "", now))
+            .texts_run(&t.sql, &t.binds_proven(subject, "", now, proven))
             .await?;
         if ids.is_empty() && self.rules.is_some() {
             // No ids: none granted, or the guard fired (one more statement tells).
@@ -241,7 +317,7 @@ impl Plan for SqlPlan {
             };
             let deep = self
                 .store
-                .texts_run(&g.sql, &g.binds(subject, "", now))
+                .texts_run(&g.sql, &g.binds_proven(subject, "", now, proven))
                 .await?;
             if !deep.is_empty() {
                 return Ok(Planned::Declined(DEEP));

@@ -27,6 +27,9 @@ pub(crate) const RESOURCE_ID: &str = "\u{0}psm:resource";
 /// The clock a template is compiled with.
 pub(crate) const NOW: i64 = i64::MIN + 0x0050_534d;
 
+/// The proven revision a plan's template is compiled with (see `depth.rs`).
+pub(crate) const PROVEN: i64 = i64::MIN + 0x0050_5256;
+
 /// Templates kept per schema before the map starts over.
 const MAX_TEMPLATES: usize = 4096;
 /// Schemas whose templates a store keeps.
@@ -38,6 +41,7 @@ enum Slot {
     Subject,
     Resource,
     Now,
+    Proven,
     Fixed(SqlValue),
 }
 
@@ -61,6 +65,7 @@ impl Template {
                 SqlValue::Text(s) if &**s == SUBJECT_ID => Slot::Subject,
                 SqlValue::Text(s) if &**s == RESOURCE_ID => Slot::Resource,
                 SqlValue::Int(NOW) => Slot::Now,
+                SqlValue::Int(PROVEN) => Slot::Proven,
                 _ => Slot::Fixed(v),
             })
             .collect();
@@ -81,6 +86,18 @@ impl Template {
 
     /// The values to bind for one request.
     pub(crate) fn binds(&self, subject: &SubjectRef, resource_id: &str, now: i64) -> Vec<SqlValue> {
+        self.binds_proven(subject, resource_id, now, super::depth::UNPROVEN)
+    }
+
+    /// The values to bind for one request of a plan, with the revision its depth proof holds
+    /// at.
+    pub(crate) fn binds_proven(
+        &self,
+        subject: &SubjectRef,
+        resource_id: &str,
+        now: i64,
+        proven: i64,
+    ) -> Vec<SqlValue> {
         let resource: Arc<str> = Arc::from(resource_id);
         self.slots
             .iter()
@@ -88,6 +105,7 @@ impl Template {
                 Slot::Subject => SqlValue::Text(subject.object.object_id.clone()),
                 Slot::Resource => SqlValue::Text(resource.clone()),
                 Slot::Now => SqlValue::Int(now),
+                Slot::Proven => SqlValue::Int(proven),
                 Slot::Fixed(v) => v.clone(),
             })
             .collect()
