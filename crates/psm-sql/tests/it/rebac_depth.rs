@@ -119,8 +119,8 @@ async fn depth_limit_and_cycles_match_memory(url: String) {
         .and_then(|p| p.plan(&Arc::new(schema.clone()), &config))
         .expect("the SQL store plans");
     let both = |memory: Arc<MemoryStore>| Both {
-        sql: Engine::with_config(schema.clone(), Arc::new(store.clone()), config.clone()),
-        memory: Engine::with_config(schema.clone(), memory, config.clone()),
+        sql: Engine::with_config(schema.clone(), Arc::new(store.clone()), config),
+        memory: Engine::with_config(schema.clone(), memory, config),
         plan: plan.clone(),
     };
     // chains up to the limit are answered by the plan; one past it is declined (the engine

@@ -49,6 +49,9 @@ pub(crate) const UNPROVEN: i64 = -1;
 /// the next one (under a stream of writes, proofs take a tenth of one connection at most).
 const MIN_PAUSE: Duration = Duration::from_millis(50);
 const PAUSE_FACTOR: u32 = 10;
+/// How old a proof that does not cover a request must be before that request makes a new one
+/// (a request it covers makes one as soon as the store moved on).
+pub(crate) const UNCOVERED_AGE: Duration = Duration::from_secs(10);
 
 /// One strongly connected component of the schema's edge graph.
 #[derive(Debug)]
@@ -73,19 +76,24 @@ pub(crate) struct Prover {
     revision: String,
 }
 
-/// A proof at one revision: the relations whose walks stay within the depth limit.
+/// A proof at one revision: the relations whose walks may go past the depth limit.
 #[derive(Debug)]
 pub(crate) struct Proof {
     pub(crate) revision: i64,
-    safe: BTreeSet<Node>,
+    /// The relations with an edge whose walks may go past the limit (a relation without
+    /// edges has only walks of length 0).
+    deep: BTreeSet<Node>,
     /// Every relation's walks stay within the limit (what a lookup's backward walk needs).
     pub(crate) all: bool,
+    /// When it was made.
+    pub(crate) made: Instant,
 }
 
 impl Proof {
     /// Whether no walk from `type#relation` goes past the limit.
     pub(crate) fn covers(&self, resource_type: &str, relation: &str) -> bool {
-        self.safe
+        !self
+            .deep
             .contains(&(resource_type.to_owned(), relation.to_owned()))
     }
 }
@@ -224,16 +232,17 @@ impl Prover {
             self.bound(c, &longest, &mut bound, &mut done);
         }
         let ok = |c: usize| matches!(bound[c], Some(b) if b <= self.max);
-        let safe = self
+        let deep = self
             .of
             .iter()
-            .filter(|(_, c)| ok(**c))
+            .filter(|(_, c)| !ok(**c))
             .map(|(n, _)| n.clone())
             .collect();
         Ok(Some(Proof {
             revision: before,
-            safe,
+            deep,
             all: (0..self.components.len()).all(ok),
+            made: Instant::now(),
         }))
     }
 

@@ -261,8 +261,15 @@ impl Plan for SqlPlan {
         if matches!(answer, Some("deep" | "sy" | "sn"))
             && let Some(prover) = &self.prover
         {
-            // the proof did not cover this request (none yet, or the store moved on)
-            self.proofs.refresh(prover, &self.store).await;
+            // the proof did not answer: none yet, or the store moved on (when the proof covers
+            // this request), or the store may have become shallow since an old proof
+            let due = match self.proofs.current() {
+                None => true,
+                Some(p) => proven != UNPROVEN || p.made.elapsed() >= depth::UNCOVERED_AGE,
+            };
+            if due {
+                self.proofs.refresh(prover, &self.store).await;
+            }
         }
         Ok(match answer {
             Some("deep") => Planned::Declined(DEEP),
