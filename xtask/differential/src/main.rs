@@ -268,6 +268,16 @@ async fn run(args: Args) -> Result<Verdict, Error> {
         let small = shrink::shrink(&setup, first, deadline).await;
         let name = format!("{:02}-{}", i + 1, slug(class));
         let path = repro::write(&out, &name, &small, seed)?;
+        // The query's whole round too: shrinking keeps the class, not always the cause.
+        if first.flavor == Flavor::OpenFga {
+            let whole = out.join(format!("{name}.unshrunk.fga.yaml"));
+            let expected = vec![vec![first.engine.clone()]];
+            std::fs::write(
+                &whole,
+                openfga::store_file(&first.single(), Some(&expected)),
+            )
+            .map_err(|e| Error::io(&whole, e))?;
+        }
         reproducers.insert(class.clone(), (path, small));
     }
 
