@@ -100,7 +100,7 @@ pub mod testkit;
 #[cfg(feature = "validation")]
 pub mod validation;
 
-pub use caveat::CaveatContext;
+pub use caveat::{CaveatContext, StoredContext};
 pub use engine::{
     Bound, Budget, CancelToken, CaveatedSubject, CheckItem, Engine, EngineConfig, ExpandNode,
     Expansion, FoundResource, FoundSubject, FoundSubjectPermissionship, LookupPage, Permissionship,

@@ -4,6 +4,7 @@ use std::fmt;
 use std::str::FromStr;
 use std::sync::Arc;
 
+use crate::caveat::StoredContext;
 use crate::error::{Error, Result, clip};
 use crate::expiration::Expiration;
 
@@ -230,8 +231,8 @@ impl FromStr for SubjectRef {
 pub struct CaveatRef {
     /// The caveat's name.
     pub name: String,
-    /// Its JSON context as written, if any.
-    pub context: Option<String>,
+    /// Its context (a JSON map of parameters), if any.
+    pub context: Option<StoredContext>,
 }
 
 /// A relationship: `resource#relation@subject`, optionally caveated or expiring.
@@ -357,15 +358,15 @@ fn bracket_group<'a>(whole: &str, rest: &'a str) -> Result<(Suffix<'a>, &'a str)
     }
     let mut stream = serde_json::Deserializer::from_str(value)
         .into_iter::<serde_json::Map<String, serde_json::Value>>();
-    match stream.next() {
-        Some(Ok(_)) => {}
+    let map = match stream.next() {
+        Some(Ok(map)) => map,
         _ => return Err(not_object()),
-    }
+    };
     let end = stream.byte_offset();
     let after = value[end..].strip_prefix(']').ok_or_else(shape)?;
     let c = CaveatRef {
         name: name.to_owned(),
-        context: Some(value[..end].to_owned()),
+        context: Some(StoredContext::with_text(map, &value[..end])),
     };
     Ok((Suffix::Caveat(c), after))
 }

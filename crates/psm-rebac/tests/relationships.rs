@@ -113,7 +113,14 @@ fn a_caveat_and_an_expiration_parse_together_and_round_trip() {
             .unwrap();
     let caveat = both.caveat.as_ref().unwrap();
     assert_eq!(caveat.name, "c");
-    assert_eq!(caveat.context.as_deref(), Some(r#"{"x":1}"#));
+    assert_eq!(
+        caveat.context.as_ref().map(|c| c.as_str()),
+        Some(r#"{"x":1}"#)
+    );
+    assert_eq!(
+        caveat.context.as_ref().and_then(|c| c.map().get("x")),
+        Some(&serde_json::json!(1))
+    );
     assert_eq!(
         both.expiration.as_ref().map(|e| e.as_str()),
         Some("2023-12-01T00:00:00Z")

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use psm_rebac::{
     CaveatRef, Engine, EngineConfig, IdRules, MemoryStore, ObjectRef, Permissionship, Relationship,
-    Schema, Scope, SubjectRef, TupleStore,
+    Schema, Scope, StoredContext, SubjectRef, TupleStore,
 };
 use psm_sql::rebac::SqlTupleStore;
 
@@ -138,8 +138,7 @@ fn relationship(t: &Tuple, flavor: Flavor) -> Result<Relationship, psm_rebac::Er
     let mut r = Relationship::new(resource, t.relation.as_str(), subject(&t.subject, flavor)?);
     r.caveat = t.caveat.as_ref().map(|c| CaveatRef {
         name: c.name.clone(),
-        context: (!c.context.is_empty())
-            .then(|| serde_json::Value::Object(c.context.clone()).to_string()),
+        context: (!c.context.is_empty()).then(|| StoredContext::from_map(c.context.clone())),
     });
     Ok(r)
 }

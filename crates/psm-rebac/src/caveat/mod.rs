@@ -7,6 +7,7 @@
 //! declares a caveat or condition fails to parse with rule `caveats-feature`, and a caveat met
 //! anyway (a [`Schema`] built by hand) is a [`Error::CaveatEvaluation`]: never an allow.
 
+mod context;
 #[cfg(feature = "caveats")]
 mod cost;
 #[cfg(feature = "caveats")]
@@ -24,6 +25,8 @@ use crate::error::{Error, Result};
 use crate::schema::Schema;
 #[cfg(feature = "caveats")]
 use value::ParamType;
+
+pub use context::StoredContext;
 
 /// A request or relationship context: parameter name → JSON value.
 pub type CaveatContext = Map<String, Json>;
@@ -157,7 +160,7 @@ impl Caveats {
         self.map.is_empty()
     }
 
-    /// Evaluates caveat `name` with the relationship's stored context (JSON object text) over
+    /// Evaluates caveat `name` with the relationship's stored context over
     /// the request context. `strict`: any missing parameter makes the outcome missing (OpenFGA);
     /// otherwise only when the expression cannot be decided without it (SpiceDB). An
     /// evaluation estimated to cost more than `max_cost` is [`Error::BudgetExceeded`] before
@@ -165,7 +168,7 @@ impl Caveats {
     pub(crate) fn eval(
         &self,
         name: &str,
-        stored: Option<&str>,
+        stored: Option<&CaveatContext>,
         request: &CaveatContext,
         strict: bool,
         max_cost: u64,
@@ -192,7 +195,7 @@ impl Caveats {
     fn run(
         _: &str,
         c: &Compiled,
-        _: Option<&str>,
+        _: Option<&CaveatContext>,
         _: &CaveatContext,
         _: (bool, u64),
     ) -> Result<Outcome> {
@@ -203,7 +206,7 @@ impl Caveats {
     fn run(
         name: &str,
         c: &Compiled,
-        stored: Option<&str>,
+        stored: Option<&CaveatContext>,
         request: &CaveatContext,
         (strict, max_cost): (bool, u64),
     ) -> Result<Outcome> {
@@ -211,22 +214,12 @@ impl Caveats {
             caveat: name.to_owned(),
             reason,
         };
-        let stored: Option<CaveatContext> = match stored {
-            Some(text) => Some(
-                serde_json::from_str(text)
-                    .map_err(|e| fail(format!("stored context is not a JSON object: {e}")))?,
-            ),
-            None => None,
-        };
         let mut ctx = cel::Context::default();
         ip::register(&mut ctx).map_err(|e| fail(e.to_string()))?;
         let mut missing = BTreeSet::new();
         let mut size = 0u64;
         for (p, ty) in &c.params {
-            let v = stored
-                .as_ref()
-                .and_then(|s| s.get(p))
-                .or_else(|| request.get(p));
+            let v = stored.and_then(|s| s.get(p)).or_else(|| request.get(p));
             match v {
                 Some(v) => {
                     size = size.saturating_add(cost::size(v));

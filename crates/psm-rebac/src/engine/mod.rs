@@ -472,7 +472,7 @@ impl Scope<'_> {
         }
         match self.engine.caveats.eval(
             &cv.name,
-            cv.context.as_deref(),
+            cv.context.as_ref().map(crate::StoredContext::map),
             &self.context,
             true,
             self.budget.max_caveat_cost(),

@@ -42,7 +42,7 @@ use foldhash::HashMap;
 
 use super::reverse::ReverseIndex;
 use super::tri::{Fold, Res, Tri};
-use crate::caveat::{CaveatContext, Caveats, Outcome};
+use crate::caveat::{CaveatContext, Caveats, Outcome, StoredContext};
 use crate::error::{Error, Result};
 use crate::relationship::Relationship;
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
@@ -353,7 +353,7 @@ pub(crate) fn holds(
     Ok(
         match c.caveats.eval(
             &cv.name,
-            cv.context.as_deref(),
+            cv.context.as_ref().map(StoredContext::map),
             c.context,
             c.strict,
             c.max_cost,

@@ -20,7 +20,7 @@ use super::{list_field, str_field};
 use crate::engine::Scope;
 use crate::{
     CaveatContext, CaveatRef, Engine, EngineConfig, Error, IdRules, ObjectRef, Relationship,
-    Schema, SubjectRef, TupleStore,
+    Schema, StoredContext, SubjectRef, TupleStore,
 };
 
 /// OpenFGA's resolution depth limit (error 2002 beyond it).
@@ -145,10 +145,12 @@ pub(super) fn relationship(
     if let Some((name, context)) = condition {
         let context = match context {
             Some(v) => Some(
-                serde_json::to_string(&v).map_err(|e| Error::RelationshipSyntax {
-                    input: name.to_owned(),
-                    reason: format!("condition context: {e}"),
-                })?,
+                serde_json::to_string(&v)
+                    .map_err(|e| Error::RelationshipSyntax {
+                        input: name.to_owned(),
+                        reason: format!("condition context: {e}"),
+                    })
+                    .and_then(|text| StoredContext::parse(&text))?,
             ),
             None => None,
         };

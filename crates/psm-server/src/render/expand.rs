@@ -48,11 +48,9 @@ fn parts(e: &Expansion) -> Result<(&'static str, Vec<&ExpandNode>), Error> {
     })
 }
 
-/// A caveat as JSON: its name and stored context (parsed when it is JSON, as it is once stored).
+/// A caveat as JSON: its name and stored context.
 fn caveat_json(c: &CaveatRef) -> Value {
-    let context = c.context.as_deref().map(|text| {
-        serde_json::from_str::<Value>(text).unwrap_or_else(|_| Value::String(text.to_owned()))
-    });
+    let context = c.context.as_ref().map(|x| Value::Object(x.map().clone()));
     json!({"name": c.name, "context": context})
 }
 
@@ -123,7 +121,7 @@ fn node_text(
                 let context = c
                     .caveat
                     .context
-                    .as_deref()
+                    .as_ref()
                     .map(|t| format!(":{t}"))
                     .unwrap_or_default();
                 out.push_str(&format!(

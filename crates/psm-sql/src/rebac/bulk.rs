@@ -60,7 +60,7 @@ impl SqlTupleStore {
                 binds.push(SqlValue::OptText(
                     r.caveat
                         .as_ref()
-                        .and_then(|c| c.context.as_deref())
+                        .and_then(|c| c.context.as_ref().map(|x| x.as_str()))
                         .map(Into::into),
                 ));
                 binds.push(SqlValue::OptText(

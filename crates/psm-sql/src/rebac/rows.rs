@@ -90,7 +90,17 @@ pub(crate) fn relationship<R: TextColumn + OptTextColumn>(
     if let Some(name) = row.opt_text(6)? {
         rel.caveat = Some(CaveatRef {
             name,
-            context: row.opt_text(7)?,
+            context: row
+                .opt_text(7)?
+                .map(|text| {
+                    psm_rebac::StoredContext::parse(&text).map_err(|err| {
+                        sqlx::Error::ColumnDecode {
+                            index: "7".to_owned(),
+                            source: Box::new(err),
+                        }
+                    })
+                })
+                .transpose()?,
         });
     }
     rel.expiration = row

@@ -77,7 +77,7 @@ fn row_binds(r: &Relationship, expires_at: Option<i64>) -> Vec<SqlValue> {
     binds.push(SqlValue::OptText(
         r.caveat
             .as_ref()
-            .and_then(|c| c.context.as_deref())
+            .and_then(|c| c.context.as_ref().map(|x| x.as_str()))
             .map(Arc::from),
     ));
     binds.push(SqlValue::OptText(
