@@ -82,7 +82,9 @@ async function runRound(round) {
         }));
         lookupSubjects.push({
           answer: rs.map((r) => [r.subject.subjectObjectId, LOOKUP[r.subject.permissionship] ?? "?",
-            (r.excludedSubjects ?? r.subject.excludedSubjects ?? []).map((x) => x.subjectObjectId)]),
+            (r.excludedSubjects ?? r.subject.excludedSubjects ?? []).map((x) =>
+              // A conditional exclusion (its caveat unevaluated) is marked `?`.
+              LOOKUP[x.permissionship] === "cond" ? `${x.subjectObjectId}?` : x.subjectObjectId)]),
         });
       } catch (e) {
         lookupSubjects.push(errorOf(e));
