@@ -218,20 +218,38 @@ fn mariadb_slap(fx: &Fixture, store: &SqlStore, clients: usize, per_client: usiz
             )
         })
         .collect();
+    // the statements go in a file: as one argument they exceed the kernel's limit on a single
+    // argument (128 KiB: "Argument list too long"), which made the peer "unavailable"
+    let file = tempfile::NamedTempFile::new()
+        .map_err(|e| eprintln!("mariadb-slap query file: {e}"))
+        .ok()?;
+    std::fs::write(file.path(), queries.join(";"))
+        .map_err(|e| eprintln!("mariadb-slap query file: {e}"))
+        .ok()?;
     let out = Command::new("mariadb-slap")
         .args(["-h", &host, "-P", &port, "-u", &user])
         .arg(format!("--create-schema={database}"))
         .arg(format!("--concurrency={clients}"))
         .arg(format!("--number-of-queries={}", per_client * clients))
-        .args(["--delimiter=;", "--silent"])
-        .arg(format!("--query={}", queries.join(";")))
+        // no `--silent`: it suppresses the report this reads (the peer printed "unavailable");
+        // `--no-drop` keeps the shared schema whatever the tool's defaults
+        .args(["--delimiter=;", "--no-drop"])
+        .arg(format!("--query={}", file.path().display()))
         .output()
         .map_err(|e| eprintln!("mariadb-slap unavailable: {e}"))
         .ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
-    let line = text
+    let Some(line) = text
         .lines()
-        .find(|l| l.contains("Average number of seconds to run all queries"))?;
+        .find(|l| l.contains("Average number of seconds to run all queries"))
+    else {
+        eprintln!(
+            "mariadb-slap gave no timing ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        return None;
+    };
     let secs: f64 = line
         .split(':')
         .nth(1)?
