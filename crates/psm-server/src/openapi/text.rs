@@ -33,11 +33,24 @@ fn subject_body() -> String {
     format!("{NAME}:({ID}(#{NAME})?|\\*(#\\.\\.\\.)?)")
 }
 
+/// An RFC 3339 date-time exactly as `psm_rebac::Expiration::parse` (chrono's
+/// `parse_from_rfc3339`) takes it: a real calendar date (leap years included), `T`, `t` or a
+/// space, `hh:mm:ss` with a leap second 60, any fraction, and `Z`, `z` or a `±hh:mm` offset
+/// (`−`, U+2212, too) within ±23:59.
+const TIMESTAMP: &str = concat!(
+    "([0-9]{4}-((0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])|(0[13-9]|1[0-2])-(29|30)",
+    "|(0[13578]|1[02])-31)",
+    "|([0-9]{2}(0[48]|[2468][048]|[13579][26])|(0[048]|[2468][048]|[13579][26])00)-02-29)",
+    "[Tt ]([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\\.[0-9]+)?",
+    "([Zz]|[+\\-\\u2212]([01][0-9]|2[0-3]):[0-5][0-9])"
+);
+
 /// The pattern of a relationship: `type:id#relation@subject`, then at most one caveat
-/// (`[name]` or `[name:{...}]`) and at most one `[expiration:...]`, white space around trimmed.
+/// (`[name]` or `[name:{...}]`) and at most one `[expiration:TIMESTAMP]`, white space around
+/// trimmed.
 pub fn relationship_pattern() -> String {
     format!(
-        "^{WS}*{NAME}:{ID}#{NAME}@{}(\\[[A-Za-z0-9_/]{{1,128}}(:{CONTEXT})?\\])?(\\[expiration:[^\\]]*\\])?{WS}*$",
+        "^{WS}*{NAME}:{ID}#{NAME}@{}(\\[[A-Za-z0-9_/]{{1,128}}(:{CONTEXT})?\\])?(\\[expiration:{TIMESTAMP}\\])?{WS}*$",
         subject_body()
     )
 }
