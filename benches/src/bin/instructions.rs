@@ -19,10 +19,11 @@ const SESSIONS: usize = 10_000;
 const PERMS: [&str; 4] = ["read", "write", "admin:*", "posts:*:read"];
 
 /// The cases, in the order the table prints them.
-const CASES: [&str; 6] = [
+const CASES: [&str; 7] = [
     "matcher_hit",
     "matcher_miss",
     "session_check_memory_manager",
+    "session_check_memory_denied",
     "session_check_file_store",
     "acl_check_hit",
     "acl_check_miss",
@@ -72,7 +73,8 @@ fn main() {
     };
     let hits = match case {
         "matcher_hit" | "matcher_miss" => matcher(case == "matcher_hit", n),
-        "session_check_memory_manager" => session_memory(n),
+        "session_check_memory_manager" => session_memory(n, "write"),
+        "session_check_memory_denied" => session_memory(n, "delete"),
         "session_check_file_store" => session_file(n),
         "acl_check_hit" | "acl_check_miss" => acl(case == "acl_check_hit", n),
         other => panic!("unknown case {other} (cases: {CASES:?})"),
@@ -100,8 +102,9 @@ fn matcher(hit: bool, n: usize) -> usize {
     count
 }
 
-/// `check_permission` through the manager on `memory://`, a hit on a random session each time.
-fn session_memory(n: usize) -> usize {
+/// `check_permission` through the manager on `memory://` on a random session each time: a hit
+/// (`write`, an exact grant) or a denial (`delete`: no grant, the patterns are tried).
+fn session_memory(n: usize, permission: &str) -> usize {
     let rt = runtime();
     let (m, ids) = rt.block_on(async {
         let m = psm::PermissionStorageManager::connect("memory://?cleanup_interval=0")
@@ -121,12 +124,16 @@ fn session_memory(n: usize) -> usize {
             let mut count = 0;
             for _ in 0..n {
                 let id = &ids[keys.below(SESSIONS)];
-                count += usize::from(black_box(m.check_permission(id, "write").await.unwrap()));
+                count += usize::from(black_box(m.check_permission(id, permission).await.unwrap()));
             }
             count
         })
     });
-    assert_eq!(count, n, "every session holds `write`");
+    let expected = if PERMS.contains(&permission) { n } else { 0 };
+    assert_eq!(
+        count, expected,
+        "every session holds `write`, none `delete`"
+    );
     count
 }
 

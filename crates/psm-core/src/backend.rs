@@ -178,6 +178,18 @@ pub trait SessionBackend: Send + Sync + fmt::Debug {
         None
     }
 
+    /// [`check_held_now`](Self::check_held_now) for a permission not yet validated: `Some` when
+    /// a live session is held under exactly `candidate` (with the answer, or the permission's
+    /// typed error when it is invalid), `None` otherwise. The same rules hold for `candidate`.
+    /// A backend that holds grants as a [`PermissionSet`] answers with
+    /// [`PermissionSet::check_unparsed`], which compares the exact grants before validating the
+    /// permission; the default validates first and asks `check_held_now`.
+    #[inline]
+    fn check_held_unparsed_now(&self, candidate: &str, permission: &str) -> Option<Result<bool>> {
+        let permission = validate::permission(permission).ok()?;
+        self.check_held_now(candidate, permission).map(Ok)
+    }
+
     /// True when [`check_permission_now`](Self::check_permission_now) usually answers (an
     /// in-process backend); false (the default) makes the layer skip it.
     #[inline]
@@ -280,23 +292,25 @@ macro_rules! guarded {
 
 /// The synchronous check: validation once, the backend's answer, the counter. The id of a held
 /// session is proven valid by being held (see [`SessionBackend::check_held_now`]), so it is
-/// scanned only when the backend holds no live session under it; the permission is parsed
-/// first (the backend needs it parsed), and when both are invalid the id's error is the one
-/// returned, as on every other path.
+/// scanned only when the backend holds no live session under it; the permission is compared
+/// with the held session's exact grants before it is parsed
+/// ([`SessionBackend::check_held_unparsed_now`]: an invalid one is still a typed error), and
+/// when both are invalid the id's error is the one returned, as on every other path.
 #[inline(always)]
 fn check_now<B: SessionBackend>(backend: &B, session_id: &str, permission: &str) -> CheckNow {
-    let permission = match validate::permission(permission) {
-        Ok(p) => p,
-        Err(e) => return failed(validate::session_id(session_id).err().unwrap_or(e)),
-    };
     let held = if session_id.is_empty() || session_id.len() > validate::MAX_ID_LEN {
         None
     } else {
-        SessionBackend::check_held_now(backend, session_id, permission)
+        SessionBackend::check_held_unparsed_now(backend, session_id, permission)
     };
     let granted = match held {
-        Some(granted) => granted,
+        Some(Ok(granted)) => granted,
+        Some(Err(e)) => return failed(e),
         None => {
+            let permission = match validate::permission(permission) {
+                Ok(p) => p,
+                Err(e) => return failed(validate::session_id(session_id).err().unwrap_or(e)),
+            };
             let id = match SessionId::parse(session_id) {
                 Ok(id) => id,
                 Err(e) => return failed(e),

@@ -178,3 +178,45 @@ proptest! {
         prop_assert_eq!(set.check(&target).unwrap(), want, "grants {:?}", grants);
     }
 }
+
+/// A permission to ask: one of the grants as written (an exact hit, or a pattern asked as
+/// such), a generated pattern or concrete permission, or any string (mostly invalid).
+fn asked(grants: Vec<String>) -> impl Strategy<Value = String> {
+    let from_grants = if grants.is_empty() {
+        Just("a".to_string()).boxed()
+    } else {
+        proptest::sample::select(grants).boxed()
+    };
+    prop_oneof![
+        from_grants,
+        pattern(),
+        concrete(),
+        "\\PC{0,12}",
+        "[a-c:.*>]{0,6}"
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+    /// `check_unparsed` (exact grants compared before the parse) gives `check`'s answer, and
+    /// its error for an invalid permission, for every string, small and indexed sets alike.
+    #[test]
+    fn check_unparsed_agrees_with_check_for_every_string(
+        (grants, perm) in proptest::collection::vec(prop_oneof![pattern(), concrete()], 0..8)
+            .prop_flat_map(|g| (Just(g.clone()), asked(g))),
+    ) {
+        let mut padded: Vec<String> = (0..20).map(|i| format!("pad{i}:z")).collect();
+        padded.extend(grants.iter().cloned());
+        for set in [PermissionSet::new(&grants).unwrap(), PermissionSet::new(&padded).unwrap()] {
+            let unparsed = set.check_unparsed(&perm);
+            let checked = set.check(&perm);
+            prop_assert_eq!(unparsed.is_ok(), checked.is_ok(), "{:?} {:?}", perm, grants);
+            match (unparsed, checked) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b, "{:?} {:?}", perm, grants),
+                (Err(a), Err(b)) => prop_assert_eq!(a.to_string(), b.to_string()),
+                _ => unreachable!(),
+            }
+        }
+    }
+}

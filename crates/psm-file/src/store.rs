@@ -229,6 +229,19 @@ impl SessionBackend for FileStore {
             .map(|entry| entry.perms.check_parsed(permission))
     }
 
+    /// As `check_held_now`, with the exact grants compared before the permission is parsed.
+    #[inline]
+    fn check_held_unparsed_now(&self, candidate: &str, permission: &str) -> Option<Result<bool>> {
+        let now = self.now();
+        if now.as_millis() >= self.shared.next_refresh.load(Ordering::Relaxed) {
+            return None;
+        }
+        let cache = self.shared.cache.read();
+        cache
+            .live(candidate, now)
+            .map(|entry| entry.perms.check_unparsed(permission).map_err(Error::from))
+    }
+
     /// From the in-memory image, unless it is time to look for other processes' writes (then
     /// `None`: the async check refreshes first).
     #[inline]

@@ -193,6 +193,16 @@ impl SessionBackend for MemoryStore {
         self.shared.table.check_held(candidate, permission, now)
     }
 
+    /// Exact grants compared before the permission is parsed (see `check_held_now`).
+    #[inline(always)]
+    fn check_held_unparsed_now(&self, candidate: &str, permission: &str) -> Option<Result<bool>> {
+        let now = self.instant();
+        self.shared
+            .table
+            .check_held_unparsed(candidate, permission, now)
+            .map(|answer| answer.map_err(Error::from))
+    }
+
     #[inline(always)]
     fn check_permission_now(
         &self,

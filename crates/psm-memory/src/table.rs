@@ -18,7 +18,7 @@ use hashbrown::HashTable;
 use parking_lot::RwLock;
 use psm_core::bytes::same_bytes;
 use psm_core::permission::{ParsedPermission, PermissionSet};
-use psm_core::{Session, Timestamp};
+use psm_core::{PermissionError, Session, Timestamp};
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -147,6 +147,27 @@ impl Table {
         let (lock, hash) = self.session_shard(candidate);
         let shard = lock.read();
         find(&shard, hash, candidate).map(|e| e.live(now) && e.grants.check_parsed(permission))
+    }
+
+    /// [`check_held`](Self::check_held) for a permission not yet validated
+    /// ([`PermissionSet::check_unparsed`]: exact grants first); an expired session answers
+    /// `false`, or the permission's error when it is invalid.
+    #[inline(always)]
+    pub(crate) fn check_held_unparsed(
+        &self,
+        candidate: &str,
+        permission: &str,
+        now: SystemTime,
+    ) -> Option<Result<bool, PermissionError>> {
+        let (lock, hash) = self.session_shard(candidate);
+        let shard = lock.read();
+        find(&shard, hash, candidate).map(|e| {
+            if e.live(now) {
+                e.grants.check_unparsed(permission)
+            } else {
+                ParsedPermission::parse(permission).map(|_| false)
+            }
+        })
     }
 
     /// Runs `f` on a live entry under the read lock.

@@ -187,6 +187,65 @@ impl PermissionSet {
         Ok(self.check_parsed(ParsedPermission::parse(permission)?))
     }
 
+    /// [`check`](Self::check) comparing the exact grants with `permission` *before* validating
+    /// it: a concrete grant equal to it byte for byte proves it valid and concrete (every grant
+    /// was validated when the set was built), so an exact hit costs no parse. Otherwise the
+    /// permission is validated (the same typed error as `check` when invalid: fail closed) and
+    /// matched against the pattern grants only. Same answers as [`check`](Self::check) for
+    /// every string.
+    #[inline(always)]
+    pub fn check_unparsed(&self, permission: &str) -> Result<bool, PermissionError> {
+        if self.index.is_none() && self.exact_grant(permission.as_bytes()) {
+            return Ok(true);
+        }
+        self.check_after_exact_miss(permission)
+    }
+
+    /// Is `wanted` byte for byte one of the concrete grants of a small set?
+    #[inline(always)]
+    fn exact_grant(&self, wanted: &[u8]) -> bool {
+        let mut patterns = self.pattern_bits;
+        let mut rest = &self.packed[..];
+        while let Some((&len, tail)) = rest.split_first() {
+            let Some((grant, next)) = tail.split_at_checked(usize::from(len)) else {
+                return false;
+            };
+            if patterns & 1 == 0 && same_bytes(grant, wanted) {
+                return true;
+            }
+            patterns >>= 1;
+            rest = next;
+        }
+        false
+    }
+
+    /// The rest of [`check_unparsed`](Self::check_unparsed) when no exact grant of a small set
+    /// equals `permission` (or the set is indexed): validation, then the patterns.
+    #[inline]
+    fn check_after_exact_miss(&self, permission: &str) -> Result<bool, PermissionError> {
+        let parsed = ParsedPermission::parse(permission)?;
+        if self.index.is_some() || parsed.shape() == Shape::Pattern || self.flags & HAS_ALL != 0 {
+            return Ok(self.check_parsed(parsed));
+        }
+        // small, concrete, exact grants already compared: only the patterns can match
+        let mut patterns = self.pattern_bits;
+        let mut rest = &self.packed[..];
+        while patterns != 0 {
+            let Some((&len, tail)) = rest.split_first() else {
+                return Ok(false);
+            };
+            let Some((grant, next)) = tail.split_at_checked(usize::from(len)) else {
+                return Ok(false);
+            };
+            if patterns & 1 == 1 && grant_matches_bytes(grant, permission.as_bytes()) {
+                return Ok(true);
+            }
+            patterns >>= 1;
+            rest = next;
+        }
+        Ok(false)
+    }
+
     /// [`check`](Self::check) for a permission validated once by [`ParsedPermission::parse`].
     #[inline(always)]
     pub fn check_parsed(&self, permission: ParsedPermission<'_>) -> bool {
