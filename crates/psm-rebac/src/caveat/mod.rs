@@ -22,9 +22,9 @@ use foldhash::HashMap;
 use serde_json::{Map, Value as Json};
 
 use crate::error::{Error, Result};
-use crate::schema::Schema;
 #[cfg(feature = "caveats")]
-use value::ParamType;
+use crate::schema::CaveatType;
+use crate::schema::Schema;
 
 pub use context::StoredContext;
 
@@ -44,7 +44,7 @@ pub(crate) enum Outcome {
 
 #[cfg(feature = "caveats")]
 struct Compiled {
-    params: Vec<(String, ParamType)>,
+    params: Vec<(String, CaveatType)>,
     program: cel::Program,
     /// What the cost estimate of an evaluation needs (see `cost.rs`).
     shape: cost::Shape,
@@ -105,19 +105,8 @@ impl Caveats {
                 rule,
                 message,
             };
-            let mut params = Vec::with_capacity(c.parameters.len());
-            for (name, ty) in &c.parameters {
-                let t = ParamType::parse(ty).ok_or_else(|| {
-                    invalid(
-                        "unknown-caveat-parameter-type",
-                        format!(
-                            "caveat `{}`: parameter `{name}` has unknown type `{ty}`",
-                            c.name
-                        ),
-                    )
-                })?;
-                params.push((name.clone(), t));
-            }
+            // Parameter types were parsed (and unknown ones refused) with the schema.
+            let params = c.parameters.clone();
             if c.expression.len() > MAX_EXPRESSION {
                 return Err(invalid(
                     "caveat-expression",
@@ -379,7 +368,7 @@ mod without_caveats {
         let mut schema = Schema::default();
         schema.caveats.push(crate::schema::CaveatDefinition {
             name: "cav".to_owned(),
-            parameters: vec![("x".to_owned(), "int".to_owned())],
+            parameters: vec![("x".to_owned(), crate::schema::CaveatType::Int)],
             expression: "x == 1".to_owned(),
             position: crate::Position::default(),
         });

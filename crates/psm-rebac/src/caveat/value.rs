@@ -1,6 +1,6 @@
-//! Caveat parameter types (`int`, `timestamp`, `list<string>`, `ipaddress`, ...) and the typed
-//! conversion of JSON context values into CEL values: a value of the wrong type is an error
-//! naming the parameter, never a silent coercion.
+//! The typed conversion of JSON context values into CEL values by the declared parameter type
+//! ([`CaveatType`]: `int`, `timestamp`, `list<string>`, `ipaddress`, ...): a value of the wrong
+//! type is an error naming the parameter, never a silent coercion.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -9,67 +9,13 @@ use cel::Value as Cel;
 use cel::objects::Key;
 use serde_json::Value as Json;
 
-/// How deep nested lists and maps may be, in types and in values.
+use crate::schema::CaveatType;
+
+/// How deep nested lists and maps may be in values.
 const MAX_NESTING: usize = 16;
 
-/// A declared parameter type.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum ParamType {
-    Any,
-    Bool,
-    Int,
-    Uint,
-    Double,
-    String,
-    Bytes,
-    Duration,
-    Timestamp,
-    IpAddress,
-    List(Box<ParamType>),
-    Map(Box<ParamType>),
-}
-
-impl ParamType {
-    /// Parses a type as written in a SpiceDB caveat or an OpenFGA condition
-    /// (also OpenFGA JSON's `TYPE_NAME_INT` spelling).
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        Self::parse_at(text, 0)
-    }
-
-    fn parse_at(text: &str, depth: usize) -> Option<Self> {
-        if depth > MAX_NESTING {
-            return None;
-        }
-        let t = text.trim();
-        let t = t
-            .strip_prefix("TYPE_NAME_")
-            .unwrap_or(t)
-            .to_ascii_lowercase();
-        if let Some(inner) = t.strip_prefix("list<").and_then(|x| x.strip_suffix('>')) {
-            return Some(Self::List(Box::new(Self::parse_at(inner, depth + 1)?)));
-        }
-        if let Some(inner) = t.strip_prefix("map<").and_then(|x| x.strip_suffix('>')) {
-            // SpiceDB and OpenFGA maps have string keys; `map<string, int>` names the key too.
-            let v = inner.rsplit_once(',').map_or(inner, |(_, v)| v);
-            return Some(Self::Map(Box::new(Self::parse_at(v, depth + 1)?)));
-        }
-        Some(match t.as_str() {
-            "any" => Self::Any,
-            "bool" => Self::Bool,
-            "int" => Self::Int,
-            "uint" => Self::Uint,
-            "double" => Self::Double,
-            "string" => Self::String,
-            "bytes" => Self::Bytes,
-            "duration" => Self::Duration,
-            "timestamp" => Self::Timestamp,
-            "ipaddress" => Self::IpAddress,
-            "list" => Self::List(Box::new(Self::Any)),
-            "map" => Self::Map(Box::new(Self::Any)),
-            _ => return None,
-        })
-    }
-
+/// The typed conversion of JSON context values (`CaveatType` is the schema's parameter type).
+impl CaveatType {
     /// Converts a JSON value to this type; `Err` says what was expected.
     pub(crate) fn convert(&self, v: &Json) -> Result<Cel, String> {
         self.convert_at(v, 0)
@@ -133,7 +79,7 @@ impl ParamType {
                 }
                 Ok(Cel::Map(out.into()))
             }
-            (t, _) => bad(&format!("{t:?}").to_ascii_lowercase()),
+            (t, _) => bad(&format!("a `{t}`")),
         }
     }
 }

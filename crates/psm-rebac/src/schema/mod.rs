@@ -1,6 +1,7 @@
 //! Schemas: the model, its three source formats (SpiceDB, OpenFGA DSL, dj_magister JSON) and validation.
 
 pub mod analysis;
+mod caveat_type;
 pub mod json;
 mod lexer;
 pub mod model;
@@ -12,6 +13,7 @@ mod spicedb_rules;
 mod validate;
 
 pub use analysis::Analysis;
+pub use caveat_type::CaveatType;
 pub use model::{
     AllowedSubject, ArrowKind, CaveatDefinition, Definition, Relation, RelationKind, Rewrite,
     Schema,

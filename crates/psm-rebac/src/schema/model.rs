@@ -2,6 +2,7 @@
 
 use foldhash::HashMap;
 
+use super::caveat_type::CaveatType;
 use crate::error::Position;
 
 /// A whole schema: object definitions plus caveats (compiled and evaluated on every check and
@@ -177,8 +178,8 @@ impl Rewrite {
 pub struct CaveatDefinition {
     /// Its name.
     pub name: String,
-    /// Parameter names and type texts.
-    pub parameters: Vec<(String, String)>,
+    /// Parameter names and their types, in declaration order.
+    pub parameters: Vec<(String, CaveatType)>,
     /// The expression body as written.
     pub expression: String,
     /// Where it is declared.

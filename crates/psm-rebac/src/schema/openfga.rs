@@ -3,6 +3,7 @@
 //! Grammar of a definition, as in OpenFGA: an optional leading `[types]`, then either one or more
 //! `or X`, one or more `and X`, or a single `but not X`; mixing needs parentheses.
 
+use super::caveat_type::{CaveatType, unknown_parameter_type};
 use super::lexer::{Lexer, Spanned, Tok};
 use super::model::{
     AllowedSubject, ArrowKind, CaveatDefinition, Definition, Relation, RelationKind, Rewrite,
@@ -12,19 +13,6 @@ use crate::error::{Position, Result, SchemaFormat};
 
 /// The deepest parenthesis nesting accepted in a definition.
 pub const MAX_NESTING: usize = 64;
-
-const PARAM_TYPES: &[&str] = &[
-    "string",
-    "int",
-    "uint",
-    "double",
-    "bool",
-    "bytes",
-    "duration",
-    "timestamp",
-    "any",
-    "ipaddress",
-];
 
 /// Parses an OpenFGA model into a [`Schema`] (without semantic validation).
 pub fn parse(src: &str) -> Result<Schema> {
@@ -328,7 +316,7 @@ impl<'a> Parser<'a> {
         loop {
             let (pname, _) = self.ident("a parameter name")?;
             self.punct(':')?;
-            let ty = self.param_type(true)?;
+            let ty = self.param_type(true, &name, &pname)?;
             parameters.push((pname, ty));
             let t = self.advance()?;
             match t.tok {
@@ -356,22 +344,22 @@ impl<'a> Parser<'a> {
         })
     }
 
-    fn param_type(&mut self, allow_generic: bool) -> Result<String> {
+    /// A parameter type of the OpenFGA grammar: a scalar, or `list<T>` / `map<T>` of a scalar.
+    fn param_type(&mut self, allow_generic: bool, cond: &str, param: &str) -> Result<CaveatType> {
         let (ty, tpos) = self.ident("a parameter type")?;
         if ty == "list" || ty == "map" {
             if !allow_generic {
                 return Err(self.lex.error(tpos, "generic parameter types cannot nest"));
             }
             self.punct('<')?;
-            let inner = self.param_type(false)?;
+            let inner = Box::new(self.param_type(false, cond, param)?);
             self.punct('>')?;
-            return Ok(format!("{ty}<{inner}>"));
+            return Ok(if ty == "list" {
+                CaveatType::List(inner)
+            } else {
+                CaveatType::Map(inner)
+            });
         }
-        if !PARAM_TYPES.contains(&ty.as_str()) {
-            return Err(self
-                .lex
-                .error(tpos, format!("unknown parameter type `{ty}`")));
-        }
-        Ok(ty)
+        CaveatType::scalar(&ty).ok_or_else(|| unknown_parameter_type(tpos, cond, param, &ty))
     }
 }

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+use super::caveat_type::{CaveatType, unknown_parameter_type};
 use super::model::{
     AllowedSubject, ArrowKind, CaveatDefinition, Definition, Relation, RelationKind, Rewrite,
     Schema,
@@ -136,18 +137,16 @@ pub fn parse(src: &str) -> Result<Schema> {
                     format!("condition key is `{key}` but nested name property is {name}"),
                 ));
             }
-            let parameters = c
-                .get("parameters")
-                .and_then(Value::as_object)
-                .map(|p| {
-                    p.iter()
-                        .map(|(k, v)| {
-                            let ty = v.get("type_name").and_then(Value::as_str).unwrap_or("");
-                            (k.clone(), ty.to_owned())
-                        })
-                        .collect()
-                })
-                .unwrap_or_default();
+            let mut parameters = Vec::new();
+            if let Some(p) = c.get("parameters").and_then(Value::as_object) {
+                for (k, v) in p {
+                    let ty = parameter_type(v, 0).ok_or_else(|| {
+                        let text: String = v.to_string().chars().take(200).collect();
+                        unknown_parameter_type(Position { line: 1, column: 1 }, key, k, &text)
+                    })?;
+                    parameters.push((k.clone(), ty));
+                }
+            }
             schema.caveats.push(CaveatDefinition {
                 name: key.clone(),
                 parameters,
@@ -169,6 +168,23 @@ pub fn parse(src: &str) -> Result<Schema> {
         }
     }
     Ok(schema)
+}
+
+/// A condition parameter's type: `{"type_name": "TYPE_NAME_LIST", "generic_types": [...]}`.
+fn parameter_type(v: &Value, depth: usize) -> Option<CaveatType> {
+    if depth > MAX_NESTING {
+        return None;
+    }
+    let name = v.get("type_name")?.as_str()?;
+    let args = match v.get("generic_types") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .map(|g| parameter_type(g, depth + 1))
+            .collect::<Option<_>>()?,
+        Some(_) => return None,
+    };
+    CaveatType::from_openfga_type_name(name, args)
 }
 
 fn name_of(v: &Value, key: &str) -> Result<String> {

@@ -3,6 +3,7 @@
 
 use foldhash::HashSet;
 
+use super::CaveatType;
 use super::model::{Definition, Relation, Rewrite, Schema};
 use super::validate::invalid;
 use crate::error::Result;
@@ -26,7 +27,7 @@ pub(crate) fn validate(schema: &Schema) -> Result<()> {
         if let Some((p, _)) = c
             .parameters
             .iter()
-            .find(|(p, ty)| ty.trim() == "ipaddress" && converts_to_string(&c.expression, p))
+            .find(|(p, ty)| *ty == CaveatType::IpAddress && converts_to_string(&c.expression, p))
         {
             return Err(invalid(
                 c.position,

@@ -3,6 +3,7 @@
 //! Operator precedence follows SpiceDB: `-` binds loosest, then `+`, then `&`; all are
 //! left-associative, so `a + b - c` is `(a + b) - c`. Nesting is bounded by [`MAX_NESTING`].
 
+use super::caveat_type::{CaveatType, unknown_parameter_type};
 use super::lexer::{Lexer, Spanned, Tok};
 use super::model::{
     AllowedSubject, ArrowKind, CaveatDefinition, Definition, Relation, RelationKind, Rewrite,
@@ -310,7 +311,10 @@ impl<'a> Parser<'a> {
         if !self.eat_punct(')')? {
             loop {
                 let (pname, _) = self.ident("a parameter name")?;
-                let ty = self.caveat_type()?;
+                let tpos = self.peek.pos;
+                let text = self.caveat_type()?;
+                let ty = CaveatType::parse(&text)
+                    .ok_or_else(|| unknown_parameter_type(tpos, &name, &pname, &text))?;
                 parameters.push((pname, ty));
                 if self.eat_punct(')')? {
                     break;
