@@ -37,7 +37,7 @@ pub(crate) fn open_options(options: &ConnOptions) -> Result<Opened> {
     if dialect == Dialect::Sqlite && !memory {
         crate::sqlite_file::prepare(&driver, options.create)?;
     }
-    let conns = open(dialect, &driver, &options.pool)?;
+    let conns = open(dialect, &driver, &options.pool, options.generic_plans)?;
     Ok(Opened {
         dialect,
         conns,
@@ -70,7 +70,14 @@ pub(crate) async fn make_ready(
 }
 
 /// Opens the database at `driver_url` (lazily: no connection is made yet).
-pub(crate) fn open(dialect: Dialect, driver_url: &str, config: &PoolConfig) -> Result<Conns> {
+/// `generic_plans`: see [`ConnOptions::generic_plans`](crate::conn_options::ConnOptions) (PostgreSQL only).
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+pub(crate) fn open(
+    dialect: Dialect,
+    driver_url: &str,
+    config: &PoolConfig,
+    generic_plans: bool,
+) -> Result<Conns> {
     config.validate()?;
     let ctx = ErrorContext {
         backend: dialect.name(),
@@ -85,6 +92,9 @@ pub(crate) fn open(dialect: Dialect, driver_url: &str, config: &PoolConfig) -> R
                 .map_err(|e| bad_url(driver_url, e))?;
             if let Some(t) = config.statement_timeout {
                 opts = opts.options([("statement_timeout", t.as_millis().to_string())]);
+            }
+            if generic_plans {
+                opts = opts.options([("plan_cache_mode", "force_generic_plan")]);
             }
             let pool = pool_options(config).connect_lazy_with(opts.clone());
             Ok(Conns::Postgres(handle(

@@ -5,12 +5,12 @@
 //! `psm rebac import` uses) touches them, as a write would.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use psm_core::Result;
 use psm_rebac::store::BulkImport;
 use psm_rebac::{Relationship, Revision};
 
-use super::read::key_binds;
 use super::rows::{SqlValue, bind_values};
 use super::store::{SqlTupleStore, store_error};
 use super::tables::KEY_COLUMNS;
@@ -20,6 +20,9 @@ use crate::dialect::Dialect;
 
 /// Rows per multi-row `INSERT` (ten binds each, inside every database's bind limit).
 const ROWS_PER_STATEMENT: usize = 500;
+/// Rows per PostgreSQL `INSERT ... SELECT FROM UNNEST` (ten array binds whatever the count).
+#[cfg(feature = "postgres")]
+const ROWS_PER_ARRAY: usize = 10_000;
 
 impl SqlTupleStore {
     /// Inserts relationships that are not yet stored (existing ones are kept unchanged), in
@@ -43,33 +46,18 @@ impl SqlTupleStore {
     {
         let inner = self.live()?;
         let batch = batch.max(ROWS_PER_STATEMENT);
-        let mut pending: Vec<SqlValue> = Vec::with_capacity(batch * 10);
         let mut iter = relationships.into_iter().peekable();
         while iter.peek().is_some() {
-            pending.clear();
+            let mut rows = Columns::with_capacity(batch);
             for r in iter.by_ref().take(batch) {
                 let expires_at = check_storable(&r).map_err(|e| psm_core::Error::Backend {
                     backend: inner.dialect.name(),
                     message: format!("bulk_load: {e}"),
                     source: None,
                 })?;
-                let mut binds = key_binds(&r);
-                binds.push(SqlValue::OptText(
-                    r.caveat.as_ref().map(|c| c.name.as_str().into()),
-                ));
-                binds.push(SqlValue::OptText(
-                    r.caveat
-                        .as_ref()
-                        .and_then(|c| c.context.as_ref().map(|x| x.as_str()))
-                        .map(Into::into),
-                ));
-                binds.push(SqlValue::OptText(
-                    r.expiration.as_ref().map(|e| e.as_str().into()),
-                ));
-                binds.push(SqlValue::OptInt(expires_at));
-                pending.extend(binds);
+                rows.push(&r, expires_at);
             }
-            self.insert_rows(&pending, conflict).await?;
+            self.insert_rows(&rows, conflict).await?;
         }
         Ok(())
     }
@@ -111,52 +99,94 @@ impl SqlTupleStore {
         })
     }
 
-    /// Inserts rows (ten values each) in one transaction, `ROWS_PER_STATEMENT` a statement.
-    /// With [`OnConflict::Replace`] no key may appear twice in `values`.
-    async fn insert_rows(&self, values: &[SqlValue], conflict: OnConflict) -> Result<()> {
+    /// Inserts `rows` in one transaction that bumps the revision: on PostgreSQL one
+    /// `INSERT ... SELECT FROM UNNEST` of ten array binds per `ROWS_PER_ARRAY` rows, elsewhere
+    /// multi-row `VALUES`, `ROWS_PER_STATEMENT` a statement. With [`OnConflict::Replace`] no
+    /// key may appear twice in `rows`.
+    async fn insert_rows(&self, rows: &Columns, conflict: OnConflict) -> Result<()> {
         let inner = self.live()?;
+        let t = &inner.tables.tuples;
+        let cols = format!("{}, expires_at", super::tables::TUPLE_COLUMNS);
+        let tail = match (inner.dialect, conflict) {
+            (Dialect::MySql, OnConflict::Keep) => {
+                "ON DUPLICATE KEY UPDATE resource_type = resource_type".to_owned()
+            }
+            (Dialect::MySql, OnConflict::Replace) => "ON DUPLICATE KEY UPDATE \
+                 caveat_name = VALUES(caveat_name), caveat_context = VALUES(caveat_context), \
+                 expiration = VALUES(expiration), expires_at = VALUES(expires_at)"
+                .to_owned(),
+            (_, OnConflict::Keep) => format!("ON CONFLICT ({KEY_COLUMNS}) DO NOTHING"),
+            (_, OnConflict::Replace) => format!(
+                "ON CONFLICT ({KEY_COLUMNS}) DO UPDATE SET caveat_name = excluded.caveat_name, \
+                 caveat_context = excluded.caveat_context, expiration = excluded.expiration, \
+                 expires_at = excluded.expires_at"
+            ),
+        };
+        let op = "rebac_bulk_load";
+        #[cfg(feature = "postgres")]
+        #[allow(irrefutable_let_patterns)]
+        if let crate::conn::Conns::Postgres(h) = &inner.conns {
+            // the values travel as ten arrays: one statement text, no bind limit, no parsing
+            // of thousands of placeholders
+            let sql = format!(
+                "INSERT INTO {t} ({cols}) SELECT * FROM UNNEST($1::text[], $2::text[], \
+                 $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+                 $9::text[], $10::int8[]) {tail}"
+            );
+            let mut tx = h.pool.begin().await.map_err(|e| h.ctx.map(op, e))?;
+            // every committed change bumps the revision (the plans' depth proof relies on it)
+            sqlx::query(&inner.sql.bump_revision)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| h.ctx.map(op, e))?;
+            let mut from = 0;
+            while from < rows.len() {
+                let to = (from + ROWS_PER_ARRAY).min(rows.len());
+                let text = |c: usize| -> Vec<&str> {
+                    rows.text[c][from..to].iter().map(|s| &**s).collect()
+                };
+                let opt = |c: usize| -> Vec<Option<&str>> {
+                    rows.opt[c][from..to].iter().map(|s| s.as_deref()).collect()
+                };
+                sqlx::query(&sql)
+                    .bind(text(0))
+                    .bind(text(1))
+                    .bind(text(2))
+                    .bind(text(3))
+                    .bind(text(4))
+                    .bind(text(5))
+                    .bind(opt(0))
+                    .bind(opt(1))
+                    .bind(opt(2))
+                    .bind(&rows.expires_at[from..to])
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| h.ctx.map(op, e))?;
+                from = to;
+            }
+            return tx.commit().await.map_err(|e| h.ctx.map(op, e));
+        }
         let statement = |n: usize| {
             let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
             let list = vec![row; n].join(", ");
-            let t = &inner.tables.tuples;
-            let cols = format!("{}, expires_at", super::tables::TUPLE_COLUMNS);
-            let sql = match (inner.dialect, conflict) {
-                (Dialect::MySql, OnConflict::Keep) => format!(
-                    "INSERT INTO {t} ({cols}) VALUES {list} ON DUPLICATE KEY UPDATE resource_type = resource_type"
-                ),
-                (Dialect::MySql, OnConflict::Replace) => format!(
-                    "INSERT INTO {t} ({cols}) VALUES {list} ON DUPLICATE KEY UPDATE \
-                     caveat_name = VALUES(caveat_name), caveat_context = VALUES(caveat_context), \
-                     expiration = VALUES(expiration), expires_at = VALUES(expires_at)"
-                ),
-                (_, OnConflict::Keep) => format!(
-                    "INSERT INTO {t} ({cols}) VALUES {list} ON CONFLICT ({KEY_COLUMNS}) DO NOTHING"
-                ),
-                (_, OnConflict::Replace) => format!(
-                    "INSERT INTO {t} ({cols}) VALUES {list} ON CONFLICT ({KEY_COLUMNS}) \
-                     DO UPDATE SET caveat_name = excluded.caveat_name, \
-                     caveat_context = excluded.caveat_context, expiration = excluded.expiration, \
-                     expires_at = excluded.expires_at"
-                ),
-            };
-            inner.dialect.sql(&sql)
+            inner
+                .dialect
+                .sql(&format!("INSERT INTO {t} ({cols}) VALUES {list} {tail}"))
         };
         let full = statement(ROWS_PER_STATEMENT);
-        let chunks: Vec<(String, &[SqlValue])> = values
-            .chunks(ROWS_PER_STATEMENT * 10)
-            .map(|c| {
-                let n = c.len() / 10;
-                (
-                    if n == ROWS_PER_STATEMENT {
-                        full.clone()
-                    } else {
-                        statement(n)
-                    },
-                    c,
-                )
-            })
-            .collect();
-        let op = "rebac_bulk_load";
+        let mut chunks: Vec<(String, Vec<SqlValue>)> = Vec::new();
+        let mut from = 0;
+        while from < rows.len() {
+            let to = (from + ROWS_PER_STATEMENT).min(rows.len());
+            let n = to - from;
+            let sql = if n == ROWS_PER_STATEMENT {
+                full.clone()
+            } else {
+                statement(n)
+            };
+            chunks.push((sql, (from..to).flat_map(|i| rows.values(i)).collect()));
+            from = to;
+        }
         dispatch!(&inner.conns, h => {
             let mut tx = h.pool.begin().await.map_err(|e| h.ctx.map(op, e))?;
             // every committed change bumps the revision (the plans' depth proof relies on it)
@@ -172,6 +202,66 @@ impl SqlTupleStore {
             }
             tx.commit().await.map_err(|e| h.ctx.map(op, e))
         })
+    }
+}
+
+/// Rows to insert, column by column (the key's six texts, caveat name and context,
+/// expiration as written, and `expires_at`).
+#[derive(Debug, Default)]
+struct Columns {
+    text: [Vec<Arc<str>>; 6],
+    opt: [Vec<Option<Arc<str>>>; 3],
+    expires_at: Vec<Option<i64>>,
+}
+
+impl Columns {
+    fn with_capacity(n: usize) -> Self {
+        Columns {
+            text: std::array::from_fn(|_| Vec::with_capacity(n)),
+            opt: std::array::from_fn(|_| Vec::with_capacity(n)),
+            expires_at: Vec::with_capacity(n),
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.expires_at.len()
+    }
+
+    fn push(&mut self, r: &Relationship, expires_at: Option<i64>) {
+        let key = [
+            &r.resource.object_type,
+            &r.resource.object_id,
+            &r.relation,
+            &r.subject.object.object_type,
+            &r.subject.object.object_id,
+        ];
+        for (col, value) in self.text.iter_mut().zip(key) {
+            col.push(value.clone());
+        }
+        self.text[5].push(r.subject.relation.clone().unwrap_or_else(|| Arc::from("")));
+        let caveat = r.caveat.as_ref();
+        self.opt[0].push(caveat.map(|c| c.name.as_str().into()));
+        self.opt[1].push(caveat.and_then(|c| c.context.as_ref().map(|x| x.as_str().into())));
+        self.opt[2].push(r.expiration.as_ref().map(|e| e.as_str().into()));
+        self.expires_at.push(expires_at);
+    }
+
+    /// Row `i`'s ten values, in column order.
+    fn values(&self, i: usize) -> [SqlValue; 10] {
+        let t = |c: usize| SqlValue::Text(self.text[c][i].clone());
+        let o = |c: usize| SqlValue::OptText(self.opt[c][i].clone());
+        [
+            t(0),
+            t(1),
+            t(2),
+            t(3),
+            t(4),
+            t(5),
+            o(0),
+            o(1),
+            o(2),
+            SqlValue::OptInt(self.expires_at[i]),
+        ]
     }
 }
 

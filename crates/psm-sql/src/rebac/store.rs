@@ -14,6 +14,7 @@ use psm_rebac::{
 use super::config::TupleStoreConfig;
 use super::tables::{self, StoreSql, Tables};
 use crate::conn::{Conns, dispatch, read_fast};
+use crate::conn_options::ConnOptions;
 use crate::dialect::Dialect;
 use crate::exec::BoxFut;
 use crate::open::{make_ready, open_options};
@@ -64,13 +65,15 @@ impl SqlTupleStore {
 
     /// Connects with a typed configuration; runs the migrations unless disabled.
     pub async fn connect_with(config: TupleStoreConfig) -> Result<Self> {
-        let opened = open_options(&config.conn)?;
-        let (dialect, prefix) = (opened.dialect, config.conn.table_prefix);
+        // the plans' statements are large and bind only ids: planned once per connection
+        let conn = ConnOptions {
+            generic_plans: true,
+            ..config.conn
+        };
+        let opened = open_options(&conn)?;
+        let (dialect, prefix) = (opened.dialect, conn.table_prefix);
         let tables = Tables::new(dialect, &prefix);
-        let migrations = config
-            .conn
-            .migrate
-            .then(|| tables::migrations(dialect, &prefix));
+        let migrations = conn.migrate.then(|| tables::migrations(dialect, &prefix));
         let store = SqlTupleStore {
             inner: Arc::new(Inner {
                 sql: StoreSql::new(dialect, &tables),
