@@ -29,7 +29,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
@@ -46,7 +46,7 @@ type Node = (String, String);
 pub(crate) const UNPROVEN: i64 = -1;
 
 /// Shortest pause between two proofs, and how many times a proof's duration must pass before
-/// the next one (under a stream of writes, proofs take a tenth of one connection at most).
+/// the next one ([`Pace::DEFAULT`]).
 const MIN_PAUSE: Duration = Duration::from_millis(50);
 const PAUSE_FACTOR: u32 = 10;
 /// How old a proof that does not cover a request must be before that request makes a new one
@@ -273,7 +273,7 @@ impl Prover {
         b
     }
 
-    async fn read_revision(&self, store: &SqlTupleStore) -> psm_rebac::Result<i64> {
+    pub(crate) async fn read_revision(&self, store: &SqlTupleStore) -> psm_rebac::Result<i64> {
         let rows = store.texts(&self.revision, &[]).await?;
         Ok(rows
             .first()
@@ -360,16 +360,58 @@ fn walk_statement(
     Ok(sql)
 }
 
-/// The plan's proof: the latest one, and when to make the next.
-#[derive(Debug, Default)]
+/// The plan's proof: the latest one, when to make the next, and the background task making it.
+///
+/// Requests never wait for a proof: one that finds the proof missing or stale (a check whose
+/// statement ran the guard, a lookup after [`Proofs::recheck`]) starts a refresh as a separate
+/// task (at most one at a time, paced by the last proof's duration) and takes the guarded
+/// statement meanwhile. The task's statements are bounded by [`PROOF_TIMEOUT`] (a timed-out
+/// read discards its connection), end when the store is closed, and the task is aborted when
+/// the plan is dropped.
+#[derive(Debug)]
 pub(crate) struct Proofs {
     current: Mutex<Option<Arc<Proof>>>,
     busy: AtomicBool,
     /// When the last proof started and how long it took.
     last: Mutex<Option<(Instant, Duration)>>,
+    /// When a refresh last found the store still at the proof's revision.
+    confirmed: Mutex<Option<Instant>>,
+    pace: Pace,
+    /// The refresh in flight, if any.
+    task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Refreshes started, and walks over the store made (what the tests observe).
+    started: AtomicU64,
+    walks: AtomicU64,
 }
 
-/// Clears `busy` when a proof ends, however it ends (an error, a dropped request).
+/// Longest time a proof's statements may take together; a store too large to prove in this
+/// time keeps the guard (its proof is given up and tried again after the pause).
+pub(crate) const PROOF_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a lookup trusts the latest proof before it has the revision read again.
+const LOOKUP_RECHECK: Duration = Duration::from_secs(1);
+
+/// How often proofs are refreshed.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pace {
+    /// Shortest pause between two proofs.
+    pub(crate) min_pause: Duration,
+    /// How many times a proof's duration must pass before the next one.
+    pub(crate) factor: u32,
+    /// How long a lookup (which cannot tell a stale proof) trusts the proof before it starts a
+    /// refresh (which first reads the revision: one small statement when nothing changed).
+    pub(crate) recheck: Duration,
+}
+
+impl Pace {
+    /// Under a stream of writes, proofs take a tenth of one connection at most.
+    pub(crate) const DEFAULT: Pace = Pace {
+        min_pause: MIN_PAUSE,
+        factor: PAUSE_FACTOR,
+        recheck: LOOKUP_RECHECK,
+    };
+}
+
+/// Clears `busy` when a proof ends, however it ends (an error, an aborted task).
 struct Busy<'a>(&'a AtomicBool);
 
 impl Drop for Busy<'_> {
@@ -379,16 +421,66 @@ impl Drop for Busy<'_> {
 }
 
 impl Proofs {
+    /// No proof yet; refreshes paced by `pace`.
+    pub(crate) fn new(pace: Pace) -> Self {
+        Proofs {
+            current: Mutex::new(None),
+            busy: AtomicBool::new(false),
+            last: Mutex::new(None),
+            confirmed: Mutex::new(None),
+            pace,
+            task: Mutex::new(None),
+            started: AtomicU64::new(0),
+            walks: AtomicU64::new(0),
+        }
+    }
+
     /// The latest proof.
     pub(crate) fn current(&self) -> Option<Arc<Proof>> {
         self.current.lock().clone()
     }
 
-    /// Makes a new proof when none is being made and the pause after the last one is over;
-    /// errors leave the last proof in place (the guard keeps answering meanwhile).
-    pub(crate) async fn refresh(&self, prover: &Prover, store: &SqlTupleStore) {
+    /// Refreshes started so far (each a separate task).
+    #[cfg(test)]
+    pub(crate) fn started(&self) -> u64 {
+        self.started.load(Ordering::Acquire)
+    }
+
+    /// Walks over the store made so far (refreshes that found the revision unchanged make none).
+    #[cfg(test)]
+    pub(crate) fn walks(&self) -> u64 {
+        self.walks.load(Ordering::Acquire)
+    }
+
+    /// Whether a lookup should have the proof looked at again: none yet, or not confirmed for
+    /// [`Pace::recheck`].
+    pub(crate) fn recheck_due(&self) -> bool {
+        let Some(p) = self.current() else {
+            return true;
+        };
+        let seen = (*self.confirmed.lock()).map_or(p.made, |c| c.max(p.made));
+        seen.elapsed() >= self.pace.recheck
+    }
+
+    /// The refresh task in flight (tests await it; `None` when none runs).
+    #[cfg(test)]
+    pub(crate) fn take_task(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.task.lock().take()
+    }
+
+    /// Stops the refresh in flight (the plan is gone).
+    pub(crate) fn abort(&self) {
+        if let Some(task) = self.task.lock().as_ref() {
+            task.abort();
+        }
+    }
+
+    /// Starts a refresh in the background unless one runs or the pause after the last proof
+    /// is not over; outside a Tokio runtime, refreshes in place. Returns at once either way
+    /// when a runtime is there.
+    pub(crate) async fn refresh(self: &Arc<Self>, prover: &Arc<Prover>, store: &SqlTupleStore) {
         if let Some((start, took)) = *self.last.lock() {
-            let pause = (took * PAUSE_FACTOR).max(MIN_PAUSE);
+            let pause = (took * self.pace.factor).max(self.pace.min_pause);
             if start.elapsed() < pause {
                 return;
             }
@@ -396,11 +488,37 @@ impl Proofs {
         if self.busy.swap(true, Ordering::AcqRel) {
             return;
         }
-        let _busy = Busy(&self.busy);
+        self.started.fetch_add(1, Ordering::AcqRel);
+        let (proofs, prover, store) = (self.clone(), prover.clone(), store.clone());
+        let work = async move {
+            let _busy = Busy(&proofs.busy);
+            proofs.run(&prover, &store).await;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                let task = runtime.spawn(work);
+                *self.task.lock() = Some(task);
+            }
+            Err(_) => work.await,
+        }
+    }
+
+    /// One refresh: nothing more than a revision read when the store is still at the proof's
+    /// revision; else a new proof (errors and timeouts leave the last one in place).
+    async fn run(&self, prover: &Prover, store: &SqlTupleStore) {
+        if let Some(at) = self.current().map(|p| p.revision)
+            && let Ok(Ok(now)) =
+                tokio::time::timeout(PROOF_TIMEOUT, prover.read_revision(store)).await
+            && now == at
+        {
+            *self.confirmed.lock() = Some(Instant::now());
+            return;
+        }
+        self.walks.fetch_add(1, Ordering::AcqRel);
         let start = Instant::now();
-        let proof = prover.prove(store).await;
+        let proof = tokio::time::timeout(PROOF_TIMEOUT, prover.prove(store)).await;
         *self.last.lock() = Some((start, start.elapsed()));
-        if let Ok(Some(p)) = proof {
+        if let Ok(Ok(Some(p))) = proof {
             *self.current.lock() = Some(Arc::new(p));
         }
     }

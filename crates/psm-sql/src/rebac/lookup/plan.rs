@@ -20,8 +20,10 @@
 //! The depth proof (`depth.rs`) spares most requests the guard: while the store is at the
 //! revision of the plan's last proof and the proof covers the request, the statement skips
 //! the guard (it compares the revision it reads with the proof's, in its own snapshot). A check
-//! that ran the guard because the store moved on makes a new proof, at most one at a time and
-//! paced by how long the last one took.
+//! that ran the guard because the store moved on starts a new proof, and a lookup (which cannot
+//! tell) has the revision looked at now and then; either way the proof is made by a background
+//! task, at most one at a time and paced by how long the last one took, and no request waits
+//! for it (requests meanwhile run the guard).
 
 use std::sync::{Arc, OnceLock};
 
@@ -29,7 +31,7 @@ use psm_rebac::store::{Plan, Planned, Planner};
 use psm_rebac::{CaveatContext, EngineConfig, ObjectRef, Permissionship, Schema, SubjectRef};
 
 use super::compile::{Compiler, Frag, Unsupported};
-use super::depth::{self, Proofs, Prover, UNPROVEN};
+use super::depth::{self, Pace, Proofs, Prover, UNPROVEN};
 use super::template::{Compiled, Kind, NOW, PROVEN};
 use super::{forward, guard};
 use crate::rebac::store::{SqlTupleStore, now_millis, store_error};
@@ -53,15 +55,23 @@ struct SqlPlan {
     /// Whether no stored relationship has a caveat or an expiration (looked up once).
     plain: OnceLock<bool>,
     /// The depth proof's statements (`None`: no edges, or a name SQL cannot quote).
-    prover: Option<Prover>,
-    /// The latest depth proof.
-    proofs: Proofs,
+    prover: Option<Arc<Prover>>,
+    /// The latest depth proof and its background refresh.
+    proofs: Arc<Proofs>,
     /// The revision table (what statements compare with the proof's revision).
     revision_table: String,
 }
 
 impl Planner for SqlTupleStore {
     fn plan(&self, schema: &Arc<Schema>, config: &EngineConfig) -> Option<Arc<dyn Plan>> {
+        let plan: Arc<dyn Plan> = Arc::new(self.sql_plan(schema, config, Pace::DEFAULT)?);
+        Some(plan)
+    }
+}
+
+impl SqlTupleStore {
+    /// The plans of `schema`, their depth proofs refreshed at `pace`.
+    fn sql_plan(&self, schema: &Arc<Schema>, config: &EngineConfig, pace: Pace) -> Option<SqlPlan> {
         if schema.uses_caveats() || schema.uses_expiration_anywhere() {
             return None;
         }
@@ -78,20 +88,28 @@ impl Planner for SqlTupleStore {
             config.max_depth,
         )
         .ok()
-        .filter(|_| rules.is_some());
+        .filter(|_| rules.is_some())
+        .map(Arc::new);
         let compiled = inner
             .schemas
             .get_shared(schema, dialect, &inner.tables.tuples);
-        Some(Arc::new(SqlPlan {
+        Some(SqlPlan {
             store: self.clone(),
             compiled,
             max_depth: config.max_depth,
             rules,
             plain: OnceLock::new(),
             prover,
-            proofs: Proofs::default(),
+            proofs: Arc::new(Proofs::new(pace)),
             revision_table: inner.tables.revision.clone(),
-        }))
+        })
+    }
+}
+
+impl Drop for SqlPlan {
+    /// Stops the depth proof's refresh in flight.
+    fn drop(&mut self) {
+        self.proofs.abort();
     }
 }
 
@@ -268,6 +286,7 @@ impl Plan for SqlPlan {
                 Some(p) => proven != UNPROVEN || p.made.elapsed() >= depth::UNCOVERED_AGE,
             };
             if due {
+                // in the background: this request has its answer already
                 self.proofs.refresh(prover, &self.store).await;
             }
         }
@@ -299,13 +318,14 @@ impl Plan for SqlPlan {
         let Ok(t) = t.as_ref() else {
             return Ok(Planned::Declined(INEXPRESSIBLE));
         };
-        if self.proofs.current().is_none()
+        let proven = self.proven(|p| p.all);
+        if self.proofs.recheck_due()
             && let Some(prover) = &self.prover
         {
-            // a lookup cannot tell a stale proof; the first one makes one
+            // a lookup cannot tell a stale proof: one now and then has the revision read again
+            // (and a new proof made when it moved on), in the background
             self.proofs.refresh(prover, &self.store).await;
         }
-        let proven = self.proven(|p| p.all);
         let mut ids = self
             .store
             .texts_run(&t.sql, &t.binds_proven(subject, "", now, proven))
@@ -333,5 +353,135 @@ impl Plan for SqlPlan {
         ids.sort();
         ids.dedup();
         Ok(Planned::Answer(ids))
+    }
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use std::time::Duration;
+
+    use psm_rebac::{Relationship, RelationshipUpdate};
+
+    use super::*;
+
+    const SCHEMA: &str = "
+        definition user {}
+        definition group { relation member: user | group#member }
+        definition doc {
+            relation reader: user | group#member
+            permission view = reader
+        }";
+
+    /// Refreshes as often as requests ask for them.
+    const EAGER: Pace = Pace {
+        min_pause: Duration::ZERO,
+        factor: 0,
+        recheck: Duration::ZERO,
+    };
+
+    async fn write(store: &SqlTupleStore, rels: &[&str]) {
+        let updates: Vec<RelationshipUpdate> = rels
+            .iter()
+            .map(|r| RelationshipUpdate::touch(r.parse::<Relationship>().unwrap()))
+            .collect();
+        psm_rebac::TupleStore::write(store, &updates, &[])
+            .await
+            .unwrap();
+    }
+
+    async fn setup() -> (SqlTupleStore, SqlPlan) {
+        let store = SqlTupleStore::connect("sqlite::memory:").await.unwrap();
+        write(
+            &store,
+            &["doc:d#reader@group:g#member", "group:g#member@user:u"],
+        )
+        .await;
+        let schema = Arc::new(Schema::parse_spicedb(SCHEMA).unwrap());
+        let plan = store
+            .sql_plan(&schema, &EngineConfig::default(), EAGER)
+            .unwrap();
+        (store, plan)
+    }
+
+    async fn check(plan: &SqlPlan, user: &str) -> Planned<Permissionship> {
+        let user: SubjectRef = user.parse().unwrap();
+        let doc = ObjectRef::new("doc", "d");
+        plan.check(&doc, "view", &user, &CaveatContext::new())
+            .await
+            .unwrap()
+    }
+
+    async fn lookup(plan: &SqlPlan, user: &str) -> Planned<Vec<String>> {
+        let user: SubjectRef = user.parse().unwrap();
+        plan.lookup_resources("doc", "view", &user, &CaveatContext::new())
+            .await
+            .unwrap()
+    }
+
+    /// Awaits the refresh task the last request started.
+    async fn settle(plan: &SqlPlan) {
+        plan.proofs.take_task().unwrap().await.unwrap();
+    }
+
+    // A current-thread runtime: a spawned task runs only when the test awaits, so a request
+    // that returns before its refresh ran did not wait for it.
+    #[tokio::test]
+    async fn checks_answer_before_the_proof_their_refresh_makes() {
+        let (store, plan) = setup().await;
+        let granted = Planned::Answer(Permissionship::HasPermission);
+        assert_eq!(check(&plan, "user:u").await, granted);
+        assert_eq!(plan.proofs.started(), 1, "the check started a refresh");
+        assert!(
+            plan.proofs.current().is_none(),
+            "and answered without waiting for it"
+        );
+        settle(&plan).await;
+        let first = plan.proofs.current().unwrap();
+        assert_eq!(plan.proofs.walks(), 1);
+        // proven: nothing more to refresh
+        assert_eq!(check(&plan, "user:u").await, granted);
+        assert_eq!(plan.proofs.started(), 1);
+        // the store moves on: the next check runs the guard and starts a refresh
+        write(&store, &["group:g#member@user:v"]).await;
+        assert_eq!(check(&plan, "user:v").await, granted);
+        assert_eq!(plan.proofs.started(), 2);
+        assert_eq!(plan.proofs.current().unwrap().revision, first.revision);
+        settle(&plan).await;
+        assert!(plan.proofs.current().unwrap().revision > first.revision);
+        assert_eq!(plan.proofs.walks(), 2);
+    }
+
+    #[tokio::test]
+    async fn lookups_refresh_a_stale_proof_in_the_background() {
+        let (store, plan) = setup().await;
+        let want = Planned::Answer(vec!["d".to_owned()]);
+        assert_eq!(lookup(&plan, "user:u").await, want);
+        assert_eq!(plan.proofs.started(), 1);
+        assert!(plan.proofs.current().is_none());
+        settle(&plan).await;
+        let first = plan.proofs.current().unwrap();
+        // unchanged store: the refresh reads the revision and walks nothing
+        assert_eq!(lookup(&plan, "user:u").await, want);
+        settle(&plan).await;
+        assert_eq!((plan.proofs.started(), plan.proofs.walks()), (2, 1));
+        // a lookup-only workload after a write: the stale proof is replaced
+        write(&store, &["group:g#member@user:v"]).await;
+        assert_eq!(lookup(&plan, "user:v").await, want);
+        settle(&plan).await;
+        assert_eq!(plan.proofs.walks(), 2);
+        assert!(plan.proofs.current().unwrap().revision > first.revision);
+    }
+
+    #[tokio::test]
+    async fn dropping_the_plan_aborts_its_refresh() {
+        let (_store, plan) = setup().await;
+        let _ = check(&plan, "user:u").await;
+        let proofs = plan.proofs.clone();
+        drop(plan);
+        let ended = proofs.take_task().unwrap().await;
+        assert!(ended.unwrap_err().is_cancelled());
+        assert!(proofs.current().is_none());
     }
 }
