@@ -258,6 +258,15 @@ pub(crate) fn grant_matches(grant: &str, permission: &str) -> bool {
 /// [`grant_matches`] on the bytes of both (separators are ASCII, so segments split the same
 /// way): a compiled set's packed grants are matched without turning them back into `str`.
 pub(crate) fn grant_matches_bytes(grant: &[u8], permission: &[u8]) -> bool {
+    // A first segment that is not `*` is a literal the permission's first segment must equal
+    // (a segment holding `*` is exactly `*`), so different first bytes settle most denials
+    // before the grant is scanned for `*`.
+    if let (Some(&g0), Some(&p0)) = (grant.first(), permission.first())
+        && g0 != b'*'
+        && g0 != p0
+    {
+        return false;
+    }
     let (body, deep) = match grant.split_last() {
         Some((b'>', body)) => (body, true),
         _ => (grant, false),
