@@ -114,6 +114,16 @@ impl Drop for SqlPlan {
 }
 
 impl SqlPlan {
+    /// After a lookup's statements: a lookup cannot tell a stale proof, so one now and then
+    /// has the revision read again (and a new proof made when it moved on), in the background.
+    async fn lookup_refresh(&self) {
+        if self.proofs.recheck_due()
+            && let Some(prover) = &self.prover
+        {
+            self.proofs.refresh(prover, &self.store).await;
+        }
+    }
+
     /// Whether the store holds only plain relationships (no caveat, no expiration).
     async fn plain(&self) -> psm_rebac::Result<bool> {
         if let Some(&p) = self.plain.get() {
@@ -319,13 +329,6 @@ impl Plan for SqlPlan {
             return Ok(Planned::Declined(INEXPRESSIBLE));
         };
         let proven = self.proven(|p| p.all);
-        if self.proofs.recheck_due()
-            && let Some(prover) = &self.prover
-        {
-            // a lookup cannot tell a stale proof: one now and then has the revision read again
-            // (and a new proof made when it moved on), in the background
-            self.proofs.refresh(prover, &self.store).await;
-        }
         let mut ids = self
             .store
             .texts_run(&t.sql, &t.binds_proven(subject, "", now, proven))
@@ -347,9 +350,11 @@ impl Plan for SqlPlan {
                 .texts_run(&g.sql, &g.binds_proven(subject, "", now, proven))
                 .await?;
             if !deep.is_empty() {
+                self.lookup_refresh().await;
                 return Ok(Planned::Declined(DEEP));
             }
         }
+        self.lookup_refresh().await;
         ids.sort();
         ids.dedup();
         Ok(Planned::Answer(ids))
