@@ -20,6 +20,7 @@ use super::tri::{Fold, Res, Tri};
 use super::{Permissionship, Scope};
 use crate::error::Result;
 use crate::relationship::{ObjectRef, Relationship, SubjectRef};
+use crate::schema::analysis::Reaching;
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
 use crate::store::Planned;
 
@@ -53,8 +54,8 @@ pub(crate) struct Checker<'a> {
     /// Whether a wildcard relationship covering the subject counts as [`Tri::Wild`] rather
     /// than true (subject lookups: a subject covered only by `user:*` is not listed by itself).
     weak_wildcard: bool,
-    /// Relations that can hold the subject's kind (computed when first needed, with conditions).
-    reach: Option<std::collections::HashSet<(String, String)>>,
+    /// Relations that can hold the subject's kind (the schema analysis's, computed once).
+    reach: Reaching<'a>,
 }
 
 impl<'a> Checker<'a> {
@@ -76,26 +77,18 @@ impl<'a> Checker<'a> {
             cond: None,
             missing: BTreeSet::new(),
             weak_wildcard: false,
-            reach: None,
+            reach: index
+                .analysis
+                .reaching(&subject.object.object_type, subject.relation.as_deref()),
         }
     }
 
-    /// Whether relationships of `object_type#relation` are read. With conditions, only those
-    /// that can lead to the subject are (as OpenFGA does; the others cannot make the answer
-    /// true, so their conditions do not matter); without, all are.
-    fn reads(&mut self, object_type: &str, relation: &str) -> bool {
-        if self.cond.is_none() {
-            return true;
-        }
-        let (schema, subject) = (self.schema, self.subject);
-        let reach = self.reach.get_or_insert_with(|| {
-            super::reach::reaching(
-                schema,
-                &subject.object.object_type,
-                subject.relation.as_deref(),
-            )
-        });
-        reach.contains(&(object_type.to_owned(), relation.to_owned()))
+    /// Whether `object_type#relation` can hold the subject's kind: only those are evaluated
+    /// and their relationships read (as OpenFGA walks its type graph; the others are false
+    /// whatever their relationships, so their conditions, cycles and depth do not matter). The
+    /// same pruning on every path (`fast/` too), with or without conditions.
+    fn reads(&self, object_type: &str, relation: &str) -> bool {
+        self.reach.has(object_type, relation)
     }
 
     /// Tells "covered only through a wildcard" ([`Tri::Wild`]) apart from true.
@@ -207,6 +200,11 @@ impl<'a> Checker<'a> {
 
     fn node(&mut self, obj: ObjectRef, rel: &'a str, depth: u32) -> BoxFut<'_, Res> {
         Box::pin(async move {
+            // A relation that cannot hold the subject's kind is false, at any depth (as in
+            // `fast/`); `this` and `arrow` do not even read such relationships.
+            if !self.reads(&obj.object_type, rel) {
+                return Res::of(Tri::False);
+            }
             if let Some(r) = self.walk.too_deep(depth) {
                 return r;
             }

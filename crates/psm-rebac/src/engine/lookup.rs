@@ -477,8 +477,11 @@ impl Scope<'_> {
         let reader = self.reader();
         // Relations that can hold the asked kind of subject: OpenFGA's ListUsers reads (and
         // evaluates the conditions of) only relationships that can lead there.
-        let toward = super::reach::reaching(schema, subject_type, subject_relation);
-        let leads = |t: &str, r: &str| toward.contains(&(t.to_owned(), r.to_owned()));
+        let toward = self
+            .engine
+            .analysis
+            .reaching(subject_type, subject_relation);
+        let leads = |t: &str, r: &str| toward.has(t, r);
         let mut seen: HashSet<(ObjectRef, String)> = HashSet::default();
         let mut queue = VecDeque::new();
         seen.insert((resource.clone(), permission.to_owned()));

@@ -7,7 +7,6 @@ mod fast;
 mod lookup;
 mod membership;
 mod openfga_tuples;
-mod reach;
 mod reader;
 mod reverse;
 mod rules;

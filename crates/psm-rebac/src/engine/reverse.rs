@@ -1,7 +1,10 @@
 //! The schema read backwards (which permissions use a relation, directly or through an arrow)
 //! and, keyed for the evaluators, the static facts of the schema's [`Analysis`]: which
 //! relations are closed plain relations, which permissions are monotone (union-only all the way
-//! down), which relations appear as userset subject types.
+//! down), which relations appear as userset subject types; and the analysis itself (which
+//! relations can hold a kind of subject).
+
+use std::sync::Arc;
 
 use foldhash::{HashMap, HashSet};
 
@@ -28,6 +31,8 @@ pub(crate) struct ReverseIndex {
     pub monotone: HashSet<(String, String)>,
     /// The same facts keyed type -> relation, looked up without allocating.
     pairs: HashMap<String, HashMap<String, PairFacts>>,
+    /// The schema's analysis these facts come from.
+    pub analysis: Arc<Analysis>,
 }
 
 /// Everything the index knows about one `(type, relation)` pair.
@@ -46,8 +51,11 @@ pub(crate) struct PairFacts {
 }
 
 impl ReverseIndex {
-    pub(crate) fn build(schema: &Schema, analysis: &Analysis) -> Self {
-        let mut idx = Self::default();
+    pub(crate) fn build(schema: &Schema, analysis: &Arc<Analysis>) -> Self {
+        let mut idx = Self {
+            analysis: analysis.clone(),
+            ..Self::default()
+        };
         for def in schema.definitions() {
             for rel in &def.relations {
                 rel.rewrite.for_each_leaf(&mut |leaf| match leaf {

@@ -18,6 +18,13 @@
 //! A userset or arrow step through a relationship is the relationship's condition ∧ the
 //! membership behind it.
 //!
+//! Pruning. A relation that cannot hold the subject's kind at all (the schema analysis's
+//! `reaching`, computed once per schema: OpenFGA's type graph) is false whatever its
+//! relationships: every evaluator answers it false before anything else (the depth limit
+//! included), and the async checker does not read its relationships (so their conditions are not
+//! evaluated). A cycle cut or a depth error inside such a branch therefore never makes one path
+//! unknown (or an error) where another is false.
+//!
 //! Cycle cuts. A cycle cut at a *closed plain relation* (exactly its stored relationships, its
 //! userset subject types closed plain relations too) answers false: membership in it is
 //! reachability, the least fixpoint, every cycle through it stays among closed plain relations

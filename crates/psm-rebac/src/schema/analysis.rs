@@ -6,7 +6,9 @@
 //! `->`/`.any` arrows all the way down: more relationships never remove a result), which are
 //! closed plain relations (exactly their relationships, with closed userset subject types:
 //! membership is plain reachability), which relations allow a caveat on a stored relationship,
-//! and which pairs are userset subject types somewhere.
+//! which pairs are userset subject types somewhere, and which relations can hold each kind of
+//! subject at all (OpenFGA's type graph: a relation that cannot is false for such a subject
+//! whatever the relationships, so every evaluator skips it).
 
 use std::collections::HashMap;
 
@@ -20,14 +22,46 @@ pub type Node = (String, String);
 #[derive(Debug, Clone, Default)]
 pub struct Analysis {
     nodes: Vec<Node>,
-    index: HashMap<Node, usize>,
+    /// type -> relation -> node, looked up without allocating.
+    index: foldhash::HashMap<String, foldhash::HashMap<String, usize>>,
+    /// Each node's place in the schema: (definition, relation) positions.
+    places: Vec<(usize, usize)>,
     deps: Vec<Vec<usize>>,
+    /// type -> the subject kind of its plain objects (`nodes.len()` + the type's position).
+    types: foldhash::HashMap<String, usize>,
+    /// Per subject kind (a node for a userset subject, a type for a plain one): a bitset over
+    /// nodes of the relations that can hold such a subject.
+    reaching: Vec<Vec<u64>>,
     comp: Vec<usize>,
     recursive_comp: Vec<bool>,
     monotone: Vec<bool>,
     closed: Vec<bool>,
     caveated: Vec<bool>,
     userset_target: Vec<bool>,
+}
+
+/// The relations that can hold one kind of subject: see [`Analysis::reaching`].
+#[derive(Debug, Clone, Copy)]
+pub struct Reaching<'a> {
+    analysis: &'a Analysis,
+    bits: &'a [u64],
+}
+
+impl Reaching<'_> {
+    /// Whether node `node` (an [`Analysis::node_id`]) can hold the subject kind.
+    pub fn has_node(&self, node: usize) -> bool {
+        self.bits
+            .get(node / 64)
+            .is_some_and(|w| w & (1 << (node % 64)) != 0)
+    }
+
+    /// Whether `type#relation` can hold the subject kind (false for a relation the schema
+    /// lacks).
+    pub fn has(&self, object_type: &str, relation: &str) -> bool {
+        self.analysis
+            .node_id(object_type, relation)
+            .is_some_and(|n| self.has_node(n))
+    }
 }
 
 /// The part of the graph one relation depends on, its components in dependency order (a
@@ -107,10 +141,14 @@ impl Analysis {
     /// Analyses `schema` (linear in its size, plus the fixpoints over its relations).
     pub fn new(schema: &Schema) -> Self {
         let mut a = Analysis::default();
-        for def in schema.definitions() {
-            for rel in &def.relations {
+        for (d, def) in schema.definitions().iter().enumerate() {
+            for (r, rel) in def.relations.iter().enumerate() {
                 let n = (def.name.clone(), rel.name.clone());
-                a.index.insert(n.clone(), a.nodes.len());
+                a.places.push((d, r));
+                a.index
+                    .entry(def.name.clone())
+                    .or_default()
+                    .insert(rel.name.clone(), a.nodes.len());
                 a.nodes.push(n);
             }
         }
@@ -121,16 +159,15 @@ impl Analysis {
         a.caveated = vec![false; count];
         for def in schema.definitions() {
             for rel in &def.relations {
-                let me = a.index[&(def.name.clone(), rel.name.clone())];
+                let Some(me) = a.at(&def.name, &rel.name) else {
+                    continue;
+                };
                 let deps = rewrite_deps(schema, &def.name, rel, &rel.rewrite);
-                a.deps.push(
-                    deps.iter()
-                        .filter_map(|d| a.index.get(d).copied())
-                        .collect(),
-                );
+                let deps = deps.iter().filter_map(|d| a.at(&d.0, &d.1)).collect();
+                a.deps.push(deps);
                 for al in &rel.allowed {
                     if let Some(r) = &al.relation
-                        && let Some(&t) = a.index.get(&(al.object_type.clone(), r.clone()))
+                        && let Some(t) = a.at(&al.object_type, r)
                     {
                         a.userset_target[t] = true;
                     }
@@ -148,13 +185,91 @@ impl Analysis {
             .map(|c| c.len() > 1 || c.iter().any(|&n| a.deps[n].contains(&n)))
             .collect();
         a.comp = comp;
+        a.reaching = a.subject_reach(schema);
         a
     }
 
+    /// The bitsets of [`Analysis::reaching`]: for each subject kind, the nodes from which the
+    /// dependency graph leads to a relation that stores such subjects directly (a `this` leaf
+    /// allowing the type without a relation, wildcard included) or, for a userset kind, to the
+    /// userset's own relation.
+    fn subject_reach(&mut self, schema: &Schema) -> Vec<Vec<u64>> {
+        let count = self.nodes.len();
+        let mut rdeps: Vec<Vec<usize>> = vec![Vec::new(); count];
+        for (n, ds) in self.deps.iter().enumerate() {
+            for &d in ds {
+                rdeps[d].push(n);
+            }
+        }
+        let mut seeds: Vec<Vec<usize>> = (0..count).map(|n| vec![n]).collect();
+        for def in schema.definitions() {
+            let t = count + self.types.len();
+            self.types.insert(def.name.clone(), t);
+            seeds.push(Vec::new());
+        }
+        for def in schema.definitions() {
+            for rel in &def.relations {
+                let Some(me) = self.at(&def.name, &rel.name) else {
+                    continue;
+                };
+                if !rel.rewrite.contains_this() {
+                    continue;
+                }
+                for al in rel.allowed.iter().filter(|al| al.relation.is_none()) {
+                    if let Some(&k) = self.types.get(&al.object_type) {
+                        seeds[k].push(me);
+                    }
+                }
+            }
+        }
+        let words = count.div_ceil(64);
+        seeds
+            .into_iter()
+            .map(|seed| {
+                let mut bits = vec![0u64; words];
+                let mut stack = seed;
+                while let Some(n) = stack.pop() {
+                    if bits[n / 64] & (1 << (n % 64)) != 0 {
+                        continue;
+                    }
+                    bits[n / 64] |= 1 << (n % 64);
+                    stack.extend(rdeps[n].iter().copied());
+                }
+                bits
+            })
+            .collect()
+    }
+
+    /// The node of `type#relation`, if the schema has it (no allocation).
+    pub fn node_id(&self, object_type: &str, relation: &str) -> Option<usize> {
+        self.index.get(object_type)?.get(relation).copied()
+    }
+
+    /// The relation of node `node` in `schema`, which must be the schema analysed (what the
+    /// evaluators use to go from a node to its rewrite without looking names up again).
+    pub fn relation_of<'s>(&self, schema: &'s Schema, node: usize) -> Option<&'s Relation> {
+        let &(d, r) = self.places.get(node)?;
+        schema.definitions().get(d)?.relations.get(r)
+    }
+
     fn at(&self, object_type: &str, relation: &str) -> Option<usize> {
-        self.index
-            .get(&(object_type.to_owned(), relation.to_owned()))
-            .copied()
+        self.node_id(object_type, relation)
+    }
+
+    /// The relations that can hold subjects of `subject_type` (with `subject_relation`: its
+    /// usersets), directly or through usersets, computed relations and arrows; empty for a
+    /// kind the schema lacks. Computed once per schema; asking is a lookup.
+    pub fn reaching(&self, subject_type: &str, subject_relation: Option<&str>) -> Reaching<'_> {
+        let kind = match subject_relation {
+            Some(r) => self.node_id(subject_type, r),
+            None => self.types.get(subject_type).copied(),
+        };
+        Reaching {
+            analysis: self,
+            bits: kind
+                .and_then(|k| self.reaching.get(k))
+                .map_or(&[][..], Vec::as_slice),
+        }
     }
 
     /// Whether `type#relation` is monotone: only unions, computed relations, `->` arrows and
@@ -218,7 +333,7 @@ impl Analysis {
         let mut i = 0;
         while i < nodes.len() {
             let mut mine = Vec::new();
-            if let Some(g) = self.index.get(&nodes[i]).copied() {
+            if let Some(g) = self.at(&nodes[i].0, &nodes[i].1) {
                 for &d in &self.deps[g] {
                     let n = &self.nodes[d];
                     let next = nodes.len();
@@ -360,5 +475,40 @@ mod tests {
         }
         let member = r.index[&("group".to_owned(), "member".to_owned())];
         assert!(r.recursive[r.comp[member]]);
+    }
+
+    #[test]
+    fn relations_reach_subjects_through_usersets_computed_relations_and_arrows() {
+        let schema = Schema::parse_spicedb(
+            "definition user {}\ndefinition folder {}\ndefinition team {\n  relation member: user | team#member\n  relation owner: folder\n}\ndefinition doc {\n  relation parent: team\n  relation viewer: team#member\n  relation owner: folder\n  relation public: user:*\n  permission view = viewer + parent->member\n  permission own = owner\n  permission see = public - owner\n}\n",
+        )
+        .unwrap();
+        let a = Analysis::new(&schema);
+        let users = a.reaching("user", None);
+        for (t, r) in [
+            ("team", "member"),
+            ("doc", "viewer"),
+            ("doc", "view"),
+            ("doc", "public"),
+            ("doc", "see"),
+        ] {
+            assert!(users.has(t, r), "{t}#{r}");
+        }
+        for (t, r) in [
+            ("team", "owner"),
+            ("doc", "own"),
+            ("doc", "parent"),
+            ("doc", "nope"),
+        ] {
+            assert!(!users.has(t, r), "{t}#{r}");
+        }
+        let folders = a.reaching("folder", None);
+        assert!(folders.has("doc", "own") && folders.has("doc", "see"));
+        assert!(!folders.has("doc", "view"));
+        let members = a.reaching("team", Some("member"));
+        assert!(members.has("doc", "viewer") && members.has("team", "member"));
+        assert!(!members.has("doc", "own"));
+        assert!(!a.reaching("nope", None).has("doc", "view"));
+        assert!(!a.reaching("doc", Some("nope")).has("doc", "view"));
     }
 }

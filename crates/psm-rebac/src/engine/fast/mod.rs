@@ -21,6 +21,7 @@ use super::rules::{self, Walk, combine_rewrite};
 use super::tri::{Fold, Res, Tri};
 use crate::error::Result;
 use crate::relationship::{ObjectRef, SubjectRef};
+use crate::schema::analysis::Reaching;
 use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
 use crate::store::capability::{NO_RELATION as NONE, Sym};
 use members::Members;
@@ -74,9 +75,12 @@ pub(crate) struct FastChecker<'a> {
     subject_wildcard: bool,
     walk: Walk<[Sym; 3]>,
     members: Option<Members>,
-    /// Schema relations by (type, relation) symbols, resolved once per request.
-    /// A short list searched linearly: a request touches few distinct relations.
-    relations: Vec<([Sym; 2], Option<&'a Relation>)>,
+    /// Schema relations by (type, relation) symbols, resolved once per request, with whether
+    /// they can hold the subject's kind. A short list searched linearly: a request touches few
+    /// distinct relations.
+    relations: Vec<([Sym; 2], Option<&'a Relation>, bool)>,
+    /// Relations that can hold the subject's kind (the schema analysis's, computed once).
+    reach: Reaching<'a>,
     /// The request's budget: every evaluated node is a step, charged in batches.
     meter: Meter<'a>,
 }
@@ -107,6 +111,9 @@ impl<'a> FastChecker<'a> {
             walk: Walk::new(max_depth),
             members: None,
             relations: Vec::with_capacity(16),
+            reach: index
+                .analysis
+                .reaching(&subject.object.object_type, subject.relation.as_deref()),
             meter: Meter::new(budget),
         }
     }
@@ -176,6 +183,11 @@ impl<'a> FastChecker<'a> {
     }
 
     fn node(&mut self, obj: Obj, rel: Sym, depth: u32) -> Res {
+        // A relation that cannot hold the subject's kind is false, at any depth (as in
+        // `check.rs`, which does not even read such relationships).
+        let (Some(relation), true) = self.relation_reach(obj[0], rel) else {
+            return Res::of(Tri::False);
+        };
         if let Some(r) = self.walk.too_deep(depth) {
             return r;
         }
@@ -191,9 +203,6 @@ impl<'a> FastChecker<'a> {
         if let Some(r) = self.walk.recall(&key, depth, cut) {
             return r;
         }
-        let Some(relation) = self.relation(obj[0], rel) else {
-            return Res::of(Tri::False);
-        };
         self.walk.enter(key);
         let r = self.rewrite(obj, relation, &relation.rewrite, depth);
         self.walk.leave(r)
@@ -254,6 +263,8 @@ impl<'a> FastChecker<'a> {
                 continue;
             };
             let (at, srs) = (self.syms.sym(&a.object_type), self.syms.sym(sr));
+            // A kind that cannot hold the subject is pruned in `node` (the memberships never
+            // reach it either): no condition to skip on this path.
             if !kinds.contains(&[at, srs]) {
                 continue;
             }
@@ -296,7 +307,12 @@ impl<'a> FastChecker<'a> {
         for a in ts.allowed.iter().filter(|a| !a.wildcard) {
             let at = self.syms.sym(&a.object_type);
             let ar = self.rel_sym(a.relation.as_deref());
-            let has_computed = self.relation(at, cs).is_some();
+            let (target, reaches) = self.relation_reach(at, cs);
+            // `.all()` needs every target, reachable or not: only `.any()` skips.
+            if kind == ArrowKind::Any && !reaches {
+                continue;
+            }
+            let has_computed = target.is_some();
             for &id in store.subject_ids(&[obj[0], obj[1], tss, at, ar]) {
                 any = true;
                 let r = if has_computed {
@@ -314,14 +330,24 @@ impl<'a> FastChecker<'a> {
 
     /// The schema relation `type#relation`, by symbols.
     fn relation(&mut self, t: Sym, r: Sym) -> Option<&'a Relation> {
-        if let Some(&(_, x)) = self.relations.iter().find(|e| e.0 == [t, r]) {
-            return x;
+        self.relation_reach(t, r).0
+    }
+
+    /// The schema relation `type#relation`, by symbols, and whether it can hold the subject's
+    /// kind.
+    fn relation_reach(&mut self, t: Sym, r: Sym) -> (Option<&'a Relation>, bool) {
+        if let Some(&(_, x, reach)) = self.relations.iter().find(|e| e.0 == [t, r]) {
+            return (x, reach);
         }
-        let x = self.schema.relation(self.syms.name(t), self.syms.name(r));
+        let analysis = &*self.index.analysis;
+        let (x, reach) = match analysis.node_id(self.syms.name(t), self.syms.name(r)) {
+            Some(n) => (analysis.relation_of(self.schema, n), self.reach.has_node(n)),
+            None => (None, false),
+        };
         if self.relations.len() < 64 {
-            self.relations.push(([t, r], x));
+            self.relations.push(([t, r], x, reach));
         }
-        x
+        (x, reach)
     }
 
     fn rel_sym(&mut self, r: Option<&'a str>) -> Sym {
