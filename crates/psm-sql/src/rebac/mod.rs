@@ -133,6 +133,7 @@
 mod bulk;
 mod changes;
 mod config;
+mod engines;
 mod lookup;
 mod read;
 pub(crate) mod rows;

@@ -36,6 +36,8 @@ pub(crate) struct Inner {
     pub(crate) sql: StoreSql,
     /// The compiled statements of the last few schemas (`lookup/template.rs`).
     pub(crate) schemas: super::lookup::SchemaCache,
+    /// The engines of the last few schemas (`engines.rs`).
+    pub(crate) engines: super::engines::EngineCache,
     closed: AtomicBool,
 }
 
@@ -82,6 +84,7 @@ impl SqlTupleStore {
                 dialect,
                 prefix,
                 schemas: super::lookup::SchemaCache::default(),
+                engines: super::engines::EngineCache::default(),
                 closed: AtomicBool::new(false),
             }),
         };

@@ -63,6 +63,16 @@ pub(crate) fn lit(name: &str) -> Result<String, Unsupported> {
     Ok(format!("'{name}'"))
 }
 
+/// The SQL literal of a relationship's `subject_relation` column: `''` for a plain subject (no
+/// relation: the empty name), else the checked name ([`lit`]).
+pub(crate) fn subject_relation_lit(relation: &str) -> Result<String, Unsupported> {
+    if relation.is_empty() {
+        Ok("''".to_owned())
+    } else {
+        lit(relation)
+    }
+}
+
 /// `CAST(expr AS <text type>)`: one type and collation for every CTE column (MySQL takes a
 /// recursive CTE's column types from its first term, so they must be wide enough).
 pub(crate) fn cast(dialect: Dialect, expr: &str, len: usize) -> String {
@@ -164,11 +174,7 @@ impl<'a> Compiler<'a> {
             nr = lit(&node.1)?,
             t = lit(t)?,
             via = lit(via)?,
-            srel = if srel.is_empty() {
-                "''".to_owned()
-            } else {
-                lit(srel)?
-            },
+            srel = subject_relation_lit(srel)?,
         ));
         self.live("x", &mut f);
         Ok(f)
@@ -376,10 +382,7 @@ impl<'a> Compiler<'a> {
                 alts.push(format!(
                     "({x}.subject_type = {} AND {x}.subject_relation = {})",
                     lit(&a.object_type)?,
-                    match &a.relation {
-                        Some(r) => lit(r)?,
-                        None => "''".to_owned(),
-                    }
+                    subject_relation_lit(a.relation.as_deref().unwrap_or(""))?
                 ));
             }
             Ok(format!("({})", alts.join(" OR ")))

@@ -20,7 +20,7 @@ use psm_rebac::schema::analysis::{Analysis, union_only};
 use psm_rebac::schema::{ArrowKind, Relation, Rewrite};
 use psm_rebac::{ObjectRef, Schema, SubjectRef};
 
-use super::compile::{Compiler, Frag, Unsupported, cast, lit};
+use super::compile::{Compiler, Frag, Unsupported, cast, lit, subject_relation_lit};
 use crate::dialect::Dialect;
 use crate::rebac::rows::SqlValue;
 
@@ -304,11 +304,7 @@ fn arrow_lookup(
         lit(&cx.resource.object_type)?,
         lit(tupleset)?,
         lit(u)?,
-        if srel.is_empty() {
-            "''".to_owned()
-        } else {
-            lit(srel)?
-        },
+        subject_relation_lit(srel)?,
     ));
     out.binds
         .push(SqlValue::Text(cx.resource.object_id.clone()));
@@ -464,11 +460,7 @@ fn walk(
             lit(&cx.resource.object_type)?,
             lit(tupleset)?,
             lit(subject_type)?,
-            if subject_relation.is_empty() {
-                "''".to_owned()
-            } else {
-                lit(subject_relation)?
-            },
+            subject_relation_lit(subject_relation)?,
         )),
     };
     out.binds
@@ -566,11 +558,7 @@ fn walk(
              AND x.subject_type = {} AND x.subject_relation = {} \
              AND ((D.d = 1 AND x.subject_id = ?) OR (D.w = 1 AND x.subject_id = '*')) AND ",
             lit(st)?,
-            if srel.is_empty() {
-                "''".to_owned()
-            } else {
-                lit(srel)?
-            }
+            subject_relation_lit(srel)?
         );
         out.binds
             .push(SqlValue::Text(subject.object.object_id.clone()));

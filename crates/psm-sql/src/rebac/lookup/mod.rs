@@ -37,8 +37,7 @@ use std::fmt::Write as _;
 use std::sync::Arc;
 
 use psm_rebac::{
-    CaveatContext, CheckItem, Engine, Error, ObjectRef, Permissionship, Schema, StoreErrorKind,
-    SubjectRef,
+    CaveatContext, CheckItem, Error, ObjectRef, Permissionship, Schema, StoreErrorKind, SubjectRef,
 };
 use sqlx::{Database, Encode, QueryBuilder, Type};
 
@@ -314,7 +313,7 @@ impl SqlTupleStore {
                 subject: subject.clone(),
             })
             .collect();
-        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let engine = self.engine_for(schema);
         let allowed = engine
             .scope()
             .with_context(context.clone())
@@ -365,7 +364,7 @@ impl SqlTupleStore {
         why: String,
     ) -> psm_rebac::Result<SqlFilter> {
         let inner = self.live().map_err(store_error)?;
-        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let engine = self.engine_for(schema);
         let ids = engine
             .scope()
             .with_context(context.clone())
@@ -469,7 +468,7 @@ impl SqlTupleStore {
         {
             return Ok(answer);
         }
-        let engine = Engine::new(schema.clone(), Arc::new(self.clone()));
+        let engine = self.engine_for(schema);
         let answer = engine
             .check_with_context(resource, permission, subject, context.clone())
             .await?;
