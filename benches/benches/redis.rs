@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use psm_benches::session_set::{ADMIN, ASKED, SESSIONS, expected, grants, sid, spread};
 use psm_benches::tasks::{self, median};
-use psm_benches::{Tally, print_beside_python};
+use psm_benches::{Tally, print_beside_python, table};
 use psm_core::{NewSession, PermissionSet, SessionStore, StoreUrl, Timestamp};
 use psm_redis::RedisStore;
 
@@ -264,6 +264,7 @@ fn throughput_rows(fx: &Fixture, default: &Arc<RedisStore>) {
         (HIGH, 8, OPS_HIGH),
     ];
     for (tasks, connections, n) in shapes {
+        let n = if table::quick() { n / 10 } else { n };
         let store = if connections == psm_redis::DEFAULT_CONNECTIONS {
             Some(default.clone())
         } else {
@@ -282,7 +283,7 @@ fn throughput_rows(fx: &Fixture, default: &Arc<RedisStore>) {
             ("store_session", "EVALSHA store"),
         ] {
             let (mut ours, mut raws, mut ratios) = (Vec::new(), Vec::new(), Vec::new());
-            for _ in 0..3 {
+            for _ in 0..if table::quick() { 1 } else { 3 } {
                 let run = if what == "check_permission" {
                     check_run(fx, &store, tasks, n)
                 } else {
@@ -304,6 +305,20 @@ fn throughput_rows(fx: &Fixture, default: &Arc<RedisStore>) {
                 }
             }
             let ours = median(&mut ours);
+            if what == "check_permission" && !fx.cluster {
+                let peer = format!("redis-benchmark {peer_cmd} HGET");
+                let raw = if raws.is_empty() {
+                    Err("redis-benchmark gave no figure (not installed or failed)".to_owned())
+                } else {
+                    Ok(median(&mut raws.clone()))
+                };
+                table::record(
+                    &format!("Redis check, {tasks} task(s), {connections} connection(s)"),
+                    ours,
+                    &peer,
+                    raw,
+                );
+            }
             if ratios.is_empty() {
                 println!(
                     "{label}/{what}/{shape}: psm {ours:>9.0} ops/s (no raw peer; answers asserted)"

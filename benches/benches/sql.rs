@@ -28,13 +28,16 @@ use std::time::{Duration, Instant};
 use criterion::{Criterion, criterion_group, criterion_main};
 use psm_benches::Tally;
 use psm_benches::session_set::{ASKED, SESSIONS, expected, grants, sid, spread};
+use psm_benches::table;
 use psm_benches::tasks::{self, median};
 use psm_core::{NewSession, SessionStore};
 use psm_sql::SqlStore;
 
 const HIGH: usize = 16;
-/// Length of one throughput run (as `pgbench -T`).
-const RUN: Duration = Duration::from_secs(3);
+/// Length of one throughput run (as `pgbench -T`); 1 s in quick mode.
+fn run_len() -> Duration {
+    Duration::from_secs(if table::quick() { 1 } else { 3 })
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Db {
@@ -105,7 +108,7 @@ impl Fixture {
 
 fn check_run(fx: &Fixture, store: &Arc<SqlStore>, tasks: usize) -> tasks::Run {
     let (s, ids) = (store.clone(), fx.ids.clone());
-    let run = tasks::for_duration(&fx.rt, tasks, RUN, move |i| {
+    let run = tasks::for_duration(&fx.rt, tasks, run_len(), move |i| {
         let (s, ids) = (s.clone(), ids.clone());
         async move {
             let k = spread(i);
@@ -120,7 +123,7 @@ fn check_run(fx: &Fixture, store: &Arc<SqlStore>, tasks: usize) -> tasks::Run {
 
 fn store_run(fx: &Fixture, store: &Arc<SqlStore>, tasks: usize) -> tasks::Run {
     let (s, ids) = (store.clone(), fx.ids.clone());
-    let run = tasks::for_duration(&fx.rt, tasks, RUN, move |i| {
+    let run = tasks::for_duration(&fx.rt, tasks, run_len(), move |i| {
         let (s, ids) = (s.clone(), ids.clone());
         async move {
             let k = spread(i);
@@ -166,7 +169,7 @@ fn pgbench_ready() -> bool {
 /// `pgbench -n -M prepared -c N -j N -T secs ARGS`: transactions per second.
 fn pgbench_tps(clients: usize, args: &[&str]) -> Option<f64> {
     let c = clients.to_string();
-    let secs = RUN.as_secs().to_string();
+    let secs = run_len().as_secs().to_string();
     let mut all = vec!["-n", "-M", "prepared", "-c", &c, "-j", &c, "-T", &secs];
     all.extend_from_slice(args);
     let out = pgbench(&all)?;
@@ -359,7 +362,7 @@ fn throughput_rows(fx: &Fixture, default: &Arc<SqlStore>) {
         let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); peers.len()];
         // paired runs (psm, then each peer, three times) so that load from elsewhere on the
         // machine hits both sides alike; each ratio is the median of the three pair ratios
-        for _ in 0..3 {
+        for _ in 0..if table::quick() { 1 } else { 3 } {
             let checks = check_run(fx, &store, tasks).rate;
             ours.push(checks);
             for (p, (_, run)) in peers.iter().enumerate() {
@@ -374,7 +377,19 @@ fn throughput_rows(fx: &Fixture, default: &Arc<SqlStore>) {
         println!(
             "sql/{label}/check_permission/{tasks}_tasks ({lanes} read lanes): psm {checks:>8.0} checks/s (answers asserted)"
         );
+        let row = format!("{} check, {tasks} task(s)", fx.db.label());
+        if peers.is_empty() {
+            let why =
+                "no peer tool ready (pgbench / mariadb-slap missing or its database not ready)";
+            table::record(&row, checks, "peer", Err(why.to_owned()));
+        }
         for (p, (name, _)) in peers.iter().enumerate() {
+            let raw = if raws[p].is_empty() {
+                Err(format!("{name} gave no figure"))
+            } else {
+                Ok(median(&mut raws[p].clone()))
+            };
+            table::record(&row, checks, &format!("{name} -c {tasks}"), raw);
             if ratios[p].is_empty() {
                 println!("    {name} -c {tasks}: unavailable");
             } else {

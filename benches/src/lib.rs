@@ -36,6 +36,7 @@ impl XorShift {
 
 mod python;
 pub mod session_set;
+pub mod table;
 mod tally;
 pub mod tasks;
 

@@ -61,7 +61,7 @@ fn python_peers(env: &[(&str, String)]) -> Result<PathBuf> {
 }
 
 /// `python` of a venv holding [`PYTHON_PEERS`], created when missing.
-fn install_python_peers(venv: &Path) -> Result<PathBuf> {
+pub(crate) fn install_python_peers(venv: &Path) -> Result<PathBuf> {
     let python = venv.join("bin/python");
     let probe = "import permission_storage_manager, miracle, redis";
     if cmd::probe(Command::new(&python).args(["-c", probe])) {

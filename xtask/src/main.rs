@@ -2,6 +2,7 @@
 //! fuzzing, the guide and benches. Run `cargo xtask --help` for the list.
 
 mod bench;
+mod bench_table;
 mod ci;
 mod cmd;
 mod conformance;
@@ -93,6 +94,15 @@ enum Task {
         /// (callgrind); NAME then selects the cases whose name contains it.
         #[arg(long, conflicts_with_all = ["peers", "args"])]
         instructions: bool,
+        /// Instead of the benches' own output, one markdown table of issue 21's rows (matcher,
+        /// session check on memory and file, ACL, Redis, SQL at 1 and 16 tasks), each beside
+        /// its peer from the same run (hand-rolled map, Python library, redis-benchmark,
+        /// pgbench, mariadb-slap).
+        #[arg(long, conflicts_with_all = ["peers", "instructions", "name", "args"])]
+        table: bool,
+        /// With --table: short runs, to prove the table works (figures not for quoting).
+        #[arg(long, requires = "table")]
+        quick: bool,
         /// Arguments for the bench harness, after `--`.
         #[arg(last = true)]
         args: Vec<String>,
@@ -122,6 +132,9 @@ fn main() -> ExitCode {
         Task::Docs => docs::run(),
         Task::Features => features::run(),
         Task::Bench { peers: true, .. } => bench::peers(),
+        Task::Bench {
+            table: true, quick, ..
+        } => bench_table::run(quick),
         Task::Bench {
             instructions: true,
             name,
