@@ -106,11 +106,17 @@ pub fn run(quick: bool) -> Result {
         std::fs::remove_file(&rows_file)?;
     }
     let criterion_dir = target.join("criterion");
-    let mut bench = cmd::cargo()?;
-    bench.args(["bench", "-p", "psm-benches"]);
-    for name in BENCHES {
-        bench.args(["--bench", name]);
-    }
+    let benches = || -> Result<Command> {
+        let mut bench = cmd::cargo()?;
+        bench.args(["bench", "-p", "psm-benches"]);
+        for name in BENCHES {
+            bench.args(["--bench", name]);
+        }
+        Ok(bench)
+    };
+    // the build first (as long as it takes), so that the bound below times the runs only
+    cmd::run(benches()?.arg("--no-run"))?;
+    let mut bench = benches()?;
     if quick {
         bench.arg("--").args(QUICK_CRITERION);
         bench.env("PSM_BENCH_QUICK", "1");
