@@ -2,6 +2,7 @@
 //! fuzzing, the guide and benches. Run `cargo xtask --help` for the list.
 
 mod bench;
+mod bench_http;
 mod bench_table;
 mod ci;
 mod cmd;
@@ -10,6 +11,7 @@ mod differential;
 mod docs;
 mod features;
 mod fuzz;
+mod http1;
 mod instructions;
 mod load;
 mod metadata;
@@ -111,7 +113,8 @@ enum Task {
     /// and 1M relationships in memory, SQLite and PostgreSQL, through the engine `psm serve`
     /// uses: check p50/p99 at 1 and 16 concurrent, the largest lookup_resources, answers
     /// compared with memory's, and the PostgreSQL bulk import rate. Arguments after `--`:
-    /// `--relationships N` (repeatable), `--stores memory,sqlite,postgres`, `--checks N`.
+    /// `--relationships N` (repeatable), `--stores memory,sqlite,postgres`, `--checks N`;
+    /// `--http` measures the same through `psm serve` over HTTP (one `--relationships N`).
     BenchRebac {
         /// Arguments for the bench, after `--`.
         #[arg(last = true)]
@@ -141,6 +144,7 @@ fn main() -> ExitCode {
             ..
         } => instructions::run(name.as_deref()),
         Task::Bench { name, args, .. } => bench::run(name.as_deref(), &args),
+        Task::BenchRebac { args } if args.iter().any(|a| a == "--http") => bench_http::run(&args),
         Task::BenchRebac { args } => bench::rebac_scale(&args),
     };
     match result {

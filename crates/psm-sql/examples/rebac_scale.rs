@@ -11,6 +11,9 @@
 //!
 //! Arguments (after `--`): `--relationships N` (repeatable; default 100000 and 1000000),
 //! `--stores memory,sqlite,postgres`, `--checks N` (requests per measurement, default 2000).
+//! `--export DIR` writes the first size's dataset instead of measuring (`schema.zed`,
+//! `relationships.txt`, `checks.tsv` of `resource<TAB>permission<TAB>subject`, `heavy.txt`):
+//! `cargo xtask bench-rebac -- --http` loads it into `psm serve` and measures over HTTP.
 //! PostgreSQL is `$PSM_TEST_POSTGRES_URL` (default the local `test` database), in tables of
 //! its own (`table_prefix=psm_bench_`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -184,6 +187,7 @@ struct Args {
     sizes: Vec<usize>,
     stores: Vec<String>,
     checks: usize,
+    export: Option<std::path::PathBuf>,
 }
 
 fn args() -> Args {
@@ -191,6 +195,7 @@ fn args() -> Args {
         sizes: Vec::new(),
         stores: vec!["memory".into(), "sqlite".into(), "postgres".into()],
         checks: 2000,
+        export: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(x) = it.next() {
@@ -200,6 +205,7 @@ fn args() -> Args {
                 a.stores = it.next().unwrap().split(',').map(str::to_owned).collect();
             }
             "--checks" => a.checks = it.next().unwrap().parse().unwrap(),
+            "--export" => a.export = Some(it.next().unwrap().into()),
             other => panic!("unknown argument {other}"),
         }
     }
@@ -432,8 +438,40 @@ async fn bench_size(a: &Args, target: usize) {
     }
 }
 
+/// Writes the dataset of `target` relationships and its check requests under `dir`.
+fn export(a: &Args, target: usize, dir: &std::path::Path) -> std::io::Result<()> {
+    use std::fmt::Write as _;
+    let data = generate(target);
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("schema.zed"), SCHEMA)?;
+    let mut rels = String::with_capacity(data.rels.len() * 48);
+    for rel in &data.rels {
+        writeln!(rels, "{rel}").unwrap();
+    }
+    std::fs::write(dir.join("relationships.txt"), rels)?;
+    let mut checks = String::new();
+    for (o, p, s) in requests(&data, a.checks) {
+        writeln!(checks, "{o}\t{p}\t{s}").unwrap();
+    }
+    std::fs::write(dir.join("checks.tsv"), checks)?;
+    std::fs::write(dir.join("heavy.txt"), &data.heavy)?;
+    println!(
+        "wrote {} relationships ({} users, {} documents) and {} checks to {}",
+        data.rels.len(),
+        data.users,
+        data.docs,
+        a.checks,
+        dir.display()
+    );
+    Ok(())
+}
+
 fn main() {
     let a = args();
+    if let Some(dir) = &a.export {
+        export(&a, a.sizes[0], dir).unwrap();
+        return;
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
