@@ -94,7 +94,7 @@ fn openfga_json_types_are_read_with_their_generic_types() {
                                          "generic_types": [{"type_name": "TYPE_NAME_IPADDRESS"}]}]}}"#,
         );
         let schema = Schema::parse_openfga_json(&src).unwrap();
-        let ty = &schema.caveats[0].parameters[0].1;
+        let ty = &schema.caveats()[0].parameters()[0].1;
         assert_eq!(ty.to_string(), "map<list<ipaddress>>");
         assert_eq!(ty.openfga_type_name(), "TYPE_NAME_MAP");
     }
@@ -131,8 +131,8 @@ fn valid_types_print_back_byte_identical() {
         params.join(", ")
     );
     let schema = Schema::parse_spicedb(&src).unwrap();
-    let printed: Vec<String> = schema.caveats[0]
-        .parameters
+    let printed: Vec<String> = schema.caveats()[0]
+        .parameters()
         .iter()
         .map(|(_, t)| t.to_string())
         .collect();
@@ -149,14 +149,14 @@ fn valid_types_print_back_byte_identical() {
         params.join(", ")
     );
     let schema = Schema::parse_openfga(&src).unwrap();
-    let printed: Vec<String> = schema.caveats[0]
-        .parameters
+    let printed: Vec<String> = schema.caveats()[0]
+        .parameters()
         .iter()
         .map(|(_, t)| t.to_string())
         .collect();
     assert_eq!(printed, fga);
     assert_eq!(
-        schema.caveats[0].parameters[2].1,
+        schema.caveats()[0].parameters()[2].1,
         psm_rebac::schema::CaveatType::Int,
         "p2 is the third type written"
     );

@@ -23,10 +23,10 @@ const DJ_MAGISTER: &str = r#"{
 fn dj_magister_json_schema_parses_into_the_model() {
     let s = Schema::parse_json(DJ_MAGISTER).unwrap();
     let reader = s.relation("document", "reader").unwrap();
-    assert_eq!(reader.kind, RelationKind::Relation);
-    assert_eq!(reader.allowed[1].relation.as_deref(), Some("member"));
+    assert_eq!(reader.kind(), RelationKind::Relation);
+    assert_eq!(reader.allowed()[1].relation(), Some("member"));
     let read = s.relation("document", "read").unwrap();
-    let Rewrite::Union(children) = &read.rewrite else {
+    let Rewrite::Union(children) = read.rewrite() else {
         panic!("read should be a union")
     };
     assert_eq!(children.len(), 4);
@@ -55,9 +55,9 @@ fn spicedb_operators_follow_spicedb_precedence() {
     )
     .unwrap();
     assert!(
-        matches!(&s.relation("doc", "ppp").unwrap().rewrite, Rewrite::Exclusion(base, _) if matches!(**base, Rewrite::Union(_)))
+        matches!(s.relation("doc", "ppp").unwrap().rewrite(), Rewrite::Exclusion(base, _) if matches!(**base, Rewrite::Union(_)))
     );
-    let Rewrite::Union(items) = &s.relation("doc", "qqq").unwrap().rewrite else {
+    let Rewrite::Union(items) = s.relation("doc", "qqq").unwrap().rewrite() else {
         panic!("q should be a union")
     };
     assert!(matches!(items[1], Rewrite::Intersection(_)));
@@ -70,7 +70,7 @@ fn spicedb_arrow_functions_and_nil_parse() {
     )
     .unwrap();
     assert!(matches!(
-        &s.relation("doc", "all").unwrap().rewrite,
+        s.relation("doc", "all").unwrap().rewrite(),
         Rewrite::Arrow {
             kind: ArrowKind::All,
             ..
@@ -86,7 +86,7 @@ fn spicedb_caveats_and_expiration_are_parsed() {
     .unwrap();
     assert!(s.uses_caveats());
     assert!(s.uses_expiration_anywhere());
-    assert_eq!(s.caveats[0].parameters.len(), 2);
+    assert_eq!(s.caveats()[0].parameters().len(), 2);
 }
 
 #[test]
@@ -156,7 +156,12 @@ fn openfga_model_parses_direct_types_wildcards_and_ttu() {
         "model\n  schema 1.1\ntype user\ntype doc\n  relations\n    define parent: [doc]\n    define blocked: [user]\n    define viewer: [user] or viewer from parent\n    define can_view: viewer but not blocked\n",
     )
     .unwrap();
-    assert!(s.relation("doc", "viewer").unwrap().rewrite.contains_this());
+    assert!(
+        s.relation("doc", "viewer")
+            .unwrap()
+            .rewrite()
+            .contains_this()
+    );
 }
 
 #[test]

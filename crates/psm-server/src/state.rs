@@ -218,7 +218,7 @@ impl AppState {
             .schema()
             .definitions()
             .iter()
-            .map(|d| d.name.clone())
+            .map(|d| d.name().to_owned())
             .collect();
         *self.current.write() = Some((text.to_owned(), engine));
         Ok(names)

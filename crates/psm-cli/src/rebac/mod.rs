@@ -164,11 +164,7 @@ pub async fn run(cmd: RebacCommand, url: &str, out: &Output) -> Result<Outcome, 
     if let RebacCommand::Schema(SchemaCommand::Validate { file, format }) = &cmd {
         let text = input::read_text(file)?;
         let schema = input::parse_schema(&text, *format, &file.display().to_string())?;
-        let names: Vec<&str> = schema
-            .definitions()
-            .iter()
-            .map(|d| d.name.as_str())
-            .collect();
+        let names: Vec<&str> = schema.definitions().iter().map(|d| d.name()).collect();
         out.emit(json!({"valid": true, "definitions": names}), || {
             format!("valid: {} definitions ({})", names.len(), names.join(", "))
         });
@@ -203,11 +199,7 @@ async fn execute(
             let text = input::read_text(&file)?;
             input::parse_schema(&text, Format::Spicedb, &file.display().to_string())?;
             let schema = rebac.write_schema(&text).await?;
-            let names: Vec<&str> = schema
-                .definitions()
-                .iter()
-                .map(|d| d.name.as_str())
-                .collect();
+            let names: Vec<&str> = schema.definitions().iter().map(|d| d.name()).collect();
             out.emit(json!({"written": true, "definitions": names}), || {
                 format!(
                     "schema written: {} definitions ({})",

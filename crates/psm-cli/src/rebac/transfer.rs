@@ -207,7 +207,7 @@ pub async fn export(engine: &Engine, out: &Output) -> Result<Outcome, CliError> 
     let mut lines = Vec::new();
     for def in engine.schema().definitions() {
         let filter = RelationshipFilter {
-            resource_type: Some(def.name.as_str().into()),
+            resource_type: Some(def.name().into()),
             ..RelationshipFilter::default()
         };
         let mut rels = engine.read(&filter, None).await?;
