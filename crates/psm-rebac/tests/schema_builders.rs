@@ -16,7 +16,7 @@ definition group { relation member: user | user:* | group#member }
 definition doc {
   relation parent: doc
   relation viewer: user | group#member
-  relation banned: user with expiration
+  relation banned: user | user with expiration
   permission view = (viewer + parent->view) - banned
 }";
 
@@ -45,7 +45,10 @@ fn by_hand() -> Schema {
     ));
     doc.push_relation(rel(
         "banned",
-        vec![AllowedSubject::plain("user").with_expiration()],
+        vec![
+            AllowedSubject::plain("user"),
+            AllowedSubject::plain("user").with_expiration(),
+        ],
     ));
     doc.push_relation(Relation::new(
         "view",
@@ -110,8 +113,9 @@ fn a_hand_built_schema_reads_like_the_parsed_one() {
     let parsed = Schema::parse_spicedb(TEXT).unwrap();
     assert_eq!(describe(&by_hand()), describe(&parsed));
     let banned = parsed.relation("doc", "banned").unwrap();
-    assert!(banned.allowed()[0].expiration());
-    assert!(!banned.allowed()[0].is_unconditional());
+    assert!(banned.allowed()[0].is_unconditional());
+    assert!(banned.allowed()[1].expiration());
+    assert!(!banned.allowed()[1].is_unconditional());
     assert!(parsed.relation("group", "member").unwrap().allowed()[1].is_wildcard());
     assert_eq!(banned.position().line, 7);
     assert!(parsed.declares_expiration());
