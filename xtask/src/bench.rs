@@ -80,6 +80,14 @@ pub(crate) fn install_python_peers(venv: &Path) -> Result<PathBuf> {
 pub fn rebac_scale(args: &[String]) -> Result {
     services::ensure()?;
     let env = services::test_env();
+    let mut run = rebac_scale_command()?;
+    run.args(args);
+    cmd::run(run.envs(env))
+}
+
+/// `cargo run` of psm-sql's `rebac_scale` example in release, up to its `--`: the caller adds
+/// the example's own arguments.
+pub fn rebac_scale_command() -> Result<std::process::Command> {
     let mut run = cmd::cargo()?;
     run.args([
         "run",
@@ -91,9 +99,8 @@ pub fn rebac_scale(args: &[String]) -> Result {
         "--features",
         "rebac,sqlite,postgres",
         "--",
-    ])
-    .args(args);
-    cmd::run(run.envs(env))
+    ]);
+    Ok(run)
 }
 
 /// Prints what Redis and PostgreSQL themselves manage on this machine, at 1 client and many.

@@ -6,13 +6,14 @@
 //! answer compared with memory's: any mismatch fails the run.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
 use crate::cmd::{self, Result};
 use crate::http1::Connection;
+use crate::serve::Server;
 use crate::services;
 
 /// PostgreSQL tables of this bench's own (dropped before and after).
@@ -92,17 +93,9 @@ pub fn run(args: &[String]) -> Result {
 }
 
 fn with_dir(o: &Options, psm: &Path, dir: &Path) -> Result {
-    let mut export = cmd::cargo()?;
+    let mut export = crate::bench::rebac_scale_command()?;
     export
-        .args([
-            "run",
-            "--release",
-            "-p",
-            "psm-sql",
-            "--example",
-            "rebac_scale",
-        ])
-        .args(["--features", "rebac,sqlite,postgres", "--", "--export"])
+        .arg("--export")
         .arg(dir)
         .args(["--relationships", &o.relationships.to_string()])
         .args(["--checks", &o.checks.to_string()]);
@@ -356,50 +349,5 @@ fn drop_pg_tables() {
     let mut psql = cmd::line("psql -X -w -q -h 127.0.0.1 -U postgres -d test -c");
     if let Err(e) = cmd::capture(psql.arg(sql)) {
         eprintln!("dropping the {PG_PREFIX} tables failed: {e}");
-    }
-}
-
-/// A running `psm serve` on a free loopback port, killed when dropped (every exit path).
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(psm: &Path, url: &str) -> Result<Self> {
-        use std::io::{BufRead, BufReader};
-        let child = Command::new(psm)
-            .args(["--url", url, "serve", "--listen", "127.0.0.1:0"])
-            .args(["--max-batch", "1000", "--schema-refresh", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", psm.display()))?;
-        let mut server = Self {
-            child,
-            base: String::new(),
-        };
-        let stdout = server
-            .child
-            .stdout
-            .take()
-            .ok_or("psm serve has no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        server.base = line
-            .split_whitespace()
-            .last()
-            .filter(|u| u.starts_with("http://127.0.0.1:"))
-            .map(str::to_owned)
-            .ok_or_else(|| format!("psm serve did not print a loopback address: {line:?}"))?;
-        Ok(server)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }

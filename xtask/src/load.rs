@@ -3,11 +3,11 @@
 //! `memory://` and on SQLite — and prints requests per second and the p99 latency of each.
 //! Installs wrk with apt-get when it is missing. Figures mean something only on a quiet machine.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
 use crate::cmd::{self, Result};
+use crate::serve::Server;
 
 /// `cargo xtask load` options.
 #[derive(Debug, clap::Args)]
@@ -183,46 +183,4 @@ fn tempdir() -> Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("psm-load-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-/// A running `psm serve`.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(psm: &Path, url: &str) -> Result<Self> {
-        let mut child = Command::new(psm)
-            .args(["--url", url, "serve", "--listen", "127.0.0.1:0"])
-            .args(["--max-batch", "1000", "--schema-refresh", "0"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", psm.display()))?;
-        let stdout = child.stdout.take().ok_or("psm serve has no stdout")?;
-        let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line)?;
-        let base = line
-            .split_whitespace()
-            .last()
-            .filter(|u| u.starts_with("http://"))
-            .map(str::to_owned);
-        match base {
-            Some(base) => Ok(Self { child, base }),
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                Err(format!("psm serve did not print its address: {line:?}").into())
-            }
-        }
-    }
-
-    fn stop(&mut self) {
-        let _ = Command::new("kill")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
 }

@@ -16,6 +16,7 @@ mod instructions;
 mod load;
 mod metadata;
 mod schemathesis;
+mod serve;
 mod services;
 mod shared;
 mod suite;
