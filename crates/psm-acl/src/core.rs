@@ -75,10 +75,7 @@ where
 {
     /// Interns a role and sizes the per-role tables; `None` when ids are exhausted.
     pub(crate) fn intern_role(&mut self, role: R) -> Option<u32> {
-        let (id, new) = self.roles.intern(role)?;
-        if new {
-            self.roles.keep_roomy();
-        }
+        let (id, _) = self.roles.intern(role)?;
         let n = self.roles.capacity();
         self.direct.resize_with(n, FastMap::default);
         self.effective.resize_with(n, Effective::default);
@@ -113,8 +110,7 @@ where
                 table.patterns.insert(idx);
             }
             let global = table.global(idx)?;
-            self.pairs
-                .insert(&self.resources, &self.perm_names, hash, (res, idx, global));
+            self.pairs.insert(hash, (res, idx, global));
         }
         Some(idx)
     }

@@ -2,7 +2,9 @@
 
 use std::borrow::Borrow;
 use std::collections::{HashMap, HashSet};
-use std::hash::Hash;
+use std::hash::{BuildHasher, Hash};
+
+use crate::probe::ProbeTable;
 
 pub(crate) type FastState = foldhash::fast::RandomState;
 pub(crate) type FastMap<K, V> = HashMap<K, V, FastState>;
@@ -10,9 +12,13 @@ pub(crate) type FastSet<T> = HashSet<T, FastState>;
 
 /// Values with dense ids. Ids of removed values are reused by later insertions, so every
 /// per-id table stays as long as the largest number of values alive at once.
+///
+/// The values live once, in `slots`; `ids` finds a value's id by its hash and compares the
+/// looked-up value with the one in the slot the id names.
 #[derive(Clone, Debug)]
 pub(crate) struct Interner<T> {
-    ids: FastMap<T, u32>,
+    ids: ProbeTable<u32>,
+    state: FastState,
     slots: Vec<Option<T>>,
     free: Vec<u32>,
 }
@@ -20,7 +26,8 @@ pub(crate) struct Interner<T> {
 impl<T> Default for Interner<T> {
     fn default() -> Self {
         Interner {
-            ids: FastMap::default(),
+            ids: ProbeTable::default(),
+            state: FastState::default(),
             slots: Vec::new(),
             free: Vec::new(),
         }
@@ -47,37 +54,36 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.ids.get(value).copied()
+        let slots = &self.slots;
+        self.ids
+            .find(self.state.hash_one(value), |&id| {
+                slots
+                    .get(id as usize)
+                    .and_then(Option::as_ref)
+                    .is_some_and(|v| v.borrow() == value)
+            })
+            .copied()
     }
 
     /// The id of `value`, adding it when missing; the flag says whether it was added.
     /// `None` only when `u32` ids are exhausted.
     pub(crate) fn intern(&mut self, value: T) -> Option<(u32, bool)> {
-        if let Some(&id) = self.ids.get(&value) {
+        if let Some(id) = self.id(&value) {
             return Some((id, false));
         }
         let id = match self.free.pop() {
             Some(id) => id,
             None => u32::try_from(self.slots.len()).ok()?,
         };
+        let hash = self.state.hash_one(&value);
         let slot = id as usize;
         if slot == self.slots.len() {
-            self.slots.push(Some(value.clone()));
+            self.slots.push(Some(value));
         } else if let Some(s) = self.slots.get_mut(slot) {
-            *s = Some(value.clone());
+            *s = Some(value);
         }
-        self.ids.insert(value, id);
+        self.ids.insert_unique(hash, id);
         Some((id, true))
-    }
-
-    /// Keeps the map at most about half full (a lookup then rarely reads a second group of
-    /// control bytes or compares a value that only shares 7 hash bits): for the roles, looked
-    /// up by every check.
-    pub(crate) fn keep_roomy(&mut self) {
-        let n = self.ids.len();
-        if n.saturating_mul(2) > self.ids.capacity() {
-            self.ids.reserve(n);
-        }
     }
 
     /// Removes `value`, returning its former id.
@@ -86,7 +92,13 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        let id = self.ids.remove(value)?;
+        let slots = &self.slots;
+        let id = self.ids.remove(self.state.hash_one(value), |&id| {
+            slots
+                .get(id as usize)
+                .and_then(Option::as_ref)
+                .is_some_and(|v| v.borrow() == value)
+        })?;
         if let Some(s) = self.slots.get_mut(id as usize) {
             *s = None;
         }
@@ -97,7 +109,7 @@ impl<T: Hash + Eq + Clone> Interner<T> {
     /// Removes the value with id `id`.
     pub(crate) fn remove_id(&mut self, id: u32) -> Option<T> {
         let value = self.slots.get_mut(id as usize)?.take()?;
-        self.ids.remove(&value);
+        self.ids.remove(self.state.hash_one(&value), |&i| i == id);
         self.free.push(id);
         Some(value)
     }
@@ -121,7 +133,7 @@ impl<T: Hash + Eq + Clone> Interner<T> {
         T: Borrow<Q>,
         Q: Hash + Eq + ?Sized,
     {
-        self.ids.contains_key(value)
+        self.id(value).is_some()
     }
 }
 
@@ -145,11 +157,10 @@ mod tests {
     }
 
     #[test]
-    fn a_roomy_interner_stays_at_most_half_full() {
+    fn an_interner_stays_at_most_half_full() {
         let mut i = Interner::default();
         for k in 0..1000 {
             i.intern(k).unwrap();
-            i.keep_roomy();
             assert!(
                 i.ids.capacity() >= 2 * i.len(),
                 "{} of {}",

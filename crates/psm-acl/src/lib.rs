@@ -99,6 +99,7 @@ mod pairs;
 mod perm_table;
 mod permission;
 mod persist;
+mod probe;
 mod query;
 mod shared;
 mod snapshot;

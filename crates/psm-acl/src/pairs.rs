@@ -5,15 +5,15 @@
 use std::borrow::Borrow;
 use std::hash::{BuildHasher, Hash, Hasher};
 
-use hashbrown::HashTable;
-
 use crate::interner::{FastState, Interner};
 use crate::perm_table::PermNames;
+use crate::permission::{PermissionLike, same_permission};
+use crate::probe::ProbeTable;
 
 /// One defined pair: the resource id, the local index and the global permission id. Twelve
-/// bytes: the hash is not stored (the table's control bytes hold 7 bits of it, and a resize
-/// recomputes it from the values), which halves the table a check probes.
-#[derive(Clone, Copy, Debug)]
+/// bytes, sixteen with the table's tag (32 bits of the hash, from which the table also finds
+/// the pair's home slot when it grows or shifts entries back, without rehashing the values).
+#[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Pair {
     pub(crate) res: u32,
     pub(crate) local: u32,
@@ -23,7 +23,7 @@ pub(crate) struct Pair {
 /// Defined (resource, permission) pairs keyed by the hash of both values.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct PairIndex {
-    table: HashTable<Pair>,
+    table: ProbeTable<Pair>,
     state: FastState,
 }
 
@@ -61,50 +61,28 @@ impl PairIndex {
     ) -> Option<&Pair>
     where
         Res: Hash + Eq + Clone + Borrow<Q2>,
-        P: Hash + Eq + Clone + Borrow<Q3>,
+        P: PermissionLike + Hash + Eq + Clone + Borrow<Q3>,
         Q2: Hash + Eq + ?Sized,
-        Q3: Hash + Eq + ?Sized,
+        Q3: PermissionLike + Hash + Eq + ?Sized,
     {
         let hash = self.hash(resource, permission);
         self.table.find(hash, |e| {
             names
                 .name(e.global)
-                .is_some_and(|p| p.borrow() == permission)
+                .is_some_and(|p| same_permission(p, permission))
                 && resources.get(e.res).is_some_and(|r| r.borrow() == resource)
         })
     }
 
-    /// Records a newly defined pair (`hash` from [`hash`](Self::hash) of its values, which
-    /// `resources` and `names` must already hold: a resize rehashes every pair from them).
-    pub(crate) fn insert<Res, P>(
-        &mut self,
-        resources: &Interner<Res>,
-        names: &PermNames<P>,
-        hash: u64,
-        (res, local, global): (u32, u32, u32),
-    ) where
-        Res: Hash + Eq + Clone,
-        P: Hash + Eq + Clone,
-    {
-        let pair = Pair { res, local, global };
-        let state = &self.state;
-        self.table.insert_unique(hash, pair, |e| {
-            match (resources.get(e.res), names.name(e.global)) {
-                (Some(r), Some(p)) => Self::hash_with(state, r, p),
-                // cannot happen (pairs are removed before their values); fails closed
-                _ => 0,
-            }
-        });
+    /// Records a newly defined pair (`hash` from [`hash`](Self::hash) of its values).
+    pub(crate) fn insert(&mut self, hash: u64, (res, local, global): (u32, u32, u32)) {
+        self.table.insert_unique(hash, Pair { res, local, global });
     }
 
     /// Forgets the pair (`res`, `local`) whose values hash to `hash`.
     pub(crate) fn remove(&mut self, hash: u64, res: u32, local: u32) {
-        if let Ok(entry) = self
-            .table
-            .find_entry(hash, |e| e.res == res && e.local == local)
-        {
-            entry.remove();
-        }
+        self.table
+            .remove(hash, |e| e.res == res && e.local == local);
     }
 
     /// Number of pairs (for tests).

@@ -33,6 +33,39 @@ pub trait PermissionLike {
     fn grammar(&self) -> Option<&str> {
         None
     }
+
+    /// The bytes that identify the value, for psm's own string types: two of them are equal
+    /// exactly when these bytes are, so the ACL compares them in line instead of calling `==`.
+    /// Other types keep the default, `None` (compared with `Eq`); the argument keeps the method
+    /// from being overridden outside this crate.
+    #[doc(hidden)]
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        None
+    }
+}
+
+/// The token that seals [`PermissionLike::key_bytes`]: public, in a private module, so other
+/// crates can call the method's default but cannot name the type to override it.
+mod sealed {
+    #[derive(Clone, Copy, Debug)]
+    pub struct Token;
+}
+
+/// Is the stored permission `stored` equal to the looked-up `query`? Compares the bytes of psm's
+/// string types in line (`same_bytes`: no `memcmp` call for short strings), others with `Eq`.
+#[inline]
+pub(crate) fn same_permission<P, Q>(stored: &P, query: &Q) -> bool
+where
+    P: PermissionLike + std::borrow::Borrow<Q>,
+    Q: PermissionLike + Eq + ?Sized,
+{
+    match (
+        stored.key_bytes(sealed::Token),
+        query.key_bytes(sealed::Token),
+    ) {
+        (Some(a), Some(b)) => psm_core::bytes::same_bytes(a, b),
+        _ => stored.borrow() == query,
+    }
 }
 
 /// Validates a permission entering the ACL; true when it is a pattern grant.
@@ -49,11 +82,19 @@ impl PermissionLike for str {
     fn grammar(&self) -> Option<&str> {
         Some(self)
     }
+
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
 }
 
 impl PermissionLike for String {
     fn grammar(&self) -> Option<&str> {
         Some(self)
+    }
+
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        Some(self.as_bytes())
     }
 }
 
@@ -61,11 +102,19 @@ impl PermissionLike for Box<str> {
     fn grammar(&self) -> Option<&str> {
         Some(self)
     }
+
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
 }
 
 impl PermissionLike for Arc<str> {
     fn grammar(&self) -> Option<&str> {
         Some(self)
+    }
+
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        Some(self.as_bytes())
     }
 }
 
@@ -73,17 +122,29 @@ impl PermissionLike for Rc<str> {
     fn grammar(&self) -> Option<&str> {
         Some(self)
     }
+
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
 }
 
 impl PermissionLike for Cow<'_, str> {
     fn grammar(&self) -> Option<&str> {
         Some(self)
     }
+
+    fn key_bytes(&self, _: sealed::Token) -> Option<&[u8]> {
+        Some(self.as_bytes())
+    }
 }
 
 impl<T: PermissionLike + ?Sized> PermissionLike for &T {
     fn grammar(&self) -> Option<&str> {
         (**self).grammar()
+    }
+
+    fn key_bytes(&self, token: sealed::Token) -> Option<&[u8]> {
+        (**self).key_bytes(token)
     }
 }
 

@@ -100,8 +100,34 @@ where
         let Some(eff) = core.effective_of(role) else {
             return false;
         };
-        core.target(resource, permission)
-            .is_some_and(|t| t.held_by(eff))
+        match core
+            .pairs
+            .find(&core.resources, &core.perm_names, resource, permission)
+        {
+            Some(pair) => Target {
+                res: pair.res,
+                index: Some(pair.local),
+                permission,
+            }
+            .held_by(eff),
+            // Not defined on the resource (or no such resource): only a pattern grant of the
+            // role can match it, so a role without pattern grants skips the resource's probe.
+            None => !eff.patterns.is_empty() && core.undefined_held_by(eff, resource, permission),
+        }
+    }
+
+    /// `check` of a permission not defined on `resource`, for a role holding pattern grants.
+    #[cold]
+    #[inline(never)]
+    fn undefined_held_by<Q2, Q3>(&self, eff: &Effective, resource: &Q2, permission: &Q3) -> bool
+    where
+        Res: Borrow<Q2>,
+        Q2: Hash + Eq + ?Sized,
+        Q3: PermissionLike + ?Sized,
+    {
+        self.resources
+            .id(resource)
+            .is_some_and(|res| matches_pattern(eff, res, permission))
     }
 
     pub(crate) fn check_any<'q, I, Q1, Q2, Q3>(
