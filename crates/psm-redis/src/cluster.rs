@@ -19,6 +19,8 @@
 //! flight (or after a write failed midway) the index may hold an extra entry that the next
 //! `list_sessions` or `cleanup_expired_sessions` drops.
 
+use std::sync::Arc;
+
 use futures_util::future::join_all;
 use psm_core::{Error, Result, Timestamp};
 
@@ -93,7 +95,7 @@ pub(crate) async fn remove_rechecked(
 
 /// Stores a session: raise the new owner's index, write, raise again, unlink the old owner.
 pub(crate) async fn store(
-    link: &Link,
+    link: &Arc<Link>,
     keys: &Keys,
     w: &Write<'_>,
     user_id: &str,

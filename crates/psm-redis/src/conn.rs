@@ -3,6 +3,7 @@
 //! the configured timeout; plus the deadpool pool used for SCAN-heavy maintenance.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
@@ -11,8 +12,10 @@ use psm_core::{Error, Result};
 use redis::aio::{ConnectionLike, MultiplexedConnection};
 use redis::cluster::ClusterClient;
 use redis::cluster_async::ClusterConnection;
-use redis::{AsyncConnectionConfig, Cmd, Pipeline, RedisError, RedisFuture, Value};
+use redis::{AsyncConnectionConfig, Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, Value};
 use tokio::time::{Instant, timeout_at};
+
+use crate::batch::{Flusher, Joined, Message, Queue};
 
 pub(crate) const BACKEND: &str = "redis";
 
@@ -122,6 +125,8 @@ struct Slot {
     conn: Mutex<Option<(u64, Conn)>>,
     /// Serialises reconnects of this slot.
     connecting: tokio::sync::Mutex<()>,
+    /// Commands waiting to go out together on this connection (see `batch.rs`).
+    queue: Queue,
 }
 
 /// The shared connection layer of a store and of a roles provider.
@@ -160,6 +165,7 @@ impl Link {
             .map(|_| Slot {
                 conn: Mutex::new(None),
                 connecting: tokio::sync::Mutex::new(()),
+                queue: Queue::default(),
             })
             .collect();
         Link {
@@ -211,6 +217,21 @@ impl Link {
         self.ensure_open()?;
         let deadline = Instant::now() + self.timeout;
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        self.run_on(index, deadline, op, f).await
+    }
+
+    /// [`run`](Self::run) on connection `index` with the given deadline.
+    async fn run_on<T, F, Fut>(
+        &self,
+        index: usize,
+        deadline: Instant,
+        op: &'static str,
+        f: F,
+    ) -> Result<T>
+    where
+        F: FnOnce(Conn) -> Fut,
+        Fut: Future<Output = Result<T, RedisError>>,
+    {
         // the common case, a live connection, needs no timer
         let (generation, conn) = match self.live_conn(index) {
             Some(live) => live,
@@ -232,6 +253,77 @@ impl Link {
                 Err(timed_out(op, self.timeout))
             }
         }
+    }
+
+    /// Sends the command `cmd` builds on a hot-path connection, as [`run`](Self::run) does, and
+    /// decodes its reply; on a single server, calls that meet on one connection while a command
+    /// is in flight there go out together as one pipeline (`batch.rs`), so the server and the
+    /// driver see one write and one read per batch instead of one per call. A cluster
+    /// connection routes every command by its own slot and is used directly.
+    pub(crate) async fn run_batched<T: FromRedisValue>(
+        self: &Arc<Self>,
+        op: &'static str,
+        cmd: impl Fn() -> Cmd,
+    ) -> Result<T> {
+        self.ensure_open()?;
+        let deadline = Instant::now() + self.timeout;
+        let index = self.next.fetch_add(1, Ordering::Relaxed) % self.slots.len();
+        let direct = |index| {
+            self.run_on(index, deadline, op, |mut c| {
+                let cmd = cmd();
+                async move { cmd.query_async(&mut c).await }
+            })
+        };
+        if self.is_cluster() {
+            return direct(index).await;
+        }
+        let slot = self.slots.get(index).ok_or(Error::Closed)?;
+        let rx = match slot.queue.join(op, &cmd) {
+            Joined::Direct(_in_flight) => return direct(index).await,
+            Joined::Wait(rx) => rx,
+            Joined::Flush(batch, rx) => {
+                tokio::spawn(Flusher::new(self.clone(), index, batch).run());
+                rx
+            }
+        };
+        let value = match timeout_at(deadline, rx).await {
+            Ok(Ok(Message::Done(reply))) => reply?,
+            Ok(Ok(Message::Direct)) => return direct(index).await,
+            Ok(Err(_)) => {
+                return Err(Error::Connection {
+                    backend: BACKEND,
+                    message: "the reply was lost (runtime shut down?)".to_owned(),
+                });
+            }
+            Err(_) => {
+                metrics::counter!("psm_redis_timeouts_total").increment(1);
+                return Err(timed_out(op, self.timeout));
+            }
+        };
+        value
+            .extract_error()
+            .and_then(|v| Ok(redis::from_redis_value(v)?))
+            .map_err(|e| map_error(e, op, self.timeout))
+    }
+
+    /// Sends one batch on connection `index` (the flusher's round trip), bounded by the timeout.
+    pub(crate) async fn send_batch(
+        &self,
+        index: usize,
+        pipe: &Pipeline,
+        count: usize,
+    ) -> Result<Vec<Value>> {
+        self.ensure_open()?;
+        let deadline = Instant::now() + self.timeout;
+        self.run_on(index, deadline, "batch", |mut c| async move {
+            c.req_packed_commands(pipe, 0, count).await
+        })
+        .await
+    }
+
+    /// The batch queue of connection `index`.
+    pub(crate) fn queue(&self, index: usize) -> Option<&Queue> {
+        self.slots.get(index).map(|slot| &slot.queue)
     }
 
     /// Runs `f` on a pooled connection (maintenance work that should not queue behind, or hold

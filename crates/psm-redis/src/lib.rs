@@ -91,27 +91,23 @@
 //! only one.
 //!
 //! **Connections.** The hot path holds `connections` multiplexed connections (cluster
-//! connections on a cluster) and picks one round-robin, so concurrent calls pipeline
-//! automatically and nothing is checked out per call (a deadpool checkout per operation costs
-//! more than Redis itself). A connection that fails (I/O error, dropped, timed out) is replaced
-//! on the next call; calls never wait longer than `timeout` and fail with
-//! [`Error::Connection`](psm_core::Error::Connection) or
+//! connections on a cluster) and picks one round-robin, so nothing is checked out per call (a
+//! deadpool checkout per operation costs more than Redis itself). A connection that fails (I/O
+//! error, dropped, timed out) is replaced on the next call; calls never wait longer than
+//! `timeout` and fail with [`Error::Connection`](psm_core::Error::Connection) or
 //! [`Error::Timeout`](psm_core::Error::Timeout). The deadpool-redis pool (`max_connections`)
 //! serves SCAN pages, so maintenance never queues behind or ahead of checks.
 //!
-//! Throughput (`cargo bench -p psm-benches --bench redis`, median of 3 runs, against
-//! `redis-benchmark -P 1` sending the raw command at the same concurrency):
-//!
-//! | operation | tasks | psm | `redis-benchmark -P 1` raw command | ratio |
-//! |---|---|---|---|---|
-//! | `check_permission` | 1 | 13.8k ops/s | `HGET key p`: 13.5k rps | 1.02× |
-//! | `check_permission` | 64 | 50.3k ops/s | `HGET key p` `-c 64`: 21.5k rps | 2.33× |
-//! | `store_session` | 1 | 10.6k ops/s | `HSET key` (5 fields): 17.3k rps | 0.61× |
-//! | `store_session` | 64 | 18.2k ops/s | `HSET key` (5 fields) `-c 64`: 15.5k rps | 1.18× |
-//!
-//! (Load average was about 12 on the 2 cores during that run; on a quiet machine all figures are
-//! higher. At 64 tasks psm beats `redis-benchmark -P 1` because concurrent calls share
-//! multiplexed connections and are pipelined automatically.)
+//! **Batching.** On a single server, checks and stores that meet on one connection while a
+//! command is in flight there are queued and go out together as one pipeline, written and read
+//! by one flusher task that hands each caller its own reply (a server error fails that call
+//! alone); a call on an idle connection goes straight out. This is what `redis-benchmark -P`
+//! does, and it halves the client's CPU per check at 64 tasks (one write, one read and one wake
+//! of the driver per batch instead of per call). A caller that gives up never cancels the
+//! others' commands; a command is never sent twice (a store that met `NOSCRIPT`, which ran
+//! nothing, is the one exception: it is sent again after the script is loaded). Figures:
+//! `docs/src/performance.md`, section Redis. A cluster connection routes each command by its
+//! own slot, so on a cluster calls are not batched.
 //!
 //! Requires Redis 6.2 or newer (`ZADD GT`, `SCAN ... TYPE`, `PEXPIREAT` semantics).
 //!
@@ -132,6 +128,7 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 #![warn(missing_docs)]
 
+mod batch;
 mod bus;
 mod cluster;
 mod config;

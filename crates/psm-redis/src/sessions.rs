@@ -1,6 +1,8 @@
 //! Session-key operations shared by single-server and cluster mode: the one-round-trip reads
 //! (check, get) and the calls of the session scripts.
 
+use std::sync::Arc;
+
 use psm_core::permission::ParsedPermission;
 use psm_core::{Result, Session, Timestamp};
 use redis::Value;
@@ -9,18 +11,17 @@ use crate::conn::Link;
 use crate::record::{CheckField, SESSION_FIELDS, corrupt, decode_session};
 use crate::scripts::{EXTEND_SCRIPT, INVALIDATE_SCRIPT, STORE_SCRIPT, UPDATE_SCRIPT};
 
-/// The `p` field of a session: one `HGET`, the only command a check sends.
+/// The `p` field of a session: one `HGET`, the only command a check sends (batched with
+/// concurrent calls on its connection).
 pub(crate) async fn fetch_check_field(
-    link: &Link,
+    link: &Arc<Link>,
     op: &'static str,
     key: &str,
 ) -> Result<Option<String>> {
-    link.run(op, |mut c| async move {
-        redis::cmd("HGET")
-            .arg(key)
-            .arg("p")
-            .query_async(&mut c)
-            .await
+    link.run_batched(op, || {
+        let mut cmd = redis::Cmd::with_capacity(3, key.len() + 5);
+        cmd.arg("HGET").arg(key).arg("p");
+        cmd
     })
     .await
 }
@@ -133,15 +134,41 @@ impl<'a> Write<'a> {
 }
 
 /// Stores the record; returns the previous owner. `index_key` is the new owner's index (used
-/// when `with_index`).
+/// when `with_index`). The `EVALSHA` is batched with concurrent calls on its connection; a
+/// server that lost the script (`NOSCRIPT`: restarted, `SCRIPT FLUSH`) gets the same call
+/// through the driver's `Script`, which loads it first. NOSCRIPT means nothing ran, so the
+/// second call is the only one.
 pub(crate) async fn store(
-    link: &Link,
+    link: &Arc<Link>,
     w: &Write<'_>,
     index_key: &str,
     user_id: &str,
     check_field: &str,
     metadata: &str,
 ) -> Result<Option<String>> {
+    let evalsha = || {
+        let mut cmd = redis::cmd("EVALSHA");
+        cmd.arg(STORE_SCRIPT.get_hash())
+            .arg(if w.with_index { 2 } else { 1 })
+            .arg(w.key);
+        if w.with_index {
+            cmd.arg(index_key);
+        }
+        cmd.arg(w.prefix)
+            .arg(w.session_id)
+            .arg(user_id)
+            .arg(check_field)
+            .arg(w.now.as_millis())
+            .arg(metadata)
+            .arg(&w.score)
+            .arg(&w.pexpireat)
+            .arg(w.flag());
+        cmd
+    };
+    match link.run_batched("store_session", evalsha).await {
+        Err(err) if is_noscript(&err) => {}
+        done => return done,
+    }
     link.run("store_session", |mut c| async move {
         let mut call = STORE_SCRIPT.key(w.key);
         if w.with_index {
@@ -160,6 +187,20 @@ pub(crate) async fn store(
             .await
     })
     .await
+}
+
+/// True for the server's `NOSCRIPT` reply (the script is not loaded; nothing ran).
+fn is_noscript(err: &psm_core::Error) -> bool {
+    let psm_core::Error::Backend {
+        source: Some(source),
+        ..
+    } = err
+    else {
+        return false;
+    };
+    source
+        .downcast_ref::<redis::RedisError>()
+        .is_some_and(|e| e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript))
 }
 
 /// Outcome of a conditional session write.

@@ -232,3 +232,128 @@ async fn scripts_are_reloaded_after_the_server_forgets_them() {
         .unwrap();
     assert_eq!(store.list_sessions("u").await.unwrap(), vec!["a", "b"]);
 }
+
+/// A store on `port` with one hot-path connection, so concurrent calls share it and batch.
+async fn one_connection_store(port: u16, timeout: &str) -> RedisStore {
+    let url = format!(
+        "redis://127.0.0.1:{port}?timeout={timeout}&connect_timeout={timeout}&connections=1&max_connections=1"
+    );
+    RedisStore::from_url(StoreUrl::parse(&url).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Calls that queue behind a command in flight go out as one pipeline; each gets its own answer,
+/// and a server error on one (a session key of the wrong type) fails that call alone. The
+/// server is frozen while the calls queue so they meet in one batch; the answers are asserted
+/// whichever way they were sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_calls_get_their_own_answers_and_errors() {
+    let port = Server::free_port();
+    let Some(server) = Server::start(port).await else {
+        return;
+    };
+    let store = std::sync::Arc::new(one_connection_store(port, "5s").await);
+    for (id, grants) in [("hit", vec!["read"]), ("miss", vec!["write"])] {
+        store
+            .store_session(NewSession::new(id, "u").permissions(grants))
+            .await
+            .unwrap();
+    }
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    // a string where a session hash belongs: HGET answers WRONGTYPE
+    let () = redis::cmd("SET")
+        .arg("psm:s:{wrong}")
+        .arg("x")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+
+    server.signal("-STOP");
+    let spawn = |id: &'static str| {
+        let store = store.clone();
+        tokio::spawn(async move { store.check_permission(id, "read").await })
+    };
+    // the first goes out directly, the second starts a batch, the rest queue behind it
+    let mut calls = vec![("hit", spawn("hit"))];
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    calls.push(("miss", spawn("miss")));
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for id in ["hit", "wrong", "miss", "gone", "hit"] {
+        calls.push((id, spawn(id)));
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    server.signal("-CONT");
+    for (id, call) in calls {
+        let answer = guarded(id, call).await.unwrap();
+        match id {
+            "hit" => assert!(answer.unwrap(), "hit"),
+            "miss" | "gone" => assert!(!answer.unwrap(), "{id}"),
+            _ => assert!(
+                matches!(answer, Err(Error::Backend { .. })),
+                "a wrong-type key fails its own call: {answer:?}"
+            ),
+        }
+    }
+}
+
+/// A frozen server times out every queued call too, and all of them answer again after it
+/// resumes; stores queued behind one another reload the script the server forgot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batched_calls_time_out_together_and_recover() {
+    let port = Server::free_port();
+    let Some(server) = Server::start(port).await else {
+        return;
+    };
+    let store = std::sync::Arc::new(one_connection_store(port, "300ms").await);
+    store
+        .store_session(NewSession::new("s", "u").permissions(["read"]))
+        .await
+        .unwrap();
+    let checks = |store: &std::sync::Arc<RedisStore>| {
+        (0..16)
+            .map(|_| {
+                let store = store.clone();
+                tokio::spawn(async move { store.check_permission("s", "read").await })
+            })
+            .collect::<Vec<_>>()
+    };
+    server.signal("-STOP");
+    for call in checks(&store) {
+        let answer = guarded("frozen check", call).await.unwrap();
+        assert!(
+            matches!(answer, Err(Error::Timeout { .. })),
+            "expected a timeout, got {answer:?}"
+        );
+    }
+    server.signal("-CONT");
+    eventually_true(&store, "s").await;
+    for call in checks(&store) {
+        assert!(guarded("check", call).await.unwrap().unwrap());
+    }
+
+    let client = redis::Client::open(format!("redis://127.0.0.1:{port}")).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let stores: Vec<_> = (0..16)
+        .map(|k| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .store_session(NewSession::new(format!("n{k:02}"), "v").permissions(["read"]))
+                    .await
+            })
+        })
+        .collect();
+    for call in stores {
+        guarded("store", call).await.unwrap().unwrap();
+    }
+    let listed = store.list_sessions("v").await.unwrap();
+    let wanted: Vec<String> = (0..16).map(|k| format!("n{k:02}")).collect();
+    assert_eq!(listed, wanted);
+}
