@@ -11,6 +11,7 @@
 //! whatever the relationships, so every evaluator skips it).
 
 use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 
 use super::model::{ArrowKind, Relation, Rewrite, Schema};
 
@@ -38,6 +39,34 @@ pub struct Analysis {
     closed: Vec<bool>,
     caveated: Vec<bool>,
     userset_target: Vec<bool>,
+}
+
+/// A schema's analysis, computed on first use ([`Schema::analysis`]). Not part of the schema's
+/// value: it is derived from it, so two schemas compare equal whether or not either has it yet.
+#[derive(Clone, Default)]
+pub(crate) struct AnalysisCell(OnceLock<Arc<Analysis>>);
+
+impl AnalysisCell {
+    /// The analysis of `schema` (the schema holding this cell), computed the first time.
+    pub(crate) fn get(&self, schema: &Schema) -> &Arc<Analysis> {
+        self.0.get_or_init(|| Arc::new(Analysis::new(schema)))
+    }
+}
+
+impl PartialEq for AnalysisCell {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl std::fmt::Debug for AnalysisCell {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.get().is_some() {
+            "AnalysisCell(computed)"
+        } else {
+            "AnalysisCell(pending)"
+        })
+    }
 }
 
 /// The relations that can hold one kind of subject: see [`Analysis::reaching`].
@@ -291,6 +320,14 @@ impl Analysis {
     pub fn is_recursive(&self, object_type: &str, relation: &str) -> bool {
         self.at(object_type, relation)
             .is_some_and(|i| self.recursive_comp[self.comp[i]])
+    }
+
+    /// The strongly connected component of `type#relation` in the dependency graph: relations
+    /// with the same component reach each other. Components are numbered in dependency order
+    /// (one depends only on lower-numbered ones and itself). `None` for a relation the schema
+    /// lacks.
+    pub fn component(&self, object_type: &str, relation: &str) -> Option<usize> {
+        self.at(object_type, relation).map(|i| self.comp[i])
     }
 
     /// Whether stored relationships of `type#relation` may carry a caveat (some allowed

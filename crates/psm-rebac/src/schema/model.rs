@@ -19,6 +19,8 @@ pub struct Schema {
     pub(crate) caveats: Vec<CaveatDefinition>,
     /// Whether the schema declares `use expiration`.
     pub(crate) uses_expiration: bool,
+    /// Its analysis, computed on first use (see [`Schema::analysis`]).
+    pub(crate) analysis: super::analysis::AnalysisCell,
 }
 
 /// One object type (`definition document { ... }` / `type document`).
@@ -324,6 +326,7 @@ impl Schema {
     }
 
     pub(crate) fn push_definition(&mut self, d: Definition) {
+        self.analysis = super::analysis::AnalysisCell::default();
         self.index
             .entry(d.name.clone())
             .or_insert(self.definitions.len());
@@ -344,6 +347,15 @@ impl Schema {
     /// [`Schema::uses_expiration_anywhere`]).
     pub fn declares_expiration(&self) -> bool {
         self.uses_expiration
+    }
+
+    /// The schema's [`Analysis`](super::Analysis) (dependency graph and its components,
+    /// monotone and closed relations, where caveats may be stored, which relations can hold
+    /// each kind of subject), computed on first use and then shared: clones of this schema
+    /// made after that share it too, and every evaluator or compiler of the schema (the engine,
+    /// psm-sql's SQL compiler) can read the same one instead of computing its own.
+    pub fn analysis(&self) -> &std::sync::Arc<super::Analysis> {
+        self.analysis.get(self)
     }
 
     /// All definitions in declaration order.

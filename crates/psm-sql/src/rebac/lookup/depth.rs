@@ -6,7 +6,8 @@
 //! past the engine's depth limit (nor meets a cycle); its cost follows the resource's whole
 //! reachable graph, on every request. The proof bounds the same walks once for all requests:
 //! the schema's edges (the guard's rules) form a graph over `type#relation` whose strongly
-//! connected components are computed once per schema. A walk spends a bounded number of steps
+//! connected components are the schema analysis's (computed once per schema, shared with the
+//! engine). A walk spends a bounded number of steps
 //! in a component that does not recurse (0), leaves a component by one step, and never comes
 //! back to it; only in a recursive component (a relation reaching itself, like nested groups or
 //! a folder's parent chain) does the length depend on the data. For each recursive component
@@ -33,6 +34,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
+use psm_rebac::schema::Analysis;
 
 use super::compile::{Unsupported, cast};
 use super::guard::{self, Rule};
@@ -106,6 +108,7 @@ pub(crate) fn revision_expr(revision_table: &str) -> String {
 impl Prover {
     /// The components of `rules` and their statements.
     pub(crate) fn new(
+        analysis: &Analysis,
         rules: &[Rule],
         dialect: Dialect,
         tuples: &str,
@@ -120,44 +123,25 @@ impl Prover {
                 nodes.len() - 1
             })
         };
-        let mut edges: Vec<(usize, usize)> = Vec::new();
         for (_, ft, fr, tt, tr, _, _) in rules {
-            let a = id((ft.clone(), fr.clone()), &mut nodes);
-            let b = id((tt.clone(), tr.clone()), &mut nodes);
-            edges.push((a, b));
+            id((ft.clone(), fr.clone()), &mut nodes);
+            id((tt.clone(), tr.clone()), &mut nodes);
         }
-        let n = nodes.len();
-        let mut succ = vec![Vec::new(); n];
-        for &(a, b) in &edges {
-            succ[a].push(b);
-        }
-        // reachability (the schema graph is small): reach[a][b] when a walk leads from a to b
-        let mut reach = vec![vec![false; n]; n];
-        for (start, row) in reach.iter_mut().enumerate() {
-            let mut stack = succ[start].clone();
-            while let Some(x) = stack.pop() {
-                if !row[x] {
-                    row[x] = true;
-                    stack.extend(succ[x].iter().copied());
-                }
-            }
-        }
-        let mut comp_of = vec![usize::MAX; n];
-        let mut members: Vec<Vec<usize>> = Vec::new();
-        for a in 0..n {
-            if comp_of[a] != usize::MAX {
-                continue;
-            }
-            let c = members.len();
-            let mut m = vec![a];
-            comp_of[a] = c;
-            for b in 0..n {
-                if b != a && reach[a][b] && reach[b][a] {
-                    comp_of[b] = c;
-                    m.push(b);
-                }
-            }
-            members.push(m);
+        // the components are the schema analysis's (its dependency graph has exactly these
+        // edges); numbered here in order of first appearance
+        let mut local: HashMap<usize, usize> = HashMap::new();
+        let mut comp_of = Vec::with_capacity(nodes.len());
+        let mut members: Vec<usize> = Vec::new();
+        for (t, r) in &nodes {
+            let g = analysis
+                .component(t, r)
+                .ok_or_else(|| Unsupported(format!("no relation `{t}#{r}`")))?;
+            let c = *local.entry(g).or_insert_with(|| {
+                members.push(0);
+                members.len() - 1
+            });
+            members[c] += 1;
+            comp_of.push(c);
         }
         let mut components = Vec::with_capacity(members.len());
         for (c, m) in members.iter().enumerate() {
@@ -184,7 +168,7 @@ impl Prover {
                 Some(walk_statement(&inner, dialect, tuples, max)?)
             };
             components.push(Component {
-                size: m.len(),
+                size: *m,
                 statement,
                 unbounded: computed_cycle,
                 next,
@@ -552,6 +536,7 @@ mod tests {
         let schema = Schema::parse_spicedb(SCHEMA).unwrap();
         let inner = store.live().unwrap();
         let prover = Prover::new(
+            schema.analysis(),
             &guard::rule_list(&schema),
             Dialect::Sqlite,
             &inner.tables.tuples,

@@ -81,6 +81,7 @@ impl SqlTupleStore {
         let rule_list = guard::rule_list(schema);
         let rules = guard::table(&rule_list, dialect).ok()?;
         let prover = Prover::new(
+            schema.analysis(),
             &rule_list,
             dialect,
             &inner.tables.tuples,

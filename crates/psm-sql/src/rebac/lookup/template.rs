@@ -153,8 +153,9 @@ pub(crate) type CachedRoot = Arc<Result<RootInfo, Unsupported>>;
 #[derive(Debug)]
 pub(crate) struct Compiled {
     pub(crate) schema: Arc<Schema>,
-    /// The schema's analysis (computed once, with the templates' first use of the schema).
-    pub(crate) analysis: Analysis,
+    /// The schema's one analysis ([`Schema::analysis`]: computed once per schema and shared
+    /// with every other evaluator of it).
+    pub(crate) analysis: Arc<Analysis>,
     pub(crate) dialect: Dialect,
     pub(crate) tuples: String,
     templates: Mutex<HashMap<Key, Cached>>,
@@ -176,7 +177,7 @@ pub(crate) struct RootInfo {
 impl Compiled {
     pub(crate) fn new(schema: Arc<Schema>, dialect: Dialect, tuples: String) -> Self {
         Compiled {
-            analysis: Analysis::new(&schema),
+            analysis: schema.analysis().clone(),
             schema,
             dialect,
             tuples,
@@ -260,6 +261,8 @@ impl SchemaCache {
             recent.insert(0, c.clone());
             return c;
         }
+        // the analysis first, so that the caller's schema and the clone kept share it
+        let _ = schema.analysis();
         let c = Arc::new(Compiled::new(
             Arc::new(schema.clone()),
             dialect,
