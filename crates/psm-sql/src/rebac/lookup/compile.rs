@@ -58,7 +58,7 @@ impl Frag {
     pub(crate) fn push(&mut self, sql: &str) {
         self.sql.push_str(sql);
     }
-    fn append(&mut self, other: Frag) {
+    pub(crate) fn append(&mut self, other: Frag) {
         self.sql.push_str(&other.sql);
         self.binds.extend(other.binds);
     }

@@ -5,7 +5,10 @@
 //! resource's side of the graph, so its cost follows the resource's depth, not how much the
 //! subject may access; except at nested usersets (a relation holding usersets of itself, like
 //! nested groups), where the walk stops and tests the subject's memberships (the lookup of
-//! that relation, from the subject's side) instead of walking every group below. Applies as
+//! that relation, from the subject's side) instead of walking every group below; those
+//! memberships are computed once per statement (`pm{k}`, ahead of the walks), however many
+//! walks stop there. A walk that does not recurse is unrolled into nested index probes (an
+//! `EXISTS` a step, no recursive CTE). Applies as
 //! such when the permission is monotone (every relation reached is a union of `this`, computed
 //! relations and `->` arrows). A permission with intersections or exclusions whose operands
 //! are computed relations or arrows is one boolean condition over such walks
@@ -14,6 +17,7 @@
 //! lookup of that relation for the subject names the arrow's targets that grant); other
 //! permissions use the lookup filter restricted to the id.
 
+use std::cell::{Cell, RefCell};
 use std::fmt::Write as _;
 
 use psm_rebac::schema::analysis::{Analysis, union_only};
@@ -44,7 +48,16 @@ struct Ctx<'a> {
     subject: &'a SubjectRef,
     now: i64,
     resource: &'a ObjectRef,
+    /// The subject's memberships the walks test (`pm{k}`, the k-th: `t#r` and its lookup),
+    /// computed once per statement however many walks stop there.
+    members: RefCell<Vec<(String, String, Frag)>>,
+    /// The next relationship alias of an unrolled walk (`u{n}`).
+    aliases: Cell<usize>,
 }
+
+/// Most tests an unrolled walk (see [`unrolled`]) may have before the walk is a recursive CTE
+/// instead.
+const MAX_UNROLLED: usize = 64;
 
 /// Most computed relations a condition follows through non-monotone relations.
 const MAX_NESTING: usize = 16;
@@ -69,31 +82,56 @@ pub(crate) fn check(
         subject,
         now,
         resource,
+        members: RefCell::new(Vec::new()),
+        aliases: Cell::new(0),
     };
     let rt = &*resource.object_type;
-    if analysis.is_monotone(rt, permission) {
-        return walk(&cx, rt, permission, &Seed::Resource);
+    let body = if analysis.is_monotone(rt, permission) {
+        walk(&cx, rt, permission, &Seed::Resource)?
+    } else {
+        let rel = schema
+            .relation(rt, permission)
+            .ok_or_else(|| Unsupported(format!("no relation `{rt}#{permission}`")))?;
+        let mut visiting = vec![permission.to_owned()];
+        let c = with_identity(
+            &cx,
+            permission,
+            cond(&cx, rel, rel.rewrite(), &mut visiting)?,
+        );
+        let mut out = Frag::text(format!("SELECT 'y' AS id{} WHERE ", dual(dialect)));
+        out.sql.push_str(&c.sql);
+        out.binds.extend(c.binds);
+        out
+    };
+    let members = cx.members.into_inner();
+    if members.is_empty() {
+        return Ok(body);
     }
-    let rel = schema
-        .relation(rt, permission)
-        .ok_or_else(|| Unsupported(format!("no relation `{rt}#{permission}`")))?;
-    let mut visiting = vec![permission.to_owned()];
-    let c = with_identity(
-        &cx,
-        permission,
-        cond(&cx, rel, rel.rewrite(), &mut visiting)?,
-    );
-    let mut out = Frag::text(format!(
-        "SELECT 'y' AS id{} WHERE ",
-        if dialect == Dialect::MySql {
-            " FROM DUAL"
-        } else {
-            ""
+    // the memberships first, once for every walk that tests them
+    let mut out = Frag::text("WITH ");
+    for (k, (_, _, m)) in members.into_iter().enumerate() {
+        if k > 0 {
+            out.push(", ");
         }
-    ));
-    out.sql.push_str(&c.sql);
-    out.binds.extend(c.binds);
+        let _ = write!(out.sql, "pm{k}(id) AS (SELECT f.id FROM (");
+        out.sql.push_str(&m.sql);
+        out.binds.extend(m.binds);
+        out.push(") f)");
+    }
+    out.push(" SELECT c.id AS id FROM (");
+    out.sql.push_str(&body.sql);
+    out.binds.extend(body.binds);
+    out.push(") c");
     Ok(out)
+}
+
+/// `" FROM DUAL"` on MySQL (a `SELECT` without a table), else nothing.
+fn dual(dialect: Dialect) -> &'static str {
+    if dialect == Dialect::MySql {
+        " FROM DUAL"
+    } else {
+        ""
+    }
 }
 
 /// `c`, or-ed with "the subject is this relation's own userset on the resource" when the
@@ -254,8 +292,9 @@ fn cond(
 /// itself (nested groups), whose forward walk covers every group under a group, while the
 /// groups above the subject are usually few. A walk that reaches `t:id#r` reaches the
 /// subject through it exactly when `id` is among them (`t#r` is a union, and the lookup is the
-/// fixed point the walk would reach).
-fn membership(cx: &Ctx<'_>, t: &str, r: &str, rel: &Relation) -> Option<Frag> {
+/// fixed point the walk would reach). The lookup is the statement's CTE `pm{k}`, `k` returned
+/// (registered once per statement, shared by every walk that stops at `t#r`).
+fn membership(cx: &Ctx<'_>, t: &str, r: &str, rel: &Relation) -> Option<usize> {
     let nested = rel
         .allowed()
         .iter()
@@ -269,8 +308,16 @@ fn membership(cx: &Ctx<'_>, t: &str, r: &str, rel: &Relation) -> Option<Frag> {
     if !nested || !this || cx.subject.is_wildcard() {
         return None;
     }
+    if let Some(k) = cx
+        .members
+        .borrow()
+        .iter()
+        .position(|(mt, mr, _)| mt == t && mr == r)
+    {
+        return Some(k);
+    }
     let root = (t.to_owned(), r.to_owned());
-    Compiler::new(
+    let lookup = Compiler::new(
         cx.schema,
         cx.analysis,
         cx.dialect,
@@ -280,7 +327,10 @@ fn membership(cx: &Ctx<'_>, t: &str, r: &str, rel: &Relation) -> Option<Frag> {
         root,
     )
     .compile(None)
-    .ok()
+    .ok()?;
+    let mut members = cx.members.borrow_mut();
+    members.push((t.to_owned(), r.to_owned(), lookup));
+    Some(members.len() - 1)
 }
 
 /// `tupleset->computed` on the resource when `u#computed` is not a union: some `u` object the
@@ -327,8 +377,328 @@ fn arrow_lookup(
     Ok(out)
 }
 
+/// An edge of a walk: `(kind, from type, from relation, to type, to relation, subject
+/// relation, via)`; kind 0 a computed relation (the same object), 1 a relationship
+/// `from:id#via@to:sid#srel` (a userset or an arrow).
+type WalkRule = (u8, String, String, String, String, String, String);
+
+/// A relation that may hold the subject directly: `(type, relation, the subject itself, its
+/// type's wildcard)`.
+type Direct = (String, String, bool, bool);
+
+/// Where an unrolled walk reads an object's id: a bound value, or a relationship's column.
+enum Id {
+    Bound(std::sync::Arc<str>),
+    Column(String),
+}
+
+impl Id {
+    fn push(&self, f: &mut Frag) {
+        match self {
+            Id::Bound(v) => {
+                f.push("?");
+                f.binds.push(SqlValue::Text(v.clone()));
+            }
+            Id::Column(c) => f.push(c),
+        }
+    }
+}
+
+/// `(x.expires_at IS NULL OR x.expires_at > ?) AND x.caveat_name IS NULL` (binds now).
+fn live(cx: &Ctx<'_>, x: &str, f: &mut Frag) {
+    let _ = write!(
+        f.sql,
+        "({x}.expires_at IS NULL OR {x}.expires_at > ?) AND {x}.caveat_name IS NULL"
+    );
+    f.binds.push(SqlValue::Int(cx.now));
+}
+
+/// A fresh relationship alias for an unrolled walk.
+fn alias(cx: &Ctx<'_>) -> String {
+    let n = cx.aliases.get();
+    cx.aliases.set(n + 1);
+    format!("u{n}")
+}
+
+/// The walk as nested index probes, when it does not recurse (no path from the root meets a
+/// relation twice): a relation reached with an id holds the subject when the id is among the
+/// subject's memberships (a cut, `pm{k}`), is the subject's own userset, or a relationship
+/// gives it the subject directly (or its wildcard), or when one of its edges leads to a
+/// relation that holds the subject — `EXISTS` of the relationships the edge follows, with that
+/// relation's tests on their subject. What the recursive walk computes, without its recursive
+/// CTE, rules table and joins: one index probe a step. `None` when the walk recurses or needs
+/// more than [`MAX_UNROLLED`] tests (then the recursive walk).
+fn unrolled(
+    cx: &Ctx<'_>,
+    root_type: &str,
+    root_rel: &str,
+    seed: &Seed<'_>,
+    rules: &[WalkRule],
+    direct: &[Direct],
+    cut: &[(&str, &str, usize)],
+) -> Result<Option<Frag>, Unsupported> {
+    let walk = Unroll {
+        cx,
+        rules,
+        direct,
+        cut,
+        inside: &[],
+    };
+    let mut path = Vec::new();
+    let mut budget = MAX_UNROLLED;
+    let mut out = Frag::text(format!("SELECT 'y' AS id{} WHERE ", dual(cx.dialect)));
+    match seed {
+        Seed::Resource => {
+            let id = Id::Bound(cx.resource.object_id.clone());
+            match walk.tests(root_type, root_rel, &id, &mut path, &mut budget)? {
+                Some(c) => out.append(c),
+                None => return Ok(None),
+            }
+        }
+        Seed::Arrow {
+            tupleset,
+            subject_type,
+            subject_relation,
+        } => {
+            let a = alias(cx);
+            let _ = write!(
+                out.sql,
+                "EXISTS (SELECT 1 FROM {} {a} WHERE {a}.resource_type = {} AND {a}.resource_id = ? \
+                 AND {a}.relation = {} AND {a}.subject_type = {} AND {a}.subject_relation = {} AND ",
+                cx.tuples,
+                lit(&cx.resource.object_type)?,
+                lit(tupleset)?,
+                lit(subject_type)?,
+                subject_relation_lit(subject_relation)?,
+            );
+            out.binds
+                .push(SqlValue::Text(cx.resource.object_id.clone()));
+            live(cx, &a, &mut out);
+            out.push(" AND ");
+            let id = Id::Column(format!("{a}.subject_id"));
+            match walk.tests(root_type, root_rel, &id, &mut path, &mut budget)? {
+                Some(c) => out.append(c),
+                None => return Ok(None),
+            }
+            out.push(")");
+        }
+    }
+    Ok(Some(out))
+}
+
+/// What an unrolled walk expands (see [`unrolled`]).
+struct Unroll<'c, 'a> {
+    cx: &'c Ctx<'a>,
+    rules: &'c [WalkRule],
+    direct: &'c [Direct],
+    cut: &'c [(&'c str, &'c str, usize)],
+    /// The relations of a recursive component the walk's CTE follows itself: edges among them
+    /// are not expanded (see [`recursive_part`]).
+    inside: &'c [(String, String)],
+}
+
+impl Unroll<'_, '_> {
+    /// The condition that `t:id#r` holds the subject; `None` when `t#r` is on `path` already
+    /// (the walk recurses) or `budget` tests are spent.
+    fn tests(
+        &self,
+        t: &str,
+        r: &str,
+        id: &Id,
+        path: &mut Vec<(String, String)>,
+        budget: &mut usize,
+    ) -> Result<Option<Frag>, Unsupported> {
+        let cx = self.cx;
+        if path.iter().any(|(pt, pr)| pt == t && pr == r) {
+            return Ok(None);
+        }
+        path.push((t.to_owned(), r.to_owned()));
+        let s = cx.subject;
+        let mut parts: Vec<Frag> = Vec::new();
+        let spend = |budget: &mut usize| {
+            *budget = budget.checked_sub(1)?;
+            Some(())
+        };
+        if let Some((_, _, k)) = self.cut.iter().find(|(ct, cr, _)| *ct == t && *cr == r) {
+            if spend(budget).is_none() {
+                return Ok(None);
+            }
+            let mut f = Frag::default();
+            id.push(&mut f);
+            let _ = write!(f.sql, " IN (SELECT pm.id FROM pm{k} pm)");
+            parts.push(f);
+        }
+        if let Some(m) = &s.relation
+            && *s.object.object_type == *t
+            && **m == *r
+        {
+            if spend(budget).is_none() {
+                return Ok(None);
+            }
+            // compared as bytes (MySQL's default collations ignore case)
+            let mysql = cx.dialect == Dialect::MySql;
+            let mut f = Frag::text(if mysql { "CAST(" } else { "" });
+            id.push(&mut f);
+            f.push(if mysql {
+                " AS BINARY) = CAST(? AS BINARY)"
+            } else {
+                " = ?"
+            });
+            f.binds.push(SqlValue::Text(s.object.object_id.clone()));
+            parts.push(f);
+        }
+        if let Some((_, _, d, w)) = self.direct.iter().find(|x| x.0 == t && x.1 == r) {
+            if spend(budget).is_none() {
+                return Ok(None);
+            }
+            let a = alias(cx);
+            let mut f = Frag::text(format!(
+                "EXISTS (SELECT 1 FROM {} {a} WHERE {a}.resource_type = {} AND {a}.resource_id = ",
+                cx.tuples,
+                lit(t)?
+            ));
+            id.push(&mut f);
+            let _ = write!(
+                f.sql,
+                " AND {a}.relation = {} AND {a}.subject_type = {} AND {a}.subject_relation = {} AND ",
+                lit(r)?,
+                lit(&s.object.object_type)?,
+                subject_relation_lit(s.relation.as_deref().unwrap_or(""))?
+            );
+            match (d, w) {
+                (true, true) => {
+                    let _ = write!(f.sql, "{a}.subject_id IN (?, '*') AND ");
+                    f.binds.push(SqlValue::Text(s.object.object_id.clone()));
+                }
+                (true, false) => {
+                    let _ = write!(f.sql, "{a}.subject_id = ? AND ");
+                    f.binds.push(SqlValue::Text(s.object.object_id.clone()));
+                }
+                (false, true) => {
+                    let _ = write!(f.sql, "{a}.subject_id = '*' AND ");
+                }
+                (false, false) => f.push("1 = 0 AND "),
+            }
+            live(cx, &a, &mut f);
+            f.push(")");
+            parts.push(f);
+        }
+        let is_inside = |t: &str, r: &str| self.inside.iter().any(|(a, b)| a == t && b == r);
+        for (kind, _, _, tt, tr, sr, via) in self
+            .rules
+            .iter()
+            .filter(|x| x.1 == t && x.2 == r && !(is_inside(t, r) && is_inside(&x.3, &x.4)))
+        {
+            if spend(budget).is_none() {
+                return Ok(None);
+            }
+            if *kind == 0 {
+                match self.tests(tt, tr, id, path, budget)? {
+                    Some(c) => parts.push(c),
+                    None => return Ok(None),
+                }
+                continue;
+            }
+            let a = alias(cx);
+            let mut f = Frag::text(format!(
+                "EXISTS (SELECT 1 FROM {} {a} WHERE {a}.resource_type = {} AND {a}.resource_id = ",
+                cx.tuples,
+                lit(t)?
+            ));
+            id.push(&mut f);
+            let _ = write!(
+                f.sql,
+                " AND {a}.relation = {} AND {a}.subject_type = {} AND {a}.subject_relation = {} AND ",
+                lit(via)?,
+                lit(tt)?,
+                subject_relation_lit(sr)?
+            );
+            live(cx, &a, &mut f);
+            f.push(" AND ");
+            let next = Id::Column(format!("{a}.subject_id"));
+            match self.tests(tt, tr, &next, path, budget)? {
+                Some(c) => f.append(c),
+                None => return Ok(None),
+            }
+            f.push(")");
+            parts.push(f);
+        }
+        path.pop();
+        Ok(Some(join(parts, " OR ", "1 = 0")))
+    }
+}
+
+/// A walk whose root lies on a cycle, split: the recursive CTE follows only the edges among
+/// the root's strongly connected component (`inside`: the relations that reach the root and
+/// that it reaches; their edges are returned), and every relation of the component tests the
+/// rest on each id the CTE reached, unrolled (see [`unrolled`]) — the condition over `n`
+/// returned. `None` when the root is on no cycle or the rest does not unroll.
+fn recursive_part(
+    cx: &Ctx<'_>,
+    root: (&str, &str),
+    rules: &[WalkRule],
+    direct: &[Direct],
+    cut: &[(&str, &str, usize)],
+) -> Result<Option<(Vec<WalkRule>, Frag)>, Unsupported> {
+    let from = |forward: bool| {
+        let mut seen = vec![(root.0.to_owned(), root.1.to_owned())];
+        let mut i = 0;
+        while i < seen.len() {
+            let (t, r) = seen[i].clone();
+            for x in rules {
+                let (a, b) = if forward {
+                    ((&x.1, &x.2), (&x.3, &x.4))
+                } else {
+                    ((&x.3, &x.4), (&x.1, &x.2))
+                };
+                if *a.0 == t && *a.1 == r && !seen.iter().any(|(st, sr)| st == b.0 && sr == b.1) {
+                    seen.push((b.0.clone(), b.1.clone()));
+                }
+            }
+            i += 1;
+        }
+        seen
+    };
+    let back = from(false);
+    let inside: Vec<(String, String)> = from(true)
+        .into_iter()
+        .filter(|n| back.contains(n))
+        .collect();
+    let has = |t: &str, r: &str| inside.iter().any(|(a, b)| a == t && b == r);
+    let own: Vec<WalkRule> = rules
+        .iter()
+        .filter(|x| has(&x.1, &x.2) && has(&x.3, &x.4))
+        .cloned()
+        .collect();
+    if own.is_empty() {
+        return Ok(None);
+    }
+    let walk = Unroll {
+        cx,
+        rules,
+        direct,
+        cut,
+        inside: &inside,
+    };
+    let mut parts = Vec::new();
+    let mut budget = MAX_UNROLLED;
+    for (t, r) in &inside {
+        let mut path = Vec::new();
+        let Some(c) = walk.tests(t, r, &Id::Column("n.id".to_owned()), &mut path, &mut budget)?
+        else {
+            return Ok(None);
+        };
+        let mut f = Frag::text(format!("(n.t = {} AND n.r = {} AND ", lit(t)?, lit(r)?));
+        f.append(c);
+        f.push(")");
+        parts.push(f);
+    }
+    Ok(Some((own, join(parts, " OR ", "1 = 0"))))
+}
+
 /// The walk from `root_type#root_rel` (a monotone relation) at `seed`; yields a row when it
-/// reaches the subject.
+/// reaches the subject: unrolled into index probes when it does not recurse ([`unrolled`]),
+/// else a recursive CTE over the relations it reaches.
 fn walk(
     cx: &Ctx<'_>,
     root_type: &str,
@@ -342,9 +712,9 @@ fn walk(
         .reach(&(root_type.to_owned(), root_rel.to_owned()));
     let st = &*subject.object.object_type;
     let srel = subject.relation.as_deref().unwrap_or("");
-    let mut rules = Vec::new();
-    let mut direct = Vec::new();
-    let mut cut: Vec<(&str, &str, Frag)> = Vec::new();
+    let mut rules: Vec<WalkRule> = Vec::new();
+    let mut direct: Vec<Direct> = Vec::new();
+    let mut cut: Vec<(&str, &str, usize)> = Vec::new();
     for (t, r) in &graph.nodes {
         let Some(rel) = schema.relation(t, r) else {
             continue;
@@ -436,6 +806,13 @@ fn walk(
     }
     rules.sort();
     rules.dedup();
+    if let Some(f) = unrolled(cx, root_type, root_rel, seed, &rules, &direct, &cut)? {
+        return Ok(f);
+    }
+    let split = recursive_part(cx, (root_type, root_rel), &rules, &direct, &cut)?;
+    if let Some((own, _)) = &split {
+        rules = own.clone();
+    }
     let c = |e: &str, n: usize| cast(dialect, e, n);
     let q = |v: &str| -> Result<String, Unsupported> {
         if v.is_empty() {
@@ -485,7 +862,25 @@ fn walk(
     if let Seed::Arrow { .. } = seed {
         live("a", &mut out);
     }
-    if !rules.is_empty() {
+    if let [(1, ft, fr, tt, tr, sr, via)] = rules.as_slice()
+        && ft == tt
+        && fr == tr
+    {
+        // one edge from the relation to itself (a parent chain, nested groups): a plain join,
+        // every column of the forward index bound (`CROSS JOIN` keeps the CTE outer on SQLite)
+        let _ = write!(
+            out.sql,
+            " UNION SELECT n.t, n.r, {} FROM down n CROSS JOIN {tuples} x WHERE n.t = {ft} \
+             AND n.r = {fr} AND x.resource_type = {ft} AND x.resource_id = n.id \
+             AND x.relation = {via} AND x.subject_type = {ft} AND x.subject_relation = {sr} AND ",
+            c("x.subject_id", 1024),
+            ft = lit(ft)?,
+            fr = lit(fr)?,
+            via = lit(via)?,
+            sr = subject_relation_lit(sr)?,
+        );
+        live("x", &mut out);
+    } else if !rules.is_empty() {
         let mut table = String::new();
         for (i, (kind, ft, fr, tt, tr, sr, via)) in rules.iter().enumerate() {
             if i > 0 {
@@ -516,21 +911,20 @@ fn walk(
         out.push(" WHERE R.kind = 0 OR x.subject_id IS NOT NULL");
     }
     out.push(")");
-    for (i, (_, _, members)) in cut.iter_mut().enumerate() {
-        let _ = write!(out.sql, ", m{i}(id) AS (SELECT f.id FROM (");
-        out.sql.push_str(&members.sql);
-        out.binds.append(&mut members.binds);
-        out.push(") f)");
-    }
     out.push(" SELECT 'y' AS id FROM down n WHERE ");
+    if let Some((_, tests)) = split {
+        out.append(tests);
+        out.push(" LIMIT 1");
+        return Ok(out);
+    }
     let mut any = false;
-    for (i, (t, r, _)) in cut.iter().enumerate() {
+    for (t, r, k) in &cut {
         if any {
             out.push(" OR ");
         }
         let _ = write!(
             out.sql,
-            "(n.t = {} AND n.r = {} AND n.id IN (SELECT m{i}.id FROM m{i}))",
+            "(n.t = {} AND n.r = {} AND n.id IN (SELECT pm.id FROM pm{k} pm))",
             lit(t)?,
             lit(r)?
         );
@@ -588,4 +982,63 @@ fn walk(
     }
     out.push(" LIMIT 1");
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    const SCHEMA: &str = "
+        definition user {}
+        definition group { relation member: user | group#member }
+        definition folder {
+            relation parent: folder
+            relation reader: user | group#member
+            permission view = reader + parent->view
+        }
+        definition doc {
+            relation folder: folder
+            relation reader: user | group#member
+            relation editor: user | group#member
+            relation banned: user
+            permission view = (reader + editor + folder->view) - banned
+        }";
+
+    fn statement(permission: &str) -> String {
+        let schema = Schema::parse_spicedb(SCHEMA).unwrap();
+        let subject: SubjectRef = "user:u".parse().unwrap();
+        let doc = ObjectRef::new("doc", "d");
+        let f = check(
+            &schema,
+            schema.analysis(),
+            Dialect::Sqlite,
+            "t",
+            &subject,
+            0,
+            &doc,
+            permission,
+        )
+        .unwrap();
+        f.sql
+    }
+
+    #[test]
+    fn walks_share_the_memberships_and_only_recursion_is_a_recursive_cte() {
+        let sql = statement("view");
+        // the subject's groups: one CTE, tested by the walks of reader, editor and folder->view
+        assert_eq!(sql.matches("pm0(id) AS").count(), 1, "{sql}");
+        assert!(!sql.contains("pm1"), "{sql}");
+        assert_eq!(sql.matches("FROM pm0 pm").count(), 3, "{sql}");
+        // only the folder chain recurses; reader, editor and banned are index probes
+        assert_eq!(sql.matches("WITH RECURSIVE down").count(), 1, "{sql}");
+        assert!(sql.contains("u0.relation = 'reader'"), "{sql}");
+        // which follows the parent edge alone (a plain join, no rules table), the readers
+        // tested on each folder it reaches
+        let down = &sql[sql.find("WITH RECURSIVE down").unwrap()..];
+        let down = &down[..down.find("SELECT 'y'").unwrap()];
+        assert!(down.contains("x.relation = 'parent'"), "{down}");
+        assert!(!down.contains("AS kind"), "{down}");
+    }
 }
