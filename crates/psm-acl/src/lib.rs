@@ -69,8 +69,10 @@
 //! test: in a dense array indexed by resource id for roles that hold something on at least an
 //! eighth of the resources (16 bits a resource while every resource's grants fit in its first 16
 //! permissions, 64 bits otherwise, then from a quarter), in the role's per-resource map
-//! otherwise. At 1M grants (100 roles x 1,000 resources x 10 permissions) the tables checks read
-//! take about 470 KB, which the CPU caches hold. Pattern grants live in a separate compiled matcher consulted only on a miss. `which(role)` borrows the role's
+//! otherwise. The role and pair lookups use the crate's own open-addressing table (16-byte
+//! pair slots, at most half full: a lookup compares tags, then the key once). At 1M grants (100
+//! roles x 1,000 resources x 10 permissions, 10,000 pairs) the tables checks read take about
+//! 800 KB (the pair index 512 KB of it), which the CPU's L2 cache holds. Pattern grants live in a separate compiled matcher consulted only on a miss. `which(role)` borrows the role's
 //! compiled map (O(1)); its views copy bitsets, not
 //! values. `snapshot()` is O(1) (copy-on-write); [`SharedAcl`] publishes snapshots to readers
 //! on other threads without locks.
