@@ -3,7 +3,8 @@
 //! product (`psm rebac schema write` + `psm rebac import` for SQL, `PUT /v1/schema` + `POST
 //! /v1/relationships/write` for memory), then `POST /v1/check` p50/p99 at 1 and 16 keep-alive
 //! connections and the heavy subject's whole `POST /v1/lookup/resources` (every page), every
-//! answer compared with memory's: any mismatch fails the run.
+//! answer compared with memory's: any mismatch fails the run. `sqlite+mirror` and
+//! `postgres+mirror` serve the same SQL stores with `mirror=true` (psm-rebac's `MirrorStore`).
 
 use std::path::Path;
 use std::process::Command;
@@ -152,8 +153,13 @@ fn measure(
     checks: &[String],
     heavy: &str,
 ) -> Result<(Figures, Vec<bool>, Vec<String>)> {
-    let url = match store {
-        "memory" => "memory://".to_owned(),
+    // `sqlite+mirror` and `postgres+mirror`: the same store, served with `mirror=true`
+    let (base, mirrored) = match store.strip_suffix("+mirror") {
+        Some(base) => (base, true),
+        None => (store, false),
+    };
+    let url = match base {
+        "memory" if !mirrored => "memory://".to_owned(),
         "sqlite" => format!("sqlite://{}?create=true", dir.join("http.db").display()),
         "postgres" => {
             drop_pg_tables();
@@ -179,7 +185,13 @@ fn measure(
             cmd::run(Command::new(psm).args(["--url", &url]).args(args))?;
         }
     }
-    let server = Server::start(psm, &url)?;
+    let served = if mirrored {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}mirror=true")
+    } else {
+        url
+    };
+    let server = Server::start(psm, &served)?;
     let mut conn = Connection::open(&server.base)?;
     if store == "memory" {
         load_memory(&mut conn, dir)?;

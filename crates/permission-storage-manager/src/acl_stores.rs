@@ -226,6 +226,9 @@ mod sql {
         for key in ["default_ttl", "max_permissions", "cleanup_batch"] {
             url.take_string(key)?;
         }
+        // and of the relationship store's mirror
+        #[cfg(feature = "rebac")]
+        crate::tuple_stores::take_mirror_options(&mut url)?;
         let store = SqlAclStore::connect_with(AclStoreConfig::from_url(url)?).await?;
         Ok(Arc::new(store) as Arc<dyn AclStore>)
     }

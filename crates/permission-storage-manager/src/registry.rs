@@ -133,7 +133,13 @@ pub fn schemes() -> Vec<String> {
 
 /// Opens the store for `url` through its scheme's factory.
 pub(crate) async fn open(url: &str) -> Result<Arc<dyn SessionStore>> {
-    let parsed = StoreUrl::parse(url)?;
+    #[allow(unused_mut)]
+    let mut parsed = StoreUrl::parse(url)?;
+    // options of the relationship store on the same URL, which the session store does not take
+    #[cfg(feature = "rebac")]
+    if crate::tuple_stores::supports_tuples(url) {
+        crate::tuple_stores::take_mirror_options(&mut parsed)?;
+    }
     let factory = registry().read().get(parsed.scheme()).cloned();
     match factory {
         Some(f) => f(parsed).await,

@@ -80,11 +80,33 @@ pub fn tuple_store_schemes() -> Vec<String> {
 }
 
 /// Opens the tuple store registered for `url`'s scheme.
+///
+/// Every scheme but `memory` also takes the mirror options (see [`MirrorStore`]): with
+/// `mirror=true` the relationships are kept in step in this process as well, and checks and
+/// lookups that allow it are answered at memory speed; `mirror_poll` (default `100ms`) is the
+/// most such an answer lags writes made through other processes, `mirror_max` (default
+/// 5,000,000) the most relationships mirrored (above it requests go to the store). The store
+/// is returned once the mirror has loaded (or found it cannot: it then keeps retrying while
+/// the store answers).
+///
+/// [`MirrorStore`]: psm_rebac::MirrorStore
 pub async fn open_tuple_store(url: &str) -> Result<RelationshipStore> {
-    let parsed = StoreUrl::parse(url)?;
+    let mut parsed = StoreUrl::parse(url)?;
+    let mirror = mirror_config(&mut parsed)?;
     let factory = registry().read().get(parsed.scheme()).cloned();
     match factory {
-        Some(f) => f(parsed).await,
+        Some(f) => {
+            let store = f(parsed).await?;
+            let Some(config) = mirror else {
+                return Ok(store);
+            };
+            let mirror = psm_rebac::MirrorStore::new(store.tuples().clone(), config)
+                .map_err(|e| Error::backend("mirror", "cannot start the mirror", e))?;
+            // a mirror that cannot load (too big, a failed read) is off and keeps retrying:
+            // the store answers meanwhile, so that is not an error here
+            let _ = mirror.ready().await;
+            Ok(store.with_tuples(std::sync::Arc::new(mirror)))
+        }
         None => Err(Error::InvalidUrl {
             url: parsed.redacted(),
             reason: format!(
@@ -134,5 +156,48 @@ mod sql {
             Arc::new(store.clone()),
             Arc::new(SqlSchema(store)),
         ))
+    }
+}
+
+/// Takes the mirror options off a URL (the session store on the same URL does not take them).
+pub(crate) fn take_mirror_options(url: &mut StoreUrl) -> Result<()> {
+    mirror_config(url).map(drop)
+}
+
+/// The mirror options of a tuple-store URL (`mirror`, `mirror_poll`, `mirror_max`), taken off
+/// it; `None` unless `mirror` is true.
+fn mirror_config(url: &mut StoreUrl) -> Result<Option<psm_rebac::MirrorConfig>> {
+    let on = url.take_bool("mirror")?;
+    let poll = url.take_duration("mirror_poll")?;
+    let max = url.take_usize("mirror_max")?;
+    if on != Some(true) {
+        if poll.is_some() || max.is_some() {
+            return Err(invalid(url, "mirror_poll and mirror_max need mirror=true"));
+        }
+        return Ok(None);
+    }
+    if url.scheme() == "memory" {
+        return Err(invalid(
+            url,
+            "mirror=true mirrors a store outside this process; memory:// is already in it",
+        ));
+    }
+    let mut config = psm_rebac::MirrorConfig::default();
+    if let Some(poll) = poll {
+        if poll.is_zero() {
+            return Err(invalid(url, "mirror_poll must be at least 1ms"));
+        }
+        config = config.with_poll(poll);
+    }
+    if let Some(max) = max {
+        config = config.with_max_relationships(max);
+    }
+    Ok(Some(config))
+}
+
+fn invalid(url: &StoreUrl, reason: &str) -> Error {
+    Error::InvalidUrl {
+        url: url.redacted(),
+        reason: reason.to_owned(),
     }
 }

@@ -115,6 +115,8 @@ pub use filter::{
 pub use relationship::{CaveatRef, IdRules, ObjectRef, Relationship, SubjectRef};
 pub use schema::Schema;
 pub use store::memory::MemoryStore;
+#[cfg(feature = "mirror")]
+pub use store::mirror::{MirrorConfig, MirrorState, MirrorStore};
 pub use store::watch::watch;
 pub use store::with_schema::{RelationshipStore, SchemaStore};
 pub use store::{Change, ChangeOp, Consistency, MAX_CHANGES, Revision, TupleStore};

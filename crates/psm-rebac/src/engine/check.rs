@@ -565,7 +565,7 @@ impl Scope<'_> {
         let Some(rel) = schema.relation(&resource.object_type, permission) else {
             return Ok(Permissionship::NoPermission);
         };
-        if let Some(ix) = self.fast_index() {
+        if let Some(ix) = self.fast_index().await? {
             let max = self.engine.config.max_depth;
             let mut out = None;
             ix.read(&mut |g| {
@@ -628,7 +628,7 @@ impl Scope<'_> {
             by_subject.entry(&it.subject).or_default().push(i);
         }
         self.require_consistency().await?;
-        if let Some(ix) = self.fast_index() {
+        if let Some(ix) = self.fast_index().await? {
             let max = self.engine.config.max_depth;
             let mut done = None;
             ix.read(&mut |g| {

@@ -85,7 +85,7 @@ impl Scope<'_> {
         self.require_relation(resource_type, permission)?;
         self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
         self.require_consistency().await?;
-        if let Some(ix) = self.fast_index() {
+        if let Some(ix) = self.fast_index().await? {
             let mut out = None;
             ix.read(&mut |g| {
                 if g.has_conditions() {

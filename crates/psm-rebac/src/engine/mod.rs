@@ -522,12 +522,29 @@ impl Scope<'_> {
     }
 
     /// The store's interned index to answer from synchronously, when this request may take
-    /// the fast path (the snapshot must also hold no caveated or expiring relationships).
-    pub(crate) fn fast_index(&self) -> Option<&dyn crate::store::InternedIndex> {
+    /// the fast path (the snapshot must also hold no caveated or expiring relationships). An
+    /// index that may lag the store ([`InternedIndex::revision`]) is used only when it meets
+    /// the request's consistency: any lag for `MinimizeLatency`, at least the requested
+    /// revision for `AtLeastAsFresh`, and the store's head (one `revision` round trip) for
+    /// `FullyConsistent`.
+    ///
+    /// [`InternedIndex::revision`]: crate::store::InternedIndex::revision
+    pub(crate) async fn fast_index(&self) -> Result<Option<&dyn crate::store::InternedIndex>> {
         if !self.contextual.is_empty() || !self.engine.fast_ok {
-            return None;
+            return Ok(None);
         }
-        self.engine.store.interned_index()
+        let Some(ix) = self.engine.store.interned_index() else {
+            return Ok(None);
+        };
+        let Some(at) = ix.revision() else {
+            return Ok(Some(ix));
+        };
+        let fresh = match self.consistency {
+            Consistency::MinimizeLatency => true,
+            Consistency::AtLeastAsFresh(r) => r <= at,
+            Consistency::FullyConsistent => self.engine.store.revision().await? <= at,
+        };
+        Ok(fresh.then_some(ix))
     }
 
     /// The store's plan for this engine's schema, when this request may use it (no contextual

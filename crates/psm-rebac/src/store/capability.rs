@@ -62,9 +62,21 @@ pub trait IndexSnapshot {
 
 /// A store's synchronous interned read index: [`read`](InternedIndex::read) lends a
 /// consistent snapshot for the duration of one call (the memory store holds its read lock).
+///
+/// An index that may lag its store (a mirror of a remote store) says so with
+/// [`revision`](InternedIndex::revision): the engine then uses it only for requests whose
+/// [`Consistency`](crate::Consistency) it meets and otherwise asks the store.
 pub trait InternedIndex: Send + Sync {
-    /// Calls `f` once with a consistent snapshot.
+    /// Calls `f` at most once with a consistent snapshot (not at all when the index cannot
+    /// lend one right now: the engine then answers through the store's other capabilities).
     fn read(&self, f: &mut dyn FnMut(&dyn IndexSnapshot));
+
+    /// `None` (the default) when every snapshot is at the store's head, as the memory store's
+    /// are. Otherwise the store revision that every snapshot lent after this call reflects at
+    /// least (a snapshot may be fresher, never older).
+    fn revision(&self) -> Option<Revision> {
+        None
+    }
 }
 
 /// What a [`Plan`] answered: the engine's answer, or a decline (the engine then evaluates the

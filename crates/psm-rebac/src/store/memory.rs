@@ -56,6 +56,20 @@ pub(crate) struct Inner {
     revision: Revision,
     /// What writes applied, for watchers.
     log: ChangeLog,
+    /// This table's symbol space, unique in the process.
+    space: SymbolSpace,
+}
+
+/// A symbol-space id no other table of this process has had (an address could be reused by a
+/// table made after this one is dropped, as a mirror does when it reloads).
+#[derive(Debug)]
+struct SymbolSpace(usize);
+
+impl Default for SymbolSpace {
+    fn default() -> Self {
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(1);
+        Self(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
 }
 
 /// What a relationship carries beyond its key.
@@ -387,6 +401,32 @@ fn remove_from<K: std::hash::Hash + Eq, V: PartialEq>(
     emptied
 }
 
+impl MemoryStore {
+    /// Applies another store's changes (as its `changes_since` listed them) in one step under
+    /// the write lock, outside this store's change log and revision: a mirror's replica. A
+    /// touch stores the relationship with its caveat and expiration, a delete removes it if
+    /// present.
+    pub(crate) fn apply_changes(&self, changes: &[Change]) {
+        let mut g = self.inner.write();
+        for c in changes {
+            match c.op {
+                ChangeOp::Touch => {
+                    let t = g.intern_tuple(&c.relationship);
+                    g.insert(t);
+                    g.set_extra(t, &c.relationship);
+                }
+                ChangeOp::Delete => {
+                    if let Some(t) = g.find_tuple(&c.relationship)
+                        && g.tuples.contains(&t)
+                    {
+                        g.remove(t);
+                    }
+                }
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl TupleStore for MemoryStore {
     async fn write(
@@ -513,8 +553,8 @@ impl InternedIndex for MemoryStore {
 
 impl IndexSnapshot for Inner {
     fn symbol_space(&self) -> usize {
-        // symbols are only ever added, and this table lives as long as the store
-        std::ptr::from_ref(self) as usize
+        // symbols are only ever added, and the id is never reused in this process
+        self.space.0
     }
     fn find(&self, s: &str) -> Option<Sym> {
         Inner::find(self, s)

@@ -5,6 +5,8 @@ pub mod capability;
 pub mod change;
 pub mod consistency;
 pub mod memory;
+#[cfg(feature = "mirror")]
+pub mod mirror;
 pub mod watch;
 pub mod with_schema;
 

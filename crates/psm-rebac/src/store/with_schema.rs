@@ -93,6 +93,13 @@ impl RelationshipStore {
         )
     }
 
+    /// The same store with its relationships kept by `tuples` instead (a wrapper of
+    /// [`tuples`](Self::tuples), such as a `MirrorStore`); the schema storage is kept.
+    pub fn with_tuples(mut self, tuples: Arc<dyn TupleStore>) -> Self {
+        self.tuples = tuples;
+        self
+    }
+
     /// The relationships.
     pub fn tuples(&self) -> &Arc<dyn TupleStore> {
         &self.tuples

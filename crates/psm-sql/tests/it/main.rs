@@ -22,6 +22,8 @@ mod rebac_kit;
 #[cfg(feature = "rebac")]
 mod rebac_lookup;
 #[cfg(feature = "rebac")]
+mod rebac_mirror;
+#[cfg(feature = "rebac")]
 mod rebac_store;
 #[cfg(feature = "postgres")]
 mod restart;
