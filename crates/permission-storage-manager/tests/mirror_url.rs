@@ -4,7 +4,7 @@
 //! through another handle is seen at `fully_consistent`; bad mirror options are typed URL
 //! errors.
 #![cfg(all(feature = "server", feature = "sqlite"))]
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
