@@ -6,7 +6,8 @@
 //! Reads, writes and everything else go to the mirrored store; only the engine's fast path
 //! reads the replica, and only for requests whose [`Consistency`](crate::Consistency) the
 //! replica meets: `MinimizeLatency` at any lag (at most one poll interval behind writes made
-//! elsewhere; writes through this mirror are in it before `write` returns),
+//! elsewhere; a write through this mirror is seen by every later request: the replica
+//! catches up at once, and the store answers until it has),
 //! `AtLeastAsFresh(r)` once the replica holds revision `r`, `FullyConsistent` when it holds the
 //! store's head (one `revision` round trip). Other requests, and every request while the
 //! replica loads or when the store holds more than [`MirrorConfig::max_relationships`], are
@@ -109,6 +110,9 @@ struct Shared {
     applied: AtomicU64,
     /// Whether the engine may read the replica (off while the store cannot be followed).
     serving: AtomicBool,
+    /// The newest revision written through this mirror: until the replica holds it the
+    /// engine asks the store (read your writes without waiting for a catch-up).
+    written: AtomicU64,
     /// One catch-up or reload at a time.
     sync: tokio::sync::Mutex<()>,
     state: tokio::sync::watch::Sender<MirrorState>,
@@ -119,6 +123,9 @@ struct Shared {
 /// How long a mirror waits before reading the whole store again after it was too big or the
 /// read failed.
 const LOAD_RETRY: Duration = Duration::from_secs(30);
+
+/// How long a write waits for another sync before leaving its catch-up to the poll.
+const WRITE_SYNC_WAIT: Duration = Duration::from_millis(50);
 
 impl MirrorStore {
     /// A mirror of `origin`: starts loading it in the background (call within a Tokio
@@ -135,6 +142,7 @@ impl MirrorStore {
             replica: RwLock::new(None),
             applied: AtomicU64::new(0),
             serving: AtomicBool::new(false),
+            written: AtomicU64::new(0),
             sync: tokio::sync::Mutex::new(()),
             state: tokio::sync::watch::Sender::new(MirrorState::Loading),
             next_load: parking_lot::Mutex::new(None),
@@ -214,6 +222,11 @@ impl Shared {
     /// `reload`; otherwise the poll will).
     async fn sync(&self, target: Option<Revision>, reload: bool) -> Result<()> {
         let _one = self.sync.lock().await;
+        self.sync_locked(target, reload).await
+    }
+
+    /// [`sync`](Self::sync) with the lock held.
+    async fn sync_locked(&self, target: Option<Revision>, reload: bool) -> Result<()> {
         loop {
             let applied = self.applied.load(Ordering::Acquire);
             if target.is_some_and(|t| t <= applied) {
@@ -330,10 +343,14 @@ impl TupleStore for MirrorStore {
         preconditions: &[Precondition],
     ) -> Result<Revision> {
         let revision = self.shared.origin.write(updates, preconditions).await?;
-        // read your writes at every consistency: the replica holds this write before we
-        // return (a failure leaves the replica behind, and the poll catches up)
-        if self.shared.serving.load(Ordering::Acquire) {
-            let _ = self.shared.sync(Some(revision), false).await;
+        // read your writes at every consistency: the engine skips the replica until it holds
+        // this revision; catch up now unless another sync (a reload) holds the lock
+        self.shared.written.fetch_max(revision, Ordering::AcqRel);
+        if self.shared.serving.load(Ordering::Acquire)
+            && let Ok(one) = tokio::time::timeout(WRITE_SYNC_WAIT, self.shared.sync.lock()).await
+        {
+            let _ = self.shared.sync_locked(Some(revision), false).await;
+            drop(one);
         }
         Ok(revision)
     }
@@ -351,10 +368,10 @@ impl TupleStore for MirrorStore {
     }
 
     fn interned_index(&self) -> Option<&dyn InternedIndex> {
-        self.shared
-            .serving
-            .load(Ordering::Acquire)
-            .then_some(self as _)
+        let s = &self.shared;
+        (s.serving.load(Ordering::Acquire)
+            && s.applied.load(Ordering::Acquire) >= s.written.load(Ordering::Acquire))
+        .then_some(self as _)
     }
 
     fn planner(&self) -> Option<&dyn Planner> {
