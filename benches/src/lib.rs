@@ -35,6 +35,7 @@ impl XorShift {
 }
 
 mod python;
+pub mod rebac_graph;
 pub mod session_set;
 pub mod table;
 mod tally;

@@ -11,6 +11,7 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use permission_storage_manager as psm;
+use psm_benches::rebac_graph;
 use psm_core::{PermissionSet, SessionStore};
 
 /// Sessions held by the session cases (every one is checked over the run).
@@ -19,7 +20,7 @@ const SESSIONS: usize = 10_000;
 const PERMS: [&str; 4] = ["read", "write", "admin:*", "posts:*:read"];
 
 /// The cases, in the order the table prints them.
-const CASES: [&str; 7] = [
+const CASES: [&str; 9] = [
     "matcher_hit",
     "matcher_miss",
     "session_check_memory_manager",
@@ -27,6 +28,8 @@ const CASES: [&str; 7] = [
     "session_check_file_store",
     "acl_check_hit",
     "acl_check_miss",
+    "rebac_check_depth4_1m",
+    "rebac_lookup_per_result",
 ];
 
 /// A fixed-seed xorshift generator: the same keys at every N, spread over the data set.
@@ -44,7 +47,7 @@ impl Keys {
 /// The measured part of every case: callgrind counts only inside this function
 /// (`--toggle-collect`), so set-up and tear-down do not blur the figure.
 #[inline(never)]
-fn timed(run: impl FnOnce() -> usize) -> usize {
+fn timed<T>(run: impl FnOnce() -> T) -> T {
     run()
 }
 
@@ -77,6 +80,8 @@ fn main() {
         "session_check_memory_denied" => session_memory(n, "delete"),
         "session_check_file_store" => session_file(n),
         "acl_check_hit" | "acl_check_miss" => acl(case == "acl_check_hit", n),
+        "rebac_check_depth4_1m" => rebac_check(n),
+        "rebac_lookup_per_result" => rebac_lookup(n),
         other => panic!("unknown case {other} (cases: {CASES:?})"),
     };
     println!("{case} {n} {hits}");
@@ -206,5 +211,113 @@ fn acl(hit: bool, n: usize) -> usize {
         count
     });
     assert_eq!(count, if hit { n } else { 0 }, "acl answers");
+    count
+}
+
+/// The 1M-relationship graph of the criterion `rebac` bench in a `MemoryStore` (loaded directly,
+/// no validation), with an engine over it.
+fn rebac_engine() -> (psm_rebac::Engine, rebac_graph::Graph) {
+    let graph = rebac_graph::generate();
+    let store = Arc::new(psm_rebac::MemoryStore::new());
+    store.extend(graph.rels.iter().cloned());
+    let schema = psm_rebac::Schema::parse_spicedb(rebac_graph::SCHEMA).unwrap();
+    (psm_rebac::Engine::new(schema, store), graph)
+}
+
+/// `Engine::check` of `document#view` at depth 4 (a document in a level-4 folder: folder
+/// parents up to the tree's root, whose viewer is a group nested 4 deep) on the 1M graph:
+/// documents drawn over every tree, each asked alternately for a user whose groups reach the
+/// tree (allowed) and for one whose groups reach another tree (denied, unless the generator made
+/// them a direct viewer). The allowed count is asserted against the generator's model.
+fn rebac_check(n: usize) -> usize {
+    use rebac_graph::{L3, top_group, user_for_tree};
+    let rt = runtime();
+    let (engine, graph) = rebac_engine();
+    let deep: Vec<usize> = (0..graph.docs.len())
+        .filter(|&d| graph.docs[d].2.matches('_').count() == 4)
+        .collect();
+    let mut keys = Keys(0x5851_F42D_4C95_7F2D);
+    let probes: Vec<(psm_rebac::ObjectRef, psm_rebac::SubjectRef, bool)> = (0..4096)
+        .map(|i| {
+            let (id, t, _, viewers) = &graph.docs[deep[keys.below(deep.len())]];
+            let u = if i % 2 == 0 {
+                user_for_tree(*t)
+            } else {
+                user_for_tree(t + 1 + keys.below(L3 - 1))
+            };
+            let allowed = viewers.contains(&u) || top_group(u) == t % L3;
+            (
+                format!("document:{id}").parse().unwrap(),
+                format!("user:u{u}").parse().unwrap(),
+                allowed,
+            )
+        })
+        .collect();
+    drop(graph);
+    let order: Vec<usize> = (0..n).map(|_| keys.below(probes.len())).collect();
+    let expected = order.iter().filter(|&&i| probes[i].2).count();
+    assert!(expected > 0 && expected < n, "a mix of allowed and denied");
+    let count = timed(|| {
+        rt.block_on(async {
+            let mut count = 0;
+            for &i in &order {
+                let (doc, user, _) = &probes[i];
+                let got = engine.check(black_box(doc), "view", black_box(user)).await;
+                count += usize::from(black_box(got.unwrap()));
+            }
+            count
+        })
+    });
+    assert_eq!(count, expected, "rebac check answers");
+    count
+}
+
+/// Documents under one folder tree: what a lookup from a tree root's `view` returns.
+const LOOKUP_RESULTS: usize = rebac_graph::DOCS_PER_TREE;
+
+/// `Engine::lookup_resources("document", "view", folder:tX#view)` on the 1M graph, from the
+/// roots of trees drawn over all 200: each returns exactly the tree's 1,000 documents (folder
+/// parents 5 deep, then document parents), so N results are N / 1,000 lookups and the figure is
+/// instructions per returned result. Every result set is checked against the generator's model.
+fn rebac_lookup(n: usize) -> usize {
+    assert_eq!(n % LOOKUP_RESULTS, 0, "N is a multiple of {LOOKUP_RESULTS}");
+    let rt = runtime();
+    let (engine, graph) = rebac_engine();
+    let mut by_tree: Vec<Vec<String>> = vec![Vec::new(); rebac_graph::TREES];
+    for (id, t, _, _) in &graph.docs {
+        by_tree[*t].push(id.clone());
+    }
+    for ids in &mut by_tree {
+        ids.sort_unstable();
+        assert_eq!(ids.len(), LOOKUP_RESULTS);
+    }
+    drop(graph);
+    let mut keys = Keys(0x1405_7B7E_F767_814F);
+    let trees: Vec<usize> = (0..n / LOOKUP_RESULTS)
+        .map(|_| keys.below(rebac_graph::TREES))
+        .collect();
+    let roots: Vec<psm_rebac::SubjectRef> = trees
+        .iter()
+        .map(|t| format!("folder:t{t}#view").parse().unwrap())
+        .collect();
+    let found = timed(|| {
+        rt.block_on(async {
+            let mut found = Vec::with_capacity(roots.len());
+            for root in &roots {
+                let got = engine
+                    .lookup_resources("document", "view", black_box(root))
+                    .await;
+                found.push(black_box(got.unwrap()));
+            }
+            found
+        })
+    });
+    let mut count = 0;
+    for (t, ids) in trees.iter().zip(&found) {
+        assert_eq!(ids, &by_tree[*t], "lookup from tree {t}");
+        count += ids.len();
+    }
+    drop(found);
+    assert_eq!(count, n, "one result per operation");
     count
 }

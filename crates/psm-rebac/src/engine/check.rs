@@ -572,8 +572,8 @@ impl Scope<'_> {
                 if g.has_conditions() {
                     return;
                 }
-                let cache = self.engine.schema_syms.read();
-                let syms = Syms::new(g, &cache);
+                let compiled = self.engine.schema_syms.get(schema, &self.engine.reverse, g);
+                let syms = Syms::new(g, &compiled);
                 let mut c = FastChecker::new(
                     schema,
                     &self.engine.reverse,
@@ -583,9 +583,6 @@ impl Scope<'_> {
                     &self.budget,
                 );
                 out = Some(c.check_root(resource, &rel.name));
-                let fresh = c.into_fresh();
-                drop(cache);
-                self.engine.schema_syms.learn(g, fresh);
             });
             if let Some(r) = out {
                 return Ok(if r? {
@@ -635,10 +632,10 @@ impl Scope<'_> {
                 if g.has_conditions() {
                     return;
                 }
-                let cache = self.engine.schema_syms.read();
+                let compiled = self.engine.schema_syms.get(schema, &self.engine.reverse, g);
                 let mut all = || -> Result<()> {
                     for (subject, idxs) in &by_subject {
-                        let syms = Syms::new(g, &cache);
+                        let syms = Syms::new(g, &compiled);
                         let mut c = FastChecker::new(
                             schema,
                             &self.engine.reverse,

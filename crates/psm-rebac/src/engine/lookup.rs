@@ -91,19 +91,19 @@ impl Scope<'_> {
                 if g.has_conditions() {
                     return;
                 }
-                let cache = self.engine.schema_syms.read();
-                let (r, fresh) = super::fast::lookup_resources(
+                let compiled =
+                    self.engine
+                        .schema_syms
+                        .get(&self.engine.schema, &self.engine.reverse, g);
+                out = Some(super::fast::lookup_resources(
                     &self.engine.schema,
                     &self.engine.reverse,
-                    super::fast::Syms::new(g, &cache),
+                    super::fast::Syms::new(g, &compiled),
                     (resource_type, permission),
                     subject,
                     self.engine.config.max_depth,
                     &self.budget,
-                );
-                drop(cache);
-                self.engine.schema_syms.learn(g, fresh);
-                out = Some(r);
+                ));
             });
             if let Some(r) = out {
                 return r;

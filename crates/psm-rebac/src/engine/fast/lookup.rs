@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 
 use foldhash::{HashMap, HashSet};
 
-use super::syms::Fresh;
 use super::{FastChecker, Syms};
 use crate::engine::budget::{Budget, Meter};
 use crate::engine::reverse::ReverseIndex;
@@ -24,7 +23,7 @@ pub(crate) fn lookup_resources<'a>(
     subject: &'a SubjectRef,
     max_depth: u32,
     budget: &'a Budget,
-) -> (Result<Vec<String>>, Vec<Fresh>) {
+) -> Result<Vec<String>> {
     let mut meter = Meter::new(budget);
     let candidates = match candidates(
         schema,
@@ -35,7 +34,7 @@ pub(crate) fn lookup_resources<'a>(
         &mut meter,
     ) {
         Ok(c) => c,
-        Err(e) => return (Err(e), syms.into_fresh()),
+        Err(e) => return Err(e),
     };
     let mut ids: Vec<(&'a str, Sym, u32)> = candidates
         .into_iter()
@@ -47,27 +46,22 @@ pub(crate) fn lookup_resources<'a>(
         .is_some_and(|p| p.monotone)
     {
         // Union-only all the way down: reachable within the limit is exactly `check` true.
-        let r = if ids.iter().any(|x| x.2 > max_depth) {
+        return if ids.iter().any(|x| x.2 > max_depth) {
             Err(Error::DepthExceeded { limit: max_depth })
         } else {
             Ok(ids.into_iter().map(|x| x.0.to_owned()).collect())
         };
-        return (r, syms.into_fresh());
     }
-    let (rt, perm) = (
-        syms.sym_request(resource_type),
-        syms.sym_request(permission),
-    );
+    let rt = syms.sym_request(resource_type);
     let mut c = FastChecker::new(schema, index, syms, subject, max_depth, budget);
+    let node = c.node_of(resource_type, permission);
     let mut out = Vec::new();
     for (name, id, _) in ids {
-        match c.check_root_syms([rt, id], perm) {
-            Ok(true) => out.push(name.to_owned()),
-            Ok(false) => {}
-            Err(e) => return (Err(e), c.into_fresh()),
+        if c.check_root_node([rt, id], node)? {
+            out.push(name.to_owned());
         }
     }
-    (Ok(out), c.into_fresh())
+    Ok(out)
 }
 
 /// The backward walk: each reached `resource_type#permission` object with its shortest distance.

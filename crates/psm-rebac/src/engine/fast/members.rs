@@ -8,13 +8,11 @@ use std::collections::VecDeque;
 use foldhash::HashMap;
 
 use super::Syms;
+use super::compiled::Compiled;
 use crate::engine::budget::Meter;
 use crate::engine::membership::MAX_NODES;
-use crate::engine::reverse::ReverseIndex;
-use crate::engine::rules;
 use crate::error::Result;
-use crate::schema::{Rewrite, Schema};
-use crate::store::capability::{NO_RELATION as NONE, Sym};
+use crate::store::capability::{IndexSnapshot, NO_RELATION as NONE, Sym};
 
 /// Usersets `(type, id, relation)` containing the subject, with their distance.
 #[derive(Debug, Default)]
@@ -28,9 +26,8 @@ impl Members {
     /// wildcard) through plain relations, reading only relations some relation accepts as a
     /// userset subject type. Fails when the walk goes past the request's budget.
     pub(crate) fn compute(
-        schema: &Schema,
-        index: &ReverseIndex,
-        syms: &mut Syms<'_>,
+        compiled: &Compiled,
+        syms: &Syms<'_>,
         (subject, wildcard): ([Sym; 3], bool),
         max_depth: u32,
         meter: &mut Meter<'_>,
@@ -39,25 +36,22 @@ impl Members {
             complete: true,
             dist: HashMap::with_capacity_and_hasher(16, Default::default()),
         };
-        let targets: Vec<[Sym; 2]> = index
-            .userset_targets
-            .iter()
-            .filter_map(|(t, r)| Some([syms.find(t)?, syms.find(r)?]))
-            .collect();
-        if targets.is_empty() {
+        if compiled.userset_targets.is_empty() {
             return Ok(m);
         }
-        let mut starts = vec![subject];
-        if subject[2] == NONE
-            && !wildcard
-            && let Some(star) = syms.find("*")
-        {
-            starts.push([subject[0], star, NONE]);
-        }
+        let store = syms.store();
         let mut queue: VecDeque<([Sym; 3], u32)> = VecDeque::new();
-        for s in starts {
+        meter.step()?;
+        m.visit(compiled, store, subject, 1, &mut queue);
+        if subject[2] == NONE && !wildcard && compiled.star_stored {
             meter.step()?;
-            m.visit(schema, syms, &targets, s, 1, &mut queue);
+            m.visit(
+                compiled,
+                store,
+                [subject[0], compiled.star, NONE],
+                1,
+                &mut queue,
+            );
         }
         while let Some((us, d)) = queue.pop_front() {
             if d >= max_depth || m.dist.len() >= MAX_NODES {
@@ -65,7 +59,7 @@ impl Members {
                 continue;
             }
             meter.step()?;
-            m.visit(schema, syms, &targets, us, d + 1, &mut queue);
+            m.visit(compiled, store, us, d + 1, &mut queue);
         }
         Ok(m)
     }
@@ -73,26 +67,20 @@ impl Members {
     /// Records every plain-relation userset whose stored relationships hold `subject`.
     fn visit(
         &mut self,
-        schema: &Schema,
-        syms: &Syms<'_>,
-        targets: &[[Sym; 2]],
+        compiled: &Compiled,
+        store: &dyn IndexSnapshot,
         subject: [Sym; 3],
         d: u32,
         queue: &mut VecDeque<([Sym; 3], u32)>,
     ) {
-        let (st, sid, sr) = (
-            syms.name(subject[0]),
-            syms.name(subject[1]),
-            (subject[2] != NONE).then(|| syms.name(subject[2])),
-        );
-        for &[rt, rid, rrel] in syms.store().resources_of(&subject) {
-            if !targets.contains(&[rt, rrel]) {
-                continue;
-            }
-            let Some(rel) = schema.relation(syms.name(rt), syms.name(rrel)) else {
+        for &[rt, rid, rrel] in store.resources_of(&subject) {
+            let Some(n) = compiled.userset_target(rt, rrel) else {
                 continue;
             };
-            if rel.rewrite != Rewrite::This || !rules::allows(rel, st, sid == "*", sr) {
+            let Some(info) = compiled.nodes.get(n as usize) else {
+                continue;
+            };
+            if !info.plain || !info.allows(subject, compiled.star) {
                 continue;
             }
             if self.dist.len() >= MAX_NODES {

@@ -8,12 +8,14 @@
 //! The engine takes it only for requests without contextual relationships, and only when the
 //! recursion it implies (depth limit × rewrite nesting) fits a fixed stack budget.
 
+mod compiled;
 mod lookup;
 mod members;
 mod syms;
 
+pub(crate) use compiled::SchemaSyms;
 pub(crate) use lookup::lookup_resources;
-pub(crate) use syms::{SchemaSyms, Syms};
+pub(crate) use syms::Syms;
 
 use super::budget::{Budget, Meter};
 use super::reverse::ReverseIndex;
@@ -22,8 +24,9 @@ use super::tri::{Fold, Res, Tri};
 use crate::error::Result;
 use crate::relationship::{ObjectRef, SubjectRef};
 use crate::schema::analysis::Reaching;
-use crate::schema::{ArrowKind, Relation, Rewrite, Schema};
+use crate::schema::{ArrowKind, Rewrite, Schema};
 use crate::store::capability::{NO_RELATION as NONE, Sym};
+use compiled::{ArrowTarget, Compiled, Leaf, NodeId, NodeInfo};
 use members::Members;
 
 /// An object as (type, id) symbols.
@@ -70,15 +73,13 @@ pub(crate) struct FastChecker<'a> {
     schema: &'a Schema,
     index: &'a ReverseIndex,
     pub(crate) syms: Syms<'a>,
+    /// The schema on the store's symbols.
+    compiled: &'a Compiled,
     /// (type, id, relation or `NONE`).
     subject: [Sym; 3],
     subject_wildcard: bool,
     walk: Walk<[Sym; 3]>,
     members: Option<Members>,
-    /// Schema relations by (type, relation) symbols, resolved once per request, with whether
-    /// they can hold the subject's kind. A short list searched linearly: a request touches few
-    /// distinct relations.
-    relations: Vec<([Sym; 2], Option<&'a Relation>, bool)>,
     /// Relations that can hold the subject's kind (the schema analysis's, computed once).
     reach: Reaching<'a>,
     /// The request's budget: every evaluated node is a step, charged in batches.
@@ -105,25 +106,17 @@ impl<'a> FastChecker<'a> {
         Self {
             schema,
             index,
+            compiled: syms.compiled(),
             syms,
             subject: s,
             subject_wildcard: subject.is_wildcard(),
             walk: Walk::new(max_depth),
             members: None,
-            relations: Vec::with_capacity(16),
             reach: index
                 .analysis
                 .reaching(&subject.object.object_type, subject.relation.as_deref()),
             meter: Meter::new(budget),
         }
-    }
-
-    /// The symbols this checker interned, for the schema cache; charges the steps not yet
-    /// charged to the budget.
-    pub(crate) fn into_fresh(self) -> Vec<syms::Fresh> {
-        let Self { syms, meter, .. } = self;
-        drop(meter);
-        syms.into_fresh()
     }
 
     /// Answers `resource#rel` for this checker's subject.
@@ -132,33 +125,42 @@ impl<'a> FastChecker<'a> {
             self.syms.sym_request(&resource.object_type),
             self.syms.sym_request(&resource.object_id),
         ];
-        let rel = self.syms.sym(rel);
-        self.check_root_syms(obj, rel)
+        let node = self.node_of(&resource.object_type, rel);
+        self.check_root_node(obj, node)
     }
 
-    /// Answers one root question. Reuses the memo; redoes the evaluation with an empty memo if
-    /// the memoised run met a cycle cut or an error (as `Checker::check_root` does).
-    pub(crate) fn check_root_syms(&mut self, obj: Obj, rel: Sym) -> Result<bool> {
+    /// The relation `type#relation` of the schema, by names.
+    pub(crate) fn node_of(&self, object_type: &str, relation: &str) -> Option<NodeId> {
+        self.index
+            .analysis
+            .node_id(object_type, relation)
+            .and_then(|n| NodeId::try_from(n).ok())
+    }
+
+    /// Answers one root question on `obj#node`. Reuses the memo; redoes the evaluation with an
+    /// empty memo if the memoised run met a cycle cut or an error (as `Checker::check_root`
+    /// does).
+    pub(crate) fn check_root_node(&mut self, obj: Obj, node: Option<NodeId>) -> Result<bool> {
         let had_memo = self.walk.has_memo();
-        let r = self.node(obj, rel, 0);
+        let r = self.node_opt(obj, node, 0);
         if r.clean || !had_memo {
             return r.val.map(|t| t == Tri::True);
         }
         let saved = self.walk.set_aside();
-        let r = self.node(obj, rel, 0);
+        let r = self.node_opt(obj, node, 0);
         self.walk.restore(saved);
         r.val.map(|t| t == Tri::True)
     }
 
-    /// What the backward walk knows about `obj#rel`: `Some(d)` a member at distance `d`,
-    /// `None` certainly not a member (closed relation, complete walk), unknown otherwise. The
-    /// walk is charged to the request's budget; going past it is the error.
-    fn membership(&mut self, obj: Obj, rel: Sym) -> Result<Known> {
+    /// What the backward walk knows about `obj#rel` (a relation that is a closed plain
+    /// relation when `closed`): `Some(d)` a member at distance `d`, `None` certainly not a
+    /// member (closed relation, complete walk), unknown otherwise. The walk is charged to the
+    /// request's budget; going past it is the error.
+    fn membership(&mut self, obj: Obj, rel: Sym, closed: bool) -> Result<Known> {
         if self.members.is_none() {
             let m = Members::compute(
-                self.schema,
-                self.index,
-                &mut self.syms,
+                self.compiled,
+                &self.syms,
                 (self.subject, self.subject_wildcard),
                 self.walk.max_depth,
                 &mut self.meter,
@@ -170,22 +172,29 @@ impl<'a> FastChecker<'a> {
         };
         Ok(match m.distance([obj[0], obj[1], rel]) {
             Some(d) => Known::Member(d),
-            None if m.complete()
-                && self
-                    .index
-                    .pair(self.syms.name(obj[0]), self.syms.name(rel))
-                    .is_some_and(|p| p.closed) =>
-            {
-                Known::NotMember
-            }
+            None if m.complete() && closed => Known::NotMember,
             None => Known::Unknown,
         })
     }
 
-    fn node(&mut self, obj: Obj, rel: Sym, depth: u32) -> Res {
+    /// `obj#node`, false for a relation the schema lacks.
+    #[inline]
+    fn node_opt(&mut self, obj: Obj, node: Option<NodeId>, depth: u32) -> Res {
+        match node {
+            Some(n) => self.node(obj, n, depth),
+            None => Res::of(Tri::False),
+        }
+    }
+
+    fn node(&mut self, obj: Obj, n: NodeId, depth: u32) -> Res {
         // A relation that cannot hold the subject's kind is false, at any depth (as in
         // `check.rs`, which does not even read such relationships).
-        let (Some(relation), true) = self.relation_reach(obj[0], rel) else {
+        let compiled = self.compiled;
+        let (Some(info), Some(relation), true) = (
+            compiled.nodes.get(n as usize),
+            self.index.analysis.relation_of(self.schema, n as usize),
+            self.reach.has_node(n as usize),
+        ) else {
             return Res::of(Tri::False);
         };
         if let Some(r) = self.walk.too_deep(depth) {
@@ -194,35 +203,36 @@ impl<'a> FastChecker<'a> {
         if let Err(e) = self.meter.step() {
             return rules::failed(e);
         }
+        let rel = info.rel;
         if self.subject[2] == rel && self.subject[0] == obj[0] && self.subject[1] == obj[1] {
             return Res::of(Tri::True);
         }
         let key = [obj[0], obj[1], rel];
-        let (schema, index, syms) = (self.schema, self.index, &self.syms);
-        let cut = || rules::cycle_cut(schema, index, false, syms.name(obj[0]), syms.name(rel));
+        let closed = info.closed;
+        let cut = || if closed { Tri::False } else { Tri::Unknown };
         if let Some(r) = self.walk.recall(&key, depth, cut) {
             return r;
         }
         self.walk.enter(key);
-        let r = self.rewrite(obj, relation, &relation.rewrite, depth);
+        let r = self.rewrite(obj, info, &relation.rewrite, depth);
         self.walk.leave(r)
     }
 
-    fn rewrite(&mut self, obj: Obj, relation: &'a Relation, rw: &'a Rewrite, depth: u32) -> Res {
+    fn rewrite(&mut self, obj: Obj, info: &'a NodeInfo, rw: &'a Rewrite, depth: u32) -> Res {
         combine_rewrite!(rw,
-            c => self.rewrite(obj, relation, c, depth),
+            c => self.rewrite(obj, info, c, depth),
             leaf => match leaf {
-                Rewrite::This => self.this(obj, relation, depth),
-                Rewrite::Computed { relation: c, .. } => {
-                    let c = self.syms.sym(c);
-                    self.node(obj, c, depth + 1)
-                }
-                Rewrite::Arrow {
-                    tupleset,
-                    computed,
-                    kind,
-                    ..
-                } => self.arrow(obj, tupleset, computed, *kind, depth),
+                Rewrite::This => self.this(obj, info, depth),
+                Rewrite::Computed { .. } | Rewrite::Arrow { .. } => match info.leaf(leaf) {
+                    Some(Leaf::Computed(c)) => self.node_opt(obj, *c, depth + 1),
+                    Some(Leaf::Arrow { ts, has_ts, kind, targets }) => {
+                        if !*has_ts {
+                            return Res::of(Tri::False);
+                        }
+                        self.arrow(obj, *ts, targets, *kind, depth)
+                    }
+                    None => Res::of(Tri::False),
+                },
                 _ => Res::of(Tri::False),
             }
         )
@@ -230,22 +240,22 @@ impl<'a> FastChecker<'a> {
 
     /// Stored relationships on `obj#relation`: a direct match, a matching wildcard, or a userset
     /// that (recursively) contains the subject.
-    fn this(&mut self, obj: Obj, relation: &'a Relation, depth: u32) -> Res {
+    fn this(&mut self, obj: Obj, info: &'a NodeInfo, depth: u32) -> Res {
         let store = self.syms.store();
-        let rel = self.syms.sym(&relation.name);
+        let rel = info.rel;
         // One probe says which subject kinds are stored here; most objects have none.
         let kinds = store.subject_kinds(&[obj[0], obj[1], rel]);
         if kinds.is_empty() {
             return Res::of(Tri::False);
         }
         let s = self.subject;
-        for a in &relation.allowed {
-            if self.syms.sym(&a.object_type) != s[0] {
+        for a in &info.allowed {
+            if a.ty != s[0] {
                 continue;
             }
             let probe = if a.wildcard {
-                (s[2] == NONE).then(|| [s[0], self.syms.sym("*"), NONE])
-            } else if self.rel_sym(a.relation.as_deref()) == s[2] && !self.subject_wildcard {
+                (s[2] == NONE).then(|| [s[0], self.compiled.star, NONE])
+            } else if a.rel == s[2] && !self.subject_wildcard {
                 Some(s)
             } else {
                 None
@@ -258,21 +268,25 @@ impl<'a> FastChecker<'a> {
             }
         }
         let mut f = Fold::new(Tri::True);
-        for a in &relation.allowed {
-            let Some(sr) = a.relation.as_deref() else {
+        for a in &info.allowed {
+            if a.rel == NONE {
                 continue;
-            };
-            let (at, srs) = (self.syms.sym(&a.object_type), self.syms.sym(sr));
+            }
+            let (at, srs) = (a.ty, a.rel);
             // A kind that cannot hold the subject is pruned in `node` (the memberships never
             // reach it either): no condition to skip on this path.
             if !kinds.contains(&[at, srs]) {
                 continue;
             }
+            let closed = a
+                .node
+                .and_then(|n| self.compiled.nodes.get(n as usize))
+                .is_some_and(|i| i.closed);
             for &id in store.subject_ids(&[obj[0], obj[1], rel, at, srs]) {
                 if [at, id, srs] == s {
                     continue;
                 }
-                match self.membership([at, id], srs) {
+                match self.membership([at, id], srs, closed) {
                     Ok(Known::Member(d)) if depth + 1 + d <= self.walk.max_depth => {
                         return rules::found_at(Tri::True, d + 1);
                     }
@@ -280,7 +294,7 @@ impl<'a> FastChecker<'a> {
                     Ok(_) => {}
                     Err(e) => return rules::failed(e),
                 }
-                let r = self.node([at, id], srs, depth + 1);
+                let r = self.node_opt([at, id], a.node, depth + 1);
                 if let Some(done) = f.add(r) {
                     return done;
                 }
@@ -292,65 +306,28 @@ impl<'a> FastChecker<'a> {
     fn arrow(
         &mut self,
         obj: Obj,
-        tupleset: &'a str,
-        computed: &'a str,
+        tss: Sym,
+        targets: &'a [ArrowTarget],
         kind: ArrowKind,
         depth: u32,
     ) -> Res {
-        let (tss, cs) = (self.syms.sym(tupleset), self.syms.sym(computed));
-        let Some(ts) = self.relation(obj[0], tss) else {
-            return Res::of(Tri::False);
-        };
         let store = self.syms.store();
         let mut f = rules::arrow_fold(kind);
         let mut any = false;
-        for a in ts.allowed.iter().filter(|a| !a.wildcard) {
-            let at = self.syms.sym(&a.object_type);
-            let ar = self.rel_sym(a.relation.as_deref());
-            let (target, reaches) = self.relation_reach(at, cs);
+        for t in targets {
+            let reaches = t.node.is_some_and(|n| self.reach.has_node(n as usize));
             // `.all()` needs every target, reachable or not: only `.any()` skips.
             if kind == ArrowKind::Any && !reaches {
                 continue;
             }
-            let has_computed = target.is_some();
-            for &id in store.subject_ids(&[obj[0], obj[1], tss, at, ar]) {
+            for &id in store.subject_ids(&[obj[0], obj[1], tss, t.ty, t.rel]) {
                 any = true;
-                let r = if has_computed {
-                    self.node([at, id], cs, depth + 1)
-                } else {
-                    Res::of(Tri::False)
-                };
+                let r = self.node_opt([t.ty, id], t.node, depth + 1);
                 if let Some(done) = f.add(r) {
                     return done;
                 }
             }
         }
         rules::arrow_finish(f, kind, any)
-    }
-
-    /// The schema relation `type#relation`, by symbols.
-    fn relation(&mut self, t: Sym, r: Sym) -> Option<&'a Relation> {
-        self.relation_reach(t, r).0
-    }
-
-    /// The schema relation `type#relation`, by symbols, and whether it can hold the subject's
-    /// kind.
-    fn relation_reach(&mut self, t: Sym, r: Sym) -> (Option<&'a Relation>, bool) {
-        if let Some(&(_, x, reach)) = self.relations.iter().find(|e| e.0 == [t, r]) {
-            return (x, reach);
-        }
-        let analysis = &*self.index.analysis;
-        let (x, reach) = match analysis.node_id(self.syms.name(t), self.syms.name(r)) {
-            Some(n) => (analysis.relation_of(self.schema, n), self.reach.has_node(n)),
-            None => (None, false),
-        };
-        if self.relations.len() < 64 {
-            self.relations.push(([t, r], x, reach));
-        }
-        (x, reach)
-    }
-
-    fn rel_sym(&mut self, r: Option<&'a str>) -> Sym {
-        r.map_or(NONE, |r| self.syms.sym(r))
     }
 }
