@@ -198,13 +198,66 @@ pub(crate) fn cycle_cut(
     if cut_false { Tri::False } else { Tri::Unknown }
 }
 
+/// How many memo entries are searched linearly before the memo becomes a hash map.
+const SMALL_MEMO: usize = 16;
+
+/// The memo of a [`Walk`]: definite results by node, with their height. A short list searched
+/// linearly (a request memoises few nodes: no hashing, one allocation), moved into a hash map
+/// once it outgrows it.
+#[derive(Debug)]
+pub(crate) struct Memo<K> {
+    small: Vec<(K, (bool, u32))>,
+    map: HashMap<K, (bool, u32)>,
+}
+
+impl<K: Eq + Hash> Memo<K> {
+    fn new() -> Self {
+        Self {
+            small: Vec::new(),
+            map: HashMap::default(),
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: &K) -> Option<&(bool, u32)> {
+        if self.map.is_empty() {
+            self.small.iter().find(|e| e.0 == *key).map(|e| &e.1)
+        } else {
+            self.map.get(key)
+        }
+    }
+
+    /// Sets `key`'s entry (replacing an earlier one, as a map insert does).
+    fn insert(&mut self, key: K, v: (bool, u32)) {
+        if self.map.is_empty() {
+            if let Some(e) = self.small.iter_mut().find(|e| e.0 == key) {
+                e.1 = v;
+                return;
+            }
+            if self.small.len() < SMALL_MEMO {
+                if self.small.capacity() == 0 {
+                    self.small.reserve_exact(SMALL_MEMO);
+                }
+                self.small.push((key, v));
+                return;
+            }
+            self.map.extend(self.small.drain(..));
+        }
+        self.map.insert(key, v);
+    }
+
+    fn is_empty(&self) -> bool {
+        self.small.is_empty() && self.map.is_empty()
+    }
+}
+
 /// The path, the memo and the depth limit of one evaluator, for any node key: what is done on
 /// entering and on leaving a node.
 #[derive(Debug)]
 pub(crate) struct Walk<K> {
     pub(crate) max_depth: u32,
     path: Vec<K>,
-    memo: HashMap<K, (bool, u32)>,
+    memo: Memo<K>,
 }
 
 impl<K: Eq + Hash + Clone> Walk<K> {
@@ -213,7 +266,7 @@ impl<K: Eq + Hash + Clone> Walk<K> {
         Self {
             max_depth,
             path: Vec::with_capacity(16),
-            memo: HashMap::with_capacity_and_hasher(32, Default::default()),
+            memo: Memo::new(),
         }
     }
 
@@ -265,12 +318,12 @@ impl<K: Eq + Hash + Clone> Walk<K> {
 
     /// Sets the memo aside (for a root redone from scratch), to be put back with
     /// [`restore`](Self::restore).
-    pub(crate) fn set_aside(&mut self) -> HashMap<K, (bool, u32)> {
-        std::mem::take(&mut self.memo)
+    pub(crate) fn set_aside(&mut self) -> Memo<K> {
+        std::mem::replace(&mut self.memo, Memo::new())
     }
 
     /// Puts back a memo set aside.
-    pub(crate) fn restore(&mut self, memo: HashMap<K, (bool, u32)>) {
+    pub(crate) fn restore(&mut self, memo: Memo<K>) {
         self.memo = memo;
     }
 }

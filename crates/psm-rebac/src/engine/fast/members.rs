@@ -3,8 +3,6 @@
 //! userset the walk visits is a step of the request's budget (charged in batches, which also
 //! look at the deadline and cancellation), as in the rest of the engine.
 
-use std::collections::VecDeque;
-
 use foldhash::HashMap;
 
 use super::Syms;
@@ -14,10 +12,16 @@ use crate::engine::membership::MAX_NODES;
 use crate::error::Result;
 use crate::store::capability::{IndexSnapshot, NO_RELATION as NONE, Sym};
 
+/// How many usersets are searched linearly before they are indexed by a hash map.
+const SMALL: usize = 16;
+
 /// Usersets `(type, id, relation)` containing the subject, with their distance.
 #[derive(Debug, Default)]
 pub(crate) struct Members {
-    dist: HashMap<[Sym; 3], u32>,
+    /// Every userset found, in the order the breadth-first walk found them (so also its queue).
+    found: Vec<([Sym; 3], u32)>,
+    /// `found` by userset, once it outgrows a linear search.
+    index: HashMap<[Sym; 3], u32>,
     complete: bool,
 }
 
@@ -34,45 +38,35 @@ impl Members {
     ) -> Result<Self> {
         let mut m = Self {
             complete: true,
-            dist: HashMap::with_capacity_and_hasher(16, Default::default()),
+            ..Self::default()
         };
         if compiled.userset_targets.is_empty() {
             return Ok(m);
         }
         let store = syms.store();
-        let mut queue: VecDeque<([Sym; 3], u32)> = VecDeque::new();
+        m.found.reserve_exact(SMALL);
         meter.step()?;
-        m.visit(compiled, store, subject, 1, &mut queue);
+        m.visit(compiled, store, subject, 1);
         if subject[2] == NONE && !wildcard && compiled.star_stored {
             meter.step()?;
-            m.visit(
-                compiled,
-                store,
-                [subject[0], compiled.star, NONE],
-                1,
-                &mut queue,
-            );
+            m.visit(compiled, store, [subject[0], compiled.star, NONE], 1);
         }
-        while let Some((us, d)) = queue.pop_front() {
-            if d >= max_depth || m.dist.len() >= MAX_NODES {
+        // `found` is the queue: what `visit` adds is visited in the order it was added.
+        let mut next = 0;
+        while let Some(&(us, d)) = m.found.get(next) {
+            next += 1;
+            if d >= max_depth || m.found.len() >= MAX_NODES {
                 m.complete = false;
                 continue;
             }
             meter.step()?;
-            m.visit(compiled, store, us, d + 1, &mut queue);
+            m.visit(compiled, store, us, d + 1);
         }
         Ok(m)
     }
 
     /// Records every plain-relation userset whose stored relationships hold `subject`.
-    fn visit(
-        &mut self,
-        compiled: &Compiled,
-        store: &dyn IndexSnapshot,
-        subject: [Sym; 3],
-        d: u32,
-        queue: &mut VecDeque<([Sym; 3], u32)>,
-    ) {
+    fn visit(&mut self, compiled: &Compiled, store: &dyn IndexSnapshot, subject: [Sym; 3], d: u32) {
         for &[rt, rid, rrel] in store.resources_of(&subject) {
             let Some(n) = compiled.userset_target(rt, rrel) else {
                 continue;
@@ -83,14 +77,20 @@ impl Members {
             if !info.plain || !info.allows(subject, compiled.star) {
                 continue;
             }
-            if self.dist.len() >= MAX_NODES {
+            if self.found.len() >= MAX_NODES {
                 self.complete = false;
                 continue;
             }
             let key = [rt, rid, rrel];
-            if let std::collections::hash_map::Entry::Vacant(e) = self.dist.entry(key) {
-                e.insert(d);
-                queue.push_back((key, d));
+            if self.distance(key).is_none() {
+                self.found.push((key, d));
+                if self.found.len() > SMALL {
+                    if self.index.is_empty() {
+                        self.index.extend(self.found.iter().copied());
+                    } else {
+                        self.index.insert(key, d);
+                    }
+                }
             }
         }
     }
@@ -102,6 +102,10 @@ impl Members {
 
     /// The distance from userset `(type, id, relation)` down to the subject, if it is a member.
     pub(crate) fn distance(&self, userset: [Sym; 3]) -> Option<u32> {
-        self.dist.get(&userset).copied()
+        if self.index.is_empty() {
+            self.found.iter().find(|e| e.0 == userset).map(|e| e.1)
+        } else {
+            self.index.get(&userset).copied()
+        }
     }
 }
