@@ -558,13 +558,14 @@ impl Scope<'_> {
         permission: &str,
         subject: &SubjectRef,
     ) -> Result<Permissionship> {
-        self.require_relation(&resource.object_type, permission)?;
-        self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
-        self.require_consistency().await?;
         let schema = &*self.engine.schema;
+        // One lookup: the relation found is what `require_relation` would have found.
         let Some(rel) = schema.relation(&resource.object_type, permission) else {
+            self.require_relation(&resource.object_type, permission)?;
             return Ok(Permissionship::NoPermission);
         };
+        self.require_subject(&subject.object.object_type, subject.relation.as_deref())?;
+        self.require_consistency().await?;
         if let Some(ix) = self.fast_index().await? {
             let max = self.engine.config.max_depth;
             let mut out = None;

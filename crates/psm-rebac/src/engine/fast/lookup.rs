@@ -25,17 +25,14 @@ pub(crate) fn lookup_resources<'a>(
     budget: &'a Budget,
 ) -> Result<Vec<String>> {
     let mut meter = Meter::new(budget);
-    let candidates = match candidates(
+    let candidates = candidates(
         schema,
         index,
         &mut syms,
         (resource_type, permission),
         subject,
         &mut meter,
-    ) {
-        Ok(c) => c,
-        Err(e) => return Err(e),
-    };
+    )?;
     let mut ids: Vec<(&'a str, Sym, u32)> = candidates
         .into_iter()
         .map(|(id, d)| (syms.name(id), id, d))
