@@ -218,22 +218,23 @@ impl<K: Eq + Hash> Memo<K> {
         }
     }
 
+    /// `key`'s entry: in the list, the last one set (see `insert`).
     #[inline]
     fn get(&self, key: &K) -> Option<&(bool, u32)> {
         if self.map.is_empty() {
-            self.small.iter().find(|e| e.0 == *key).map(|e| &e.1)
+            self.small.iter().rev().find(|e| e.0 == *key).map(|e| &e.1)
         } else {
             self.map.get(key)
         }
     }
 
-    /// Sets `key`'s entry (replacing an earlier one, as a map insert does).
+    /// Sets `key`'s entry, replacing an earlier one as a map insert does: in the list the new
+    /// entry is appended and hides the earlier one (lookups search from the end; the move into
+    /// the map inserts in order, so the last one wins there too). A key is set again only when
+    /// its memoised height no longer fitted the remaining depth, which is rare.
+    #[inline]
     fn insert(&mut self, key: K, v: (bool, u32)) {
         if self.map.is_empty() {
-            if let Some(e) = self.small.iter_mut().find(|e| e.0 == key) {
-                e.1 = v;
-                return;
-            }
             if self.small.len() < SMALL_MEMO {
                 if self.small.capacity() == 0 {
                     self.small.reserve_exact(SMALL_MEMO);
