@@ -20,8 +20,7 @@ use cedar_policy::{
 use criterion::{Criterion, criterion_group, criterion_main};
 use psm_benches::Tally;
 use psm_benches::rebac_graph::{
-    DOCS_PER_TREE, Graph, L0, L1, L2, L3, Rng, SCHEMA, TOTAL, TREES, USERS, generate, top_group,
-    user_for_tree,
+    Graph, L0, L1, L2, L3, Rng, SCHEMA, USERS, generate, top_group, user_for_tree,
 };
 use psm_rebac::{
     Engine, MemoryStore, ObjectRef, Precondition, Relationship, RelationshipFilter,
