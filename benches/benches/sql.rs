@@ -107,8 +107,13 @@ impl Fixture {
 }
 
 fn check_run(fx: &Fixture, store: &Arc<SqlStore>, tasks: usize) -> tasks::Run {
+    check_for(fx, store, tasks, run_len())
+}
+
+/// psm's check at `tasks` for `len`, answers asserted.
+fn check_for(fx: &Fixture, store: &Arc<SqlStore>, tasks: usize, len: Duration) -> tasks::Run {
     let (s, ids) = (store.clone(), fx.ids.clone());
-    let run = tasks::for_duration(&fx.rt, tasks, run_len(), move |i| {
+    let run = tasks::for_duration(&fx.rt, tasks, len, move |i| {
         let (s, ids) = (s.clone(), ids.clone());
         async move {
             let k = spread(i);
@@ -286,7 +291,11 @@ fn latency(c: &mut Criterion, fx: &Fixture, store: &Arc<SqlStore>) {
         b.to_async(&fx.rt).iter_custom(|iters| {
             let (s, ids, tally, next) =
                 (store.clone(), fx.ids.clone(), tally.clone(), next.clone());
-            async move {
+            // the loop runs on a worker, as the throughput runs and an application's handlers
+            // do: awaited from criterion's `block_on` thread, every reply would cost a second
+            // wake-up (the I/O driver's worker waking that thread), which pgbench's client,
+            // waiting on its own socket, does not pay
+            let timed = tokio::spawn(async move {
                 let mut mine = Tally::new();
                 let started = Instant::now();
                 for _ in 0..iters {
@@ -297,7 +306,8 @@ fn latency(c: &mut Criterion, fx: &Fixture, store: &Arc<SqlStore>) {
                 let took = started.elapsed();
                 tally.lock().unwrap().merge(mine);
                 took
-            }
+            });
+            async move { timed.await.unwrap() }
         })
     });
     tally.lock().unwrap().assert_right(
@@ -457,8 +467,44 @@ fn drop_tables(fx: &Fixture, store: &SqlStore) {
     });
 }
 
+/// `PSM_BENCH_SQL_PROBE=TASKS:SECONDS`: only psm's check, at `TASKS` for `SECONDS` (three runs
+/// a database, answers asserted), for profiling (`perf`, `strace -c`) without criterion or peers.
+const PROBE: &str = "PSM_BENCH_SQL_PROBE";
+/// `PSM_BENCH_SQL_DBS=postgres,mariadb`: the databases to bench (default both).
+const DBS: &str = "PSM_BENCH_SQL_DBS";
+
+fn probe_spec() -> Option<(usize, Duration)> {
+    let spec = std::env::var(PROBE).ok()?;
+    let (tasks, secs) = spec.split_once(':')?;
+    Some((tasks.parse().ok()?, Duration::from_secs(secs.parse().ok()?)))
+}
+
+fn probe(fx: &Fixture, default: &Arc<SqlStore>, tasks: usize, len: Duration) {
+    let store = if tasks <= 8 {
+        Some(default.clone())
+    } else {
+        fx.open(&format!("&check_connections={tasks}"))
+    };
+    let Some(store) = store else { return };
+    for _ in 0..3 {
+        let run = check_for(fx, &store, tasks, len);
+        println!(
+            "probe sql/{}/check_permission/{tasks}_tasks: {:.0} checks/s",
+            fx.db.label(),
+            run.rate
+        );
+    }
+    if tasks > 8 {
+        fx.rt.block_on(store.close()).unwrap();
+    }
+}
+
 fn bench(c: &mut Criterion) {
+    let dbs = std::env::var(DBS).unwrap_or_else(|_| "postgres,mariadb".into());
     for db in [Db::Postgres, Db::MariaDb] {
+        if !dbs.split(',').any(|d| d.trim() == db.label()) {
+            continue;
+        }
         let fx = Fixture {
             rt: runtime(),
             db,
@@ -467,6 +513,11 @@ fn bench(c: &mut Criterion) {
         };
         let Some(store) = fx.open("") else { continue };
         fill(&fx, &store);
+        if let Some((tasks, len)) = probe_spec() {
+            probe(&fx, &store, tasks, len);
+            drop_tables(&fx, &store);
+            continue;
+        }
         latency(c, &fx, &store);
         throughput_rows(&fx, &store);
         if db == Db::Postgres {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use parking_lot::Mutex;
-use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::sync::{Semaphore, SemaphorePermit, TryAcquireError};
 use tokio::time::Instant;
 
 /// Future returned by a [`Connector`].
@@ -70,17 +70,33 @@ impl<C: sqlx::Connection> Lanes<C> {
     }
 
     /// Waits (at most the acquire timeout) for a free lane and its connection.
+    ///
+    /// A free lane holding an idle connection is taken without reading the clock or arming a
+    /// timer (the check path's common case); only waiting for a lane or opening a connection
+    /// is bounded by the deadline.
     pub(crate) async fn acquire(&self) -> Result<Lane<'_, C>, AcquireError> {
-        let deadline = Instant::now() + self.acquire_timeout;
-        let permit = match tokio::time::timeout_at(deadline, self.permits.acquire()).await {
-            Err(_) => return Err(AcquireError::Timeout),
-            Ok(Err(_)) => return Err(AcquireError::Closed),
-            Ok(Ok(permit)) => permit,
+        let mut deadline = None;
+        let permit = match self.permits.try_acquire() {
+            Ok(permit) => permit,
+            Err(TryAcquireError::Closed) => return Err(AcquireError::Closed),
+            Err(TryAcquireError::NoPermits) => {
+                let until = *deadline.insert(Instant::now() + self.acquire_timeout);
+                match tokio::time::timeout_at(until, self.permits.acquire()).await {
+                    Err(_) => return Err(AcquireError::Timeout),
+                    Ok(Err(_)) => return Err(AcquireError::Closed),
+                    Ok(Ok(permit)) => permit,
+                }
+            }
         };
         let idle = self.idle.lock().pop();
         let (conn, fresh) = match idle {
             Some(conn) => (conn, false),
-            None => match tokio::time::timeout_at(deadline, (self.connector)()).await {
+            None => match tokio::time::timeout_at(
+                deadline.unwrap_or_else(|| Instant::now() + self.acquire_timeout),
+                (self.connector)(),
+            )
+            .await
+            {
                 Err(_) => return Err(AcquireError::Timeout),
                 Ok(Err(e)) => return Err(AcquireError::Connect(e)),
                 Ok(Ok(conn)) => (conn, true),
