@@ -59,6 +59,10 @@ struct Ctx<'a> {
 /// instead.
 const MAX_UNROLLED: usize = 64;
 
+/// Most relations deep an unrolled walk may nest (each a subquery: SQLite's parser overflows
+/// past a few dozen); a deeper walk is a recursive CTE.
+const MAX_UNROLLED_DEPTH: usize = 6;
+
 /// Most computed relations a condition follows through non-monotone relations.
 const MAX_NESTING: usize = 16;
 
@@ -427,7 +431,7 @@ fn alias(cx: &Ctx<'_>) -> String {
 /// relation that holds the subject — `EXISTS` of the relationships the edge follows, with that
 /// relation's tests on their subject. What the recursive walk computes, without its recursive
 /// CTE, rules table and joins: one index probe a step. `None` when the walk recurses or needs
-/// more than [`MAX_UNROLLED`] tests (then the recursive walk).
+/// more than [`MAX_UNROLLED`] tests or [`MAX_UNROLLED_DEPTH`] levels (then the recursive walk).
 fn unrolled(
     cx: &Ctx<'_>,
     root_type: &str,
@@ -499,7 +503,7 @@ struct Unroll<'c, 'a> {
 
 impl Unroll<'_, '_> {
     /// The condition that `t:id#r` holds the subject; `None` when `t#r` is on `path` already
-    /// (the walk recurses) or `budget` tests are spent.
+    /// (the walk recurses), `path` is [`MAX_UNROLLED_DEPTH`] long or `budget` tests are spent.
     fn tests(
         &self,
         t: &str,
@@ -509,7 +513,7 @@ impl Unroll<'_, '_> {
         budget: &mut usize,
     ) -> Result<Option<Frag>, Unsupported> {
         let cx = self.cx;
-        if path.iter().any(|(pt, pr)| pt == t && pr == r) {
+        if path.len() >= MAX_UNROLLED_DEPTH || path.iter().any(|(pt, pr)| pt == t && pr == r) {
             return Ok(None);
         }
         path.push((t.to_owned(), r.to_owned()));
@@ -1007,9 +1011,13 @@ mod tests {
         }";
 
     fn statement(permission: &str) -> String {
-        let schema = Schema::parse_spicedb(SCHEMA).unwrap();
+        statement_of(SCHEMA, "doc", permission)
+    }
+
+    fn statement_of(schema: &str, resource_type: &str, permission: &str) -> String {
+        let schema = Schema::parse_spicedb(schema).unwrap();
         let subject: SubjectRef = "user:u".parse().unwrap();
-        let doc = ObjectRef::new("doc", "d");
+        let doc = ObjectRef::new(resource_type, "d");
         let f = check(
             &schema,
             schema.analysis(),
@@ -1040,5 +1048,19 @@ mod tests {
         let down = &down[..down.find("SELECT 'y'").unwrap()];
         assert!(down.contains("x.relation = 'parent'"), "{down}");
         assert!(!down.contains("AS kind"), "{down}");
+    }
+
+    #[test]
+    fn a_deep_chain_is_a_recursive_cte_not_nested_subqueries() {
+        // 27 usersets deep (OpenFGA's resolution_too_complex case): nesting a subquery a
+        // relation would overflow SQLite's parser
+        let mut src = String::from("definition user {}\ndefinition res {\n relation rel_1: user\n");
+        for i in 2..=27 {
+            src.push_str(&format!(" relation rel_{i}: res#rel_{}\n", i - 1));
+        }
+        src.push_str(" permission view = rel_27\n}");
+        let sql = statement_of(&src, "res", "view");
+        assert!(sql.contains("WITH RECURSIVE down"), "{sql}");
+        assert!(sql.matches("EXISTS").count() < 8, "{sql}");
     }
 }
