@@ -127,7 +127,8 @@ impl Engine {
 
     /// An engine with explicit settings.
     pub fn with_config(schema: Schema, store: Arc<dyn TupleStore>, config: EngineConfig) -> Self {
-        let analysis = Arc::new(crate::schema::Analysis::new(&schema));
+        // the schema's own analysis: the one a store's planner reads from the same schema
+        let analysis = schema.analysis().clone();
         let reverse = Arc::new(ReverseIndex::build(&schema, &analysis));
         let caveats = Caveats::compile(&schema);
         let conditional =
@@ -168,7 +169,8 @@ impl Engine {
         &self.schema
     }
 
-    /// The schema's analysis, computed once when the engine was built.
+    /// The schema's analysis ([`Schema::analysis`]: computed once per schema and shared with
+    /// the store's planner).
     pub fn analysis(&self) -> &crate::schema::Analysis {
         &self.analysis
     }
