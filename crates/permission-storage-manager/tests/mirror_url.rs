@@ -6,31 +6,15 @@
 #![cfg(all(feature = "server", feature = "sqlite"))]
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+mod common;
+use common::call;
+
+use axum::http::StatusCode;
 use permission_storage_manager as psm;
 use psm::server::router;
 use psm::server_stores::server_state;
 use psm::tuple_stores::open_tuple_store;
-use serde_json::{Value, json};
-use tower::ServiceExt;
-
-async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
+use serde_json::json;
 
 async fn allowed(app: &axum::Router, subject: &str, consistency: &str) -> bool {
     let (status, body) = call(

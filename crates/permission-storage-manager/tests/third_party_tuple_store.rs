@@ -4,11 +4,12 @@
 #![cfg(all(feature = "server", feature = "memory"))]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+use common::call;
+
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+use axum::http::StatusCode;
 use permission_storage_manager as psm;
 use psm::rebac::{MemoryStore, RelationshipStore, SchemaStore};
 use psm::server::{ServeOptions, router, serve};
@@ -16,7 +17,6 @@ use psm::server_stores::server_state;
 use psm::tuple_stores::{register_tuple_store, supports_tuples};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tower::ServiceExt;
 
 /// The toy store's schema: fixed, as a read-only catalogue might keep it.
 const TOY_SCHEMA: &str = "definition user {}\ndefinition doc { relation viewer: user }";
@@ -35,22 +35,6 @@ impl SchemaStore for ToySchema {
     async fn read_schema(&self) -> psm::rebac::Result<Option<String>> {
         Ok(Some(TOY_SCHEMA.to_owned()))
     }
-}
-
-async fn call(app: &axum::Router, method: &str, path: &str, body: Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method(method)
-        .uri(path)
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
-    let resp = app.clone().oneshot(req).await.unwrap();
-    let status = resp.status();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
 }
 
 #[tokio::test]
