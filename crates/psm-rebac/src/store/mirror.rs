@@ -51,9 +51,9 @@ pub struct MirrorConfig {
     /// How often the replica asks the store for changes made elsewhere (default 100 ms): the
     /// most a `MinimizeLatency` answer lags a write made through another handle or process.
     pub poll: Duration,
-    /// The most relationships the replica holds (default 5,000,000: about 1.5 GB at 290 bytes a
-    /// relationship, more while it loads): above it the
-    /// mirror stays empty and every request goes to the store, so memory stays bounded.
+    /// The most relationships the replica holds (default 5,000,000: about 1.5 GB at 290 bytes
+    /// a relationship, more while it loads): above it the mirror stays empty and every request
+    /// goes to the store, so memory stays bounded.
     pub max_relationships: usize,
 }
 
