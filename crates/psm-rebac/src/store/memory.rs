@@ -406,6 +406,7 @@ impl MemoryStore {
     /// the write lock, outside this store's change log and revision: a mirror's replica. A
     /// touch stores the relationship with its caveat and expiration, a delete removes it if
     /// present.
+    #[cfg(feature = "mirror")]
     pub(crate) fn apply_changes(&self, changes: &[Change]) {
         let mut g = self.inner.write();
         for c in changes {
