@@ -417,6 +417,33 @@ fn live(cx: &Ctx<'_>, x: &str, f: &mut Frag) {
     f.binds.push(SqlValue::Int(cx.now));
 }
 
+/// The opening of one unrolled edge probe, `EXISTS (SELECT 1 FROM tuples uN WHERE` on the
+/// relationships of `resource` (type, id, relation) whose subject is of `subject_type` with
+/// `subject_relation`, ending in `AND ` (the caller adds the subject test, [`live`] and the
+/// closing parenthesis); with its fresh alias.
+fn edge_probe(
+    cx: &Ctx<'_>,
+    (t, id, relation): (&str, &Id, &str),
+    subject_type: &str,
+    subject_relation: &str,
+) -> Result<(String, Frag), Unsupported> {
+    let a = alias(cx);
+    let mut f = Frag::text(format!(
+        "EXISTS (SELECT 1 FROM {} {a} WHERE {a}.resource_type = {} AND {a}.resource_id = ",
+        cx.tuples,
+        lit(t)?
+    ));
+    id.push(&mut f);
+    let _ = write!(
+        f.sql,
+        " AND {a}.relation = {} AND {a}.subject_type = {} AND {a}.subject_relation = {} AND ",
+        lit(relation)?,
+        lit(subject_type)?,
+        subject_relation_lit(subject_relation)?
+    );
+    Ok((a, f))
+}
+
 /// A fresh relationship alias for an unrolled walk.
 fn alias(cx: &Ctx<'_>) -> String {
     let n = cx.aliases.get();
@@ -555,20 +582,12 @@ impl Unroll<'_, '_> {
             if spend(budget).is_none() {
                 return Ok(None);
             }
-            let a = alias(cx);
-            let mut f = Frag::text(format!(
-                "EXISTS (SELECT 1 FROM {} {a} WHERE {a}.resource_type = {} AND {a}.resource_id = ",
-                cx.tuples,
-                lit(t)?
-            ));
-            id.push(&mut f);
-            let _ = write!(
-                f.sql,
-                " AND {a}.relation = {} AND {a}.subject_type = {} AND {a}.subject_relation = {} AND ",
-                lit(r)?,
-                lit(&s.object.object_type)?,
-                subject_relation_lit(s.relation.as_deref().unwrap_or(""))?
-            );
+            let (a, mut f) = edge_probe(
+                cx,
+                (t, id, r),
+                &s.object.object_type,
+                s.relation.as_deref().unwrap_or(""),
+            )?;
             match (d, w) {
                 (true, true) => {
                     let _ = write!(f.sql, "{a}.subject_id IN (?, '*') AND ");
@@ -603,20 +622,7 @@ impl Unroll<'_, '_> {
                 }
                 continue;
             }
-            let a = alias(cx);
-            let mut f = Frag::text(format!(
-                "EXISTS (SELECT 1 FROM {} {a} WHERE {a}.resource_type = {} AND {a}.resource_id = ",
-                cx.tuples,
-                lit(t)?
-            ));
-            id.push(&mut f);
-            let _ = write!(
-                f.sql,
-                " AND {a}.relation = {} AND {a}.subject_type = {} AND {a}.subject_relation = {} AND ",
-                lit(via)?,
-                lit(tt)?,
-                subject_relation_lit(sr)?
-            );
+            let (a, mut f) = edge_probe(cx, (t, id, via), tt, sr)?;
             live(cx, &a, &mut f);
             f.push(" AND ");
             let next = Id::Column(format!("{a}.subject_id"));
